@@ -1,0 +1,128 @@
+//! Node configuration: every limit and interval of PROTOCOL.md, with its defaults.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+/// The LAN port a node listens on unless told otherwise.
+pub const DEFAULT_LAN_PORT: u16 = 7878;
+
+/// How a node is set up. `Default` gives PROTOCOL.md's defaults.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// The node's display name (shown to others in "Nearby rooms").
+    pub name: String,
+    /// Port of the loopback listener (UI, control API); 0 = any free port.
+    pub local_port: u16,
+    /// Port of the LAN listener; 0 = any free port.
+    pub lan_port: u16,
+    /// Address the LAN listener binds; unspecified = all interfaces.
+    pub lan_bind: IpAddr,
+    /// Run mDNS discovery. Off for every node outside a network namespace made for
+    /// it (tests, benchmarks), because mdns-sd joins multicast groups on every
+    /// interface as soon as it starts.
+    pub discovery: bool,
+    /// Interfaces discovery may use (by name); empty = real LAN interfaces.
+    pub interfaces: Vec<String>,
+    pub limits: Limits,
+}
+
+/// Limits and intervals of the peer socket and the control API.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest message after reassembling fragments, in bytes.
+    pub max_message: usize,
+    /// Longest display name, in characters.
+    pub max_name: usize,
+    /// Capacity of a room when the host does not say.
+    pub default_capacity: usize,
+    /// Largest capacity a host may choose (a full mesh gets heavy beyond 8).
+    pub max_capacity: usize,
+    /// How long a dropped participant's id is held for a resume.
+    pub grace: Duration,
+    /// Signals kept for a held participant.
+    pub resume_buffer: usize,
+    /// WebSocket ping interval; two unanswered pings in a row drop the socket.
+    pub ping_interval: Duration,
+    /// Time from the upgrade to the `join` frame.
+    pub join_timeout: Duration,
+    /// Token bucket per socket: burst size.
+    pub rate_burst: u32,
+    /// Token bucket per socket: refill per second.
+    pub rate_per_sec: u32,
+    /// Frames queued for one socket before it counts as a slow consumer.
+    pub send_queue: usize,
+    /// Bytes queued for one socket before it counts as a slow consumer.
+    pub send_queue_bytes: usize,
+    /// Rooms this node hosts at most.
+    pub max_rooms: usize,
+    /// Open peer sockets at most; more are refused with 503.
+    pub max_sockets: usize,
+    /// `HEAD /api/rooms/{code}` on the LAN listener: burst per source address.
+    pub probe_burst: u32,
+    /// `HEAD /api/rooms/{code}` on the LAN listener: refill per second.
+    pub probe_per_sec: u32,
+    /// How long a clean shutdown waits for sockets to finish their close handshake.
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message: 64 * 1024,
+            max_name: 64,
+            default_capacity: 8,
+            max_capacity: 8,
+            grace: Duration::from_secs(15),
+            resume_buffer: 256,
+            ping_interval: Duration::from_secs(10),
+            join_timeout: Duration::from_secs(5),
+            rate_burst: 400,
+            rate_per_sec: 200,
+            send_queue: 1024,
+            send_queue_bytes: 4 * 1024 * 1024,
+            max_rooms: 1024,
+            max_sockets: 8192,
+            probe_burst: 20,
+            probe_per_sec: 10,
+            shutdown_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            name: default_node_name(),
+            local_port: 0,
+            lan_port: DEFAULT_LAN_PORT,
+            lan_bind: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            discovery: true,
+            interfaces: Vec::new(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl NodeConfig {
+    /// A node for tests and tools outside a namespace: both listeners on loopback,
+    /// any ports, no discovery.
+    pub fn loopback() -> Self {
+        NodeConfig {
+            lan_port: 0,
+            lan_bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            discovery: false,
+            ..NodeConfig::default()
+        }
+    }
+}
+
+/// The machine's host name, else "lanmeet": what friends see in "Nearby rooms".
+pub fn default_node_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .map(|s| s.trim().chars().take(64).collect::<String>())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "lanmeet".to_owned())
+}

@@ -1,0 +1,99 @@
+//! Which network interfaces count as "the LAN", and which address guests get.
+//!
+//! Invites and `ws` URLs carry one address, so it has to be one a friend's
+//! machine can reach: a routable IPv4 address of a real interface, not loopback,
+//! link-local, or a container bridge or VPN tunnel (told apart by name, as well as
+//! that can be done portably).
+
+use std::net::{IpAddr, Ipv4Addr};
+
+/// An interface and one of its addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LanAddress {
+    pub interface: String,
+    pub ip: IpAddr,
+}
+
+/// Name prefixes of virtual interfaces that are not the user's LAN.
+const VIRTUAL_PREFIXES: &[&str] = &[
+    "docker", "br-", "veth", "virbr", "vboxnet", "vmnet", "tun", "tap", "wg", "utun", "zt",
+    "tailscale", "ts", "ppp", "ipsec", "lxc", "lxd", "cni", "flannel", "podman", "awdl", "llw",
+    "anpi", "gif", "stf", "bridge100",
+];
+
+/// Whether an interface name looks like a container bridge, VM network or VPN.
+pub fn is_virtual(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    VIRTUAL_PREFIXES.iter().any(|p| lower.starts_with(p))
+}
+
+/// Addresses of the interfaces discovery and invites may use. With `only`
+/// non-empty, exactly those interfaces (even virtual ones: the user asked);
+/// otherwise every up, non-loopback, non-virtual interface.
+pub fn lan_addresses(only: &[String]) -> Vec<LanAddress> {
+    let Ok(all) = if_addrs::get_if_addrs() else { return Vec::new() };
+    all.into_iter()
+        .filter(|i| !i.is_loopback())
+        .filter(|i| if only.is_empty() { !is_virtual(&i.name) } else { only.iter().any(|n| n == &i.name) })
+        .map(|i| LanAddress { ip: i.ip(), interface: i.name })
+        .collect()
+}
+
+/// The address to put in invites: the first routable IPv4 address, else any
+/// non-link-local address, else loopback (a node alone on a machine).
+pub fn preferred(addresses: &[LanAddress]) -> IpAddr {
+    let routable_v4 = |ip: &IpAddr| matches!(ip, IpAddr::V4(v4) if !v4.is_link_local() && !v4.is_loopback() && !v4.is_unspecified());
+    addresses
+        .iter()
+        .map(|a| a.ip)
+        .find(routable_v4)
+        .or_else(|| {
+            addresses.iter().map(|a| a.ip).find(|ip| match ip {
+                IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) != 0xfe80 && !v6.is_loopback(),
+                IpAddr::V4(_) => false,
+            })
+        })
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+}
+
+/// `host:port` for a URL: IPv6 addresses need brackets.
+pub fn host_port(ip: IpAddr, port: u16) -> String {
+    match ip {
+        IpAddr::V4(v4) => format!("{v4}:{port}"),
+        IpAddr::V6(v6) => format!("[{v6}]:{port}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(interface: &str, ip: &str) -> LanAddress {
+        LanAddress { interface: interface.into(), ip: ip.parse().unwrap() }
+    }
+
+    #[test]
+    fn prefers_routable_ipv4() {
+        let list = [addr("eth0", "fe80::1"), addr("eth0", "169.254.3.3"), addr("eth0", "192.168.1.20")];
+        assert_eq!(preferred(&list), "192.168.1.20".parse::<IpAddr>().unwrap());
+        let v6_only = [addr("eth0", "fe80::1"), addr("eth0", "fd00::5")];
+        assert_eq!(preferred(&v6_only), "fd00::5".parse::<IpAddr>().unwrap());
+        assert_eq!(preferred(&[]), IpAddr::V4(Ipv4Addr::LOCALHOST));
+    }
+
+    #[test]
+    fn tells_virtual_interfaces_apart() {
+        for name in ["docker0", "br-1a2b", "veth12", "tun0", "wg0", "tailscale0", "utun3"] {
+            assert!(is_virtual(name), "{name}");
+        }
+        for name in ["eth0", "enp3s0", "wlan0", "wlp2s0", "en0", "lan0"] {
+            assert!(!is_virtual(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn brackets_ipv6() {
+        assert_eq!(host_port("10.0.0.1".parse().unwrap(), 7878), "10.0.0.1:7878");
+        assert_eq!(host_port("fd00::1".parse().unwrap(), 7878), "[fd00::1]:7878");
+    }
+}

@@ -1,0 +1,368 @@
+//! The wire types of the peer socket (`PROTOCOL.md`, "Peer socket").
+//!
+//! Requests go up, events come down. Incoming frames are parsed once into a
+//! borrowed [`Request`]; a signal's `data` stays a raw JSON slice that is copied
+//! into the outgoing frame without being parsed into a tree, because the node
+//! never reads it and relaying is the hot path.
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
+
+pub use axum::extract::ws::Utf8Bytes as Frame;
+
+use crate::codes::RoomCode;
+
+/// What a client asked for, borrowed from the frame's text.
+#[derive(Debug)]
+pub enum Request<'a> {
+    /// Enter a room (the first frame of every socket).
+    Join(JoinRequest<'a>),
+    /// Relay `data` to the participant `to` in the same room.
+    Signal { to: Cow<'a, str>, data: &'a RawValue },
+    /// Leave now, without a grace period.
+    Leave,
+}
+
+/// The fields of a `join` request.
+#[derive(Debug)]
+pub struct JoinRequest<'a> {
+    /// The room code as the client sent it (parsed by the caller).
+    pub room: Cow<'a, str>,
+    /// Display name, already trimmed and checked for length.
+    pub name: String,
+    pub passcode: Option<Cow<'a, str>>,
+    pub resume: Option<Cow<'a, str>>,
+}
+
+/// Why a frame is not a valid request: always answered with `bad-message`.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum BadMessage {
+    #[error("frames must be JSON text: {0}")]
+    NotJson(String),
+    #[error("unknown message type {0:?}")]
+    UnknownType(String),
+    #[error("`{0}` needs the field `{1}`")]
+    Missing(&'static str, &'static str),
+    #[error("name must be 1 to {0} characters")]
+    BadName(usize),
+    #[error("binary frames are not part of the protocol; send JSON text")]
+    Binary,
+}
+
+/// Every field any request may carry; unknown fields are ignored so that clients
+/// can be newer than the node.
+#[derive(Deserialize)]
+struct Wire<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(default, borrow)]
+    room: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    passcode: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    resume: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    to: Option<Cow<'a, str>>,
+    /// `Some` whenever the key is present, even as `null` (which is valid data).
+    #[serde(default, borrow, deserialize_with = "present")]
+    data: Option<&'a RawValue>,
+}
+
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
+}
+
+/// Parses one text frame. `max_name` is the name limit in characters.
+pub fn parse_request(text: &str, max_name: usize) -> Result<Request<'_>, BadMessage> {
+    let wire: Wire<'_> =
+        serde_json::from_str(text).map_err(|e| BadMessage::NotJson(short(&e.to_string())))?;
+    match &*wire.kind {
+        "join" => {
+            let room = wire.room.ok_or(BadMessage::Missing("join", "room"))?;
+            let name = wire.name.ok_or(BadMessage::Missing("join", "name"))?;
+            let name = clean_name(&name, max_name).ok_or(BadMessage::BadName(max_name))?;
+            Ok(Request::Join(JoinRequest {
+                room,
+                name,
+                passcode: wire.passcode.filter(|p| !p.is_empty()),
+                resume: wire.resume.filter(|r| !r.is_empty()),
+            }))
+        }
+        "signal" => Ok(Request::Signal {
+            to: wire.to.ok_or(BadMessage::Missing("signal", "to"))?,
+            data: wire.data.ok_or(BadMessage::Missing("signal", "data"))?,
+        }),
+        "leave" => Ok(Request::Leave),
+        other => Err(BadMessage::UnknownType(short(other))),
+    }
+}
+
+/// Trims a display name and checks its length in characters; control characters
+/// become spaces so a name cannot forge lines in someone's log or UI.
+pub fn clean_name(raw: &str, max_chars: usize) -> Option<String> {
+    let name: String = raw
+        .trim()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let count = name.chars().count();
+    (1..=max_chars).contains(&count).then_some(name)
+}
+
+/// Keeps error text that echoes client input short, so a hostile client cannot
+/// make the node write (or send back) large strings.
+fn short(s: &str) -> String {
+    const MAX: usize = 80;
+    match s.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+        None => s.to_owned(),
+    }
+}
+
+/// The error codes of PROTOCOL.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorCode {
+    BadMessage,
+    NotJoined,
+    AlreadyJoined,
+    RoomNotFound,
+    RoomFull,
+    BadPasscode,
+    UnknownPeer,
+    TooLarge,
+    RateLimited,
+    JoinTimeout,
+    SlowConsumer,
+}
+
+impl ErrorCode {
+    /// The code as it appears on the wire and as a close reason.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadMessage => "bad-message",
+            ErrorCode::NotJoined => "not-joined",
+            ErrorCode::AlreadyJoined => "already-joined",
+            ErrorCode::RoomNotFound => "room-not-found",
+            ErrorCode::RoomFull => "room-full",
+            ErrorCode::BadPasscode => "bad-passcode",
+            ErrorCode::UnknownPeer => "unknown-peer",
+            ErrorCode::TooLarge => "too-large",
+            ErrorCode::RateLimited => "rate-limited",
+            ErrorCode::JoinTimeout => "join-timeout",
+            ErrorCode::SlowConsumer => "slow-consumer",
+        }
+    }
+
+    /// `None` when the socket stays open after this error, else the close status.
+    pub fn close_status(self) -> Option<u16> {
+        match self {
+            ErrorCode::BadMessage | ErrorCode::UnknownPeer | ErrorCode::RateLimited => None,
+            ErrorCode::TooLarge => Some(close::TOO_BIG),
+            _ => Some(close::POLICY),
+        }
+    }
+}
+
+/// WebSocket close statuses the node uses.
+pub mod close {
+    /// Normal closure: `leave`, `replaced`, `room-closed`.
+    pub const NORMAL: u16 = 1000;
+    /// The node is shutting down (sockets that never joined a room).
+    pub const GOING_AWAY: u16 = 1001;
+    /// A protocol rule was broken; the reason is the error code.
+    pub const POLICY: u16 = 1008;
+    /// A message over the size limit.
+    pub const TOO_BIG: u16 = 1009;
+}
+
+/// A participant as others see it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PeerInfo {
+    pub id: String,
+    pub name: String,
+}
+
+/// Room details sent in `welcome`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoomBrief<'a> {
+    pub code: RoomCode,
+    pub name: &'a str,
+    pub capacity: usize,
+}
+
+/// Events the node sends, except `signal` (see [`signal_frame`]).
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Event<'a> {
+    Welcome {
+        id: &'a str,
+        token: &'a str,
+        resumed: bool,
+        room: RoomBrief<'a>,
+        peers: Vec<&'a PeerInfo>,
+    },
+    PeerJoined { peer: &'a PeerInfo },
+    PeerLeft { id: &'a str },
+    Error { code: ErrorCode, message: &'a str },
+    RoomClosed,
+}
+
+impl Event<'_> {
+    /// Serializes the event into a text frame.
+    pub fn frame(&self) -> Frame {
+        // Serializing these plain structs cannot fail; an empty object is a safe
+        // fallback that clients ignore.
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".to_owned()).into()
+    }
+}
+
+/// An `error` event as a frame.
+pub fn error_frame(code: ErrorCode, message: &str) -> Frame {
+    Event::Error { code, message }.frame()
+}
+
+/// The relayed `signal` frame with the node-stamped `from`. Built by hand so that
+/// `data` is copied as the raw JSON it arrived as.
+pub fn signal_frame(from: &str, data: &RawValue) -> Frame {
+    let data = data.get();
+    let mut out = String::with_capacity(34 + from.len() + data.len());
+    out.push_str(r#"{"type":"signal","from":"#);
+    // Peer ids are generated by the node from URL-safe characters, but escape
+    // anyway: correctness must not depend on that.
+    match serde_json::to_string(from) {
+        Ok(quoted) => out.push_str(&quoted),
+        Err(_) => out.push_str("\"\""),
+    }
+    out.push_str(r#","data":"#);
+    out.push_str(data);
+    out.push('}');
+    out.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    #[test]
+    fn parses_join_with_optional_fields() {
+        let req = parse_request(
+            r#"{"type":"join","room":"k7m-q2p","name":"  Alice ","passcode":"x","resume":"t","extra":1}"#,
+            64,
+        )
+        .unwrap();
+        let Request::Join(j) = req else { panic!("not a join") };
+        assert_eq!(j.room, "k7m-q2p");
+        assert_eq!(j.name, "Alice");
+        assert_eq!(j.passcode.as_deref(), Some("x"));
+        assert_eq!(j.resume.as_deref(), Some("t"));
+    }
+
+    #[test]
+    fn join_needs_room_and_a_sane_name() {
+        assert_eq!(
+            parse_request(r#"{"type":"join","name":"A"}"#, 64).unwrap_err(),
+            BadMessage::Missing("join", "room")
+        );
+        assert_eq!(
+            parse_request(r#"{"type":"join","room":"X"}"#, 64).unwrap_err(),
+            BadMessage::Missing("join", "name")
+        );
+        for bad in [r#""""#, r#""   ""#, &format!("\"{}\"", "é".repeat(65))] {
+            let text = format!(r#"{{"type":"join","room":"X","name":{bad}}}"#);
+            assert_eq!(parse_request(&text, 64).unwrap_err(), BadMessage::BadName(64));
+        }
+        let text = format!(r#"{{"type":"join","room":"X","name":"{}"}}"#, "é".repeat(64));
+        assert!(parse_request(&text, 64).is_ok());
+    }
+
+    #[test]
+    fn signal_data_may_be_null_but_not_missing() {
+        let Request::Signal { to, data } =
+            parse_request(r#"{"type":"signal","to":"p1","data":null}"#, 64).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(to, "p1");
+        assert_eq!(data.get(), "null");
+        assert_eq!(
+            parse_request(r#"{"type":"signal","to":"p1"}"#, 64).unwrap_err(),
+            BadMessage::Missing("signal", "data")
+        );
+        assert_eq!(
+            parse_request(r#"{"type":"signal","data":1}"#, 64).unwrap_err(),
+            BadMessage::Missing("signal", "to")
+        );
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert!(matches!(parse_request("not json", 64), Err(BadMessage::NotJson(_))));
+        assert!(matches!(parse_request("[1,2]", 64), Err(BadMessage::NotJson(_))));
+        assert!(matches!(parse_request(r#"{"room":"x"}"#, 64), Err(BadMessage::NotJson(_))));
+        assert!(matches!(parse_request(r#"{"type":42}"#, 64), Err(BadMessage::NotJson(_))));
+        assert!(matches!(
+            parse_request(r#"{"type":"dance"}"#, 64),
+            Err(BadMessage::UnknownType(t)) if t == "dance"
+        ));
+        let long = format!(r#"{{"type":"{}"}}"#, "x".repeat(5000));
+        let Err(BadMessage::UnknownType(t)) = parse_request(&long, 64) else { panic!() };
+        assert!(t.chars().count() <= 81);
+    }
+
+    #[test]
+    fn signal_frame_keeps_data_and_stamps_from() {
+        let Request::Signal { data, .. } = parse_request(
+            r#"{"type":"signal","to":"b","from":"spoof","data":{"sdp":"v=0\r\n","n":[1,2,{"x":null}]}}"#,
+            64,
+        )
+        .unwrap() else {
+            panic!()
+        };
+        let frame = signal_frame("peerA", data);
+        let v: Value = serde_json::from_str(frame.as_str()).unwrap();
+        assert_eq!(
+            v,
+            json!({"type":"signal","from":"peerA","data":{"sdp":"v=0\r\n","n":[1,2,{"x":null}]}})
+        );
+    }
+
+    #[test]
+    fn events_serialize_as_documented() {
+        let peer = PeerInfo { id: "b".into(), name: "Bob".into() };
+        let code = RoomCode::parse("K7MQ2P").unwrap();
+        let welcome = Event::Welcome {
+            id: "a",
+            token: "t",
+            resumed: false,
+            room: RoomBrief { code, name: "Friday", capacity: 8 },
+            peers: vec![&peer],
+        };
+        let v: Value = serde_json::from_str(welcome.frame().as_str()).unwrap();
+        assert_eq!(
+            v,
+            json!({"type":"welcome","id":"a","token":"t","resumed":false,
+                   "room":{"code":"K7MQ2P","name":"Friday","capacity":8},
+                   "peers":[{"id":"b","name":"Bob"}]})
+        );
+        let v: Value = serde_json::from_str(error_frame(ErrorCode::RoomFull, "full").as_str()).unwrap();
+        assert_eq!(v, json!({"type":"error","code":"room-full","message":"full"}));
+        assert_eq!(Event::RoomClosed.frame().as_str(), r#"{"type":"room-closed"}"#);
+        assert_eq!(Event::PeerLeft { id: "x" }.frame().as_str(), r#"{"type":"peer-left","id":"x"}"#);
+    }
+
+    #[test]
+    fn error_codes_decide_closing() {
+        assert_eq!(ErrorCode::BadMessage.close_status(), None);
+        assert_eq!(ErrorCode::UnknownPeer.close_status(), None);
+        assert_eq!(ErrorCode::RateLimited.close_status(), None);
+        assert_eq!(ErrorCode::TooLarge.close_status(), Some(1009));
+        assert_eq!(ErrorCode::RoomFull.close_status(), Some(1008));
+        assert_eq!(ErrorCode::SlowConsumer.as_str(), "slow-consumer");
+    }
+}

@@ -1,0 +1,276 @@
+//! The async shell around [`Rooms`]: a cheap-to-clone handle shared by every
+//! socket task and the control API.
+//!
+//! The state sits behind a **std** `Mutex`, locked once per operation and never
+//! across an `.await`: every effect leaves through non-blocking `try_send`s into
+//! bounded per-socket queues *while the lock is held*, which is what keeps
+//! per-connection order (a resumed `welcome` always precedes signals queued after
+//! it). A queue that is full marks its socket a slow consumer; the socket's own
+//! task then closes it. Nothing here waits on a client.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use rand::Rng;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::codes::RoomCode;
+use crate::protocol::Frame;
+use crate::rooms::{
+    CreateError, Fresh, Join, JoinError, Joined, Outbox, RoomSettings, RoomStats, RoomSummary, Rooms,
+    Routed, SignalError,
+};
+
+/// What a socket's writer sends.
+#[derive(Debug)]
+pub(crate) enum Outbound {
+    Text(Frame),
+    Ping,
+    Close(u16, &'static str),
+}
+
+/// The registry's handle on one socket: its queue and its kill switch.
+#[derive(Clone, Debug)]
+pub(crate) struct Link {
+    id: u64,
+    tx: mpsc::Sender<Outbound>,
+    /// Bytes of text frames queued and not yet written.
+    queued: Arc<AtomicUsize>,
+    max_bytes: usize,
+    /// Cancelled when the socket cannot keep up (`slow-consumer`).
+    pub(crate) slow: CancellationToken,
+}
+
+impl PartialEq for Link {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+static NEXT_LINK: AtomicU64 = AtomicU64::new(1);
+
+impl Link {
+    pub(crate) fn new(queue: usize, max_bytes: usize) -> (Link, mpsc::Receiver<Outbound>, Arc<AtomicUsize>) {
+        let (tx, rx) = mpsc::channel(queue.max(1));
+        let queued = Arc::new(AtomicUsize::new(0));
+        let link = Link {
+            id: NEXT_LINK.fetch_add(1, Ordering::Relaxed),
+            tx,
+            queued: queued.clone(),
+            max_bytes,
+            slow: CancellationToken::new(),
+        };
+        (link, rx, queued)
+    }
+
+    /// Queues without waiting; a full queue makes the socket a slow consumer.
+    pub(crate) fn push(&self, out: Outbound) {
+        if self.slow.is_cancelled() {
+            return;
+        }
+        let len = match &out {
+            Outbound::Text(frame) => frame.as_str().len(),
+            _ => 0,
+        };
+        if len > 0 && self.queued.load(Ordering::Relaxed) + len > self.max_bytes {
+            self.slow.cancel();
+            return;
+        }
+        match self.tx.try_send(out) {
+            Ok(()) => {
+                self.queued.fetch_add(len, Ordering::Relaxed);
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => self.slow.cancel(),
+            // The socket task is gone; it already left the registry or is about to.
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
+}
+
+struct Queues;
+
+impl Outbox<Link> for Queues {
+    fn send(&mut self, link: &Link, frame: Frame) {
+        link.push(Outbound::Text(frame));
+    }
+    fn close(&mut self, link: &Link, status: u16, reason: &'static str) {
+        link.push(Outbound::Close(status, reason));
+    }
+}
+
+struct Inner {
+    rooms: Mutex<Rooms<Link>>,
+    tasks: TaskTracker,
+    shutdown: CancellationToken,
+    /// Bumped whenever a room opens, closes or its head count changes, so
+    /// discovery can re-advertise.
+    changes: watch::Sender<u64>,
+}
+
+/// Shared handle on the rooms of this node.
+#[derive(Clone)]
+pub struct Registry {
+    inner: Arc<Inner>,
+}
+
+impl Registry {
+    pub(crate) fn new(
+        rooms: Rooms<Link>,
+        tasks: TaskTracker,
+        shutdown: CancellationToken,
+    ) -> Registry {
+        let (changes, _) = watch::channel(0);
+        Registry { inner: Arc::new(Inner { rooms: Mutex::new(rooms), tasks, shutdown, changes }) }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Rooms<Link>> {
+        // A panic while holding the lock would be a bug in `rooms`; the state is
+        // still consistent enough to keep serving everybody else.
+        self.inner.rooms.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn changed(&self) {
+        self.inner.changes.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A receiver that wakes when rooms open, close or change head count.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.inner.changes.subscribe()
+    }
+
+    /// Opens a room under a fresh random code.
+    pub fn create_room(&self, settings: RoomSettings) -> Result<RoomSummary, CreateError> {
+        let mut rng = rand::rng();
+        let mut rooms = self.lock();
+        let mut attempt = 0;
+        let summary = loop {
+            match rooms.create(RoomCode::random(&mut rng), settings.clone()) {
+                Err(CreateError::CodeTaken) if attempt < 32 => attempt += 1,
+                other => break other?,
+            }
+        };
+        drop(rooms);
+        self.changed();
+        Ok(summary)
+    }
+
+    /// Closes a room; its members get `room-closed`.
+    pub fn close_room(&self, code: RoomCode) -> bool {
+        let closed = self.lock().close_room(code, &mut Queues);
+        if closed {
+            self.changed();
+        }
+        closed
+    }
+
+    /// Closes every room (node shutdown).
+    pub(crate) fn close_all(&self) {
+        self.lock().close_all(&mut Queues);
+        self.changed();
+    }
+
+    pub fn list(&self) -> Vec<RoomSummary> {
+        self.lock().list()
+    }
+
+    pub fn summary(&self, code: RoomCode) -> Option<RoomSummary> {
+        self.lock().summary(code)
+    }
+
+    pub fn contains(&self, code: RoomCode) -> bool {
+        self.lock().contains(code)
+    }
+
+    pub fn stats(&self) -> RoomStats {
+        self.lock().stats()
+    }
+
+    pub(crate) fn join(&self, link: &Link, join: Join<'_>) -> Result<Joined, JoinError> {
+        let fresh = Fresh { id: random_id(12), token: random_id(18) };
+        let joined = self.lock().join(link, join, fresh, &mut Queues)?;
+        if !joined.resumed {
+            self.changed();
+        }
+        Ok(joined)
+    }
+
+    pub(crate) fn signal(&self, from: &str, to: &str, frame: Frame) -> Result<Routed, SignalError> {
+        self.lock().signal(from, to, frame, &mut Queues)
+    }
+
+    pub(crate) fn leave(&self, id: &str) {
+        self.lock().leave(id, &mut Queues);
+        self.changed();
+    }
+
+    /// The socket of `id` ended without `leave`: hold the id and end the hold when
+    /// the grace period runs out (unless resumed first).
+    pub(crate) fn disconnect(&self, id: &str, link: &Link) {
+        let now = now();
+        let Some(deadline) = self.lock().disconnect(id, link, now) else { return };
+        let registry = self.clone();
+        let shutdown = self.inner.shutdown.clone();
+        self.inner.tasks.spawn(async move {
+            let wait = deadline.saturating_duration_since(now);
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {
+                    let expired = registry.lock().expire(self::now(), &mut Queues);
+                    if expired > 0 {
+                        registry.changed();
+                    }
+                }
+                () = shutdown.cancelled() => {}
+            }
+        });
+    }
+}
+
+/// The current time on tokio's clock, so tests can pause and advance it.
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+/// `bytes` random bytes as URL-safe base64 without padding (ids and tokens).
+pub(crate) fn random_id(bytes: usize) -> String {
+    const URL_SAFE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut rng = rand::rng();
+    // Each character carries 6 bits: 12 bytes → 16 characters (96 bits).
+    (0..bytes * 4 / 3).map(|_| URL_SAFE[rng.random_range(0..64)] as char).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_url_safe_and_long_enough() {
+        let id = random_id(12);
+        assert_eq!(id.len(), 16);
+        assert!(id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert_ne!(random_id(12), id);
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_marks_a_slow_consumer() {
+        let (link, mut rx, queued) = Link::new(2, 1 << 20);
+        link.push(Outbound::Text("a".into()));
+        link.push(Outbound::Text("bb".into()));
+        assert!(!link.slow.is_cancelled());
+        assert_eq!(queued.load(Ordering::Relaxed), 3);
+        link.push(Outbound::Text("c".into()));
+        assert!(link.slow.is_cancelled());
+        assert!(matches!(rx.recv().await, Some(Outbound::Text(f)) if f.as_str() == "a"));
+    }
+
+    #[tokio::test]
+    async fn too_many_queued_bytes_mark_a_slow_consumer() {
+        let (link, _rx, _) = Link::new(100, 10);
+        link.push(Outbound::Text("0123456789".into()));
+        assert!(!link.slow.is_cancelled());
+        link.push(Outbound::Text("x".into()));
+        assert!(link.slow.is_cancelled());
+    }
+}
