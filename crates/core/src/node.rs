@@ -299,6 +299,12 @@ impl Node {
         self.shared.registry.close_room(code)
     }
 
+    /// The `ws` URL of the node hosting `code` (this one, or with discovery one on
+    /// the LAN), as `GET /api/lan/resolve/{code}` does.
+    pub async fn resolve(&self, code: RoomCode) -> Option<String> {
+        self.shared.resolve(code).await
+    }
+
     pub fn stats(&self) -> NodeStats {
         self.shared.stats()
     }

@@ -1,0 +1,81 @@
+//! `lanmeet host`: open a room and keep the node running until Ctrl-C.
+
+use anyhow::Result;
+use clap::Args;
+use lanmeet_core::RoomRequest;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::browser;
+use crate::node_args::NodeArgs;
+
+#[derive(Args, Debug, Clone)]
+pub(crate) struct HostArgs {
+    /// The room's name (default: its code).
+    #[arg(long)]
+    name: Option<String>,
+    /// A passcode guests must enter.
+    #[arg(long, env = "LANMEET_PASSCODE")]
+    passcode: Option<String>,
+    /// People the room holds at most (2-8).
+    #[arg(long, default_value_t = 8)]
+    capacity: usize,
+    /// Keep the room out of "Nearby rooms" (guests need the code or invite).
+    #[arg(long)]
+    unlisted: bool,
+    /// Print the UI's URL instead of opening a browser.
+    #[arg(long)]
+    no_open: bool,
+    /// Print one JSON line {"code","invite","local","ws","lan"} once ready.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    node: NodeArgs,
+}
+
+pub(crate) async fn run(args: HostArgs) -> Result<()> {
+    let stop = CancellationToken::new();
+    let node = args.node.start(stop.clone()).await?;
+    let room = match node.create_room(RoomRequest {
+        name: args.name.clone(),
+        listed: Some(!args.unlisted),
+        passcode: args.passcode.clone(),
+        capacity: Some(args.capacity),
+    }) {
+        Ok(room) => room,
+        Err(err) => {
+            stop.cancel();
+            node.stopped().await;
+            return Err(err.into());
+        }
+    };
+    let ui = format!("{}?room={}", node.local_url(), room.code);
+    if args.json {
+        let line = json!({
+            "code": room.code, "invite": room.invite, "local": node.local_url(),
+            "ws": room.ws, "lan": node.lan_url(),
+        });
+        println!("{line}");
+    } else {
+        println!("lanmeet is hosting \"{}\"", room.name);
+        println!();
+        println!("  Room code   {}", room.code.grouped());
+        println!("  Invite      {}", room.invite);
+        println!("  Open        {ui}");
+        if room.listed && args.node.no_discovery {
+            println!();
+            println!("  Discovery is off: friends join with the invite.");
+        }
+        println!();
+        println!("Friends on this network join with the code (or the invite).");
+        println!("Press Ctrl-C to end the call for everyone.");
+    }
+    if !args.no_open && !browser::open(&ui) && !args.json {
+        println!("(Could not open a browser: open the URL above.)");
+    }
+    crate::shutdown_signal().await;
+    tracing::info!("ending the call");
+    stop.cancel();
+    node.stopped().await;
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! `lanmeet join CODE|INVITE`: a node of our own (for the UI) and the browser
+//! pointed at someone else's room.
+
+use anyhow::{Result, bail};
+use clap::Args;
+use lanmeet_core::RoomCode;
+use tokio_util::sync::CancellationToken;
+
+use crate::browser;
+use crate::node_args::NodeArgs;
+
+#[derive(Args, Debug, Clone)]
+pub(crate) struct JoinArgs {
+    /// A room code (K7M-Q2P) or an invite (lanmeet://HOST:PORT/CODE).
+    target: String,
+    /// Print the UI's URL instead of opening a browser.
+    #[arg(long)]
+    no_open: bool,
+    #[command(flatten)]
+    node: NodeArgs,
+}
+
+/// What the user gave us, understood.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Target {
+    Code(RoomCode),
+    Invite { host: String, code: RoomCode },
+}
+
+/// Accepts a code in any of its typed forms, or an invite.
+pub(crate) fn parse_target(input: &str) -> Result<Target> {
+    let input = input.trim();
+    if let Some(rest) = input.strip_prefix("lanmeet://") {
+        let rest = rest.trim_end_matches('/');
+        let Some((host, code)) = rest.rsplit_once('/') else {
+            bail!("an invite looks like lanmeet://HOST:PORT/CODE");
+        };
+        let code = RoomCode::parse(code).map_err(|e| anyhow::anyhow!("the invite's room code is wrong: {e}"))?;
+        if host.is_empty() || !host.contains(':') {
+            bail!("an invite looks like lanmeet://HOST:PORT/CODE");
+        }
+        return Ok(Target::Invite { host: host.to_owned(), code });
+    }
+    Ok(Target::Code(RoomCode::parse(input).map_err(|e| anyhow::anyhow!("that is not a room code: {e}"))?))
+}
+
+pub(crate) async fn run(args: JoinArgs) -> Result<()> {
+    let target = parse_target(&args.target)?;
+    let mut node_args = args.node.clone();
+    // A guest's node needs no fixed LAN port; leave 7878 to hosts.
+    node_args.lan_port.get_or_insert(0);
+    let stop = CancellationToken::new();
+    let node = node_args.start(stop.clone()).await?;
+    let room = match &target {
+        Target::Invite { .. } => args.target.trim().to_owned(),
+        Target::Code(code) => {
+            if node.resolve(*code).await.is_none() {
+                stop.cancel();
+                node.stopped().await;
+                bail!(
+                    "no room {} was found on this network. Ask the host for the invite \
+                     (lanmeet://…) and run `lanmeet join INVITE`; see the README's troubleshooting.",
+                    code.grouped()
+                );
+            }
+            code.to_string()
+        }
+    };
+    let ui = format!("{}?room={}", node.local_url(), percent_encode(&room));
+    println!("Open {ui} to join the call. Press Ctrl-C to quit.");
+    if !args.no_open && !browser::open(&ui) {
+        println!("(Could not open a browser: open the URL above.)");
+    }
+    crate::shutdown_signal().await;
+    stop.cancel();
+    node.stopped().await;
+    Ok(())
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn understands_codes_and_invites() {
+        let code = RoomCode::parse("K7MQ2P").unwrap();
+        assert_eq!(parse_target("k7m-q2p").unwrap(), Target::Code(code));
+        assert_eq!(
+            parse_target("lanmeet://192.168.1.20:7878/K7MQ2P").unwrap(),
+            Target::Invite { host: "192.168.1.20:7878".into(), code }
+        );
+        assert_eq!(
+            parse_target(" lanmeet://[fd00::1]:7878/k7m-q2p/ ").unwrap(),
+            Target::Invite { host: "[fd00::1]:7878".into(), code }
+        );
+        assert!(parse_target("lanmeet://nohost").is_err());
+        assert!(parse_target("lanmeet://1.2.3.4/K7MQ2P").is_err());
+        assert!(parse_target("hello").is_err());
+    }
+
+    #[test]
+    fn encodes_invites_for_a_query_string() {
+        assert_eq!(percent_encode("lanmeet://1.2.3.4:7878/K7MQ2P"), "lanmeet%3A%2F%2F1.2.3.4%3A7878%2FK7MQ2P");
+    }
+}
