@@ -1,0 +1,298 @@
+//! Shared helpers for the integration tests: a real node on 127.0.0.1:0, a
+//! WebSocket client that speaks the protocol, and a minimal HTTP client.
+#![allow(dead_code, unreachable_pub)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use lanmeet_core::{Node, NodeConfig, NodeStats, RoomCreated, RoomRequest};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_util::sync::CancellationToken;
+
+/// How long a test waits for something that should happen at once.
+pub const PATIENCE: Duration = Duration::from_secs(5);
+
+pub struct TestNode {
+    pub node: Option<Node>,
+    pub stop: CancellationToken,
+    pub local: SocketAddr,
+    pub lan: SocketAddr,
+}
+
+/// A node on loopback with discovery off, tuned by `tweak`.
+pub async fn start_node_with(tweak: impl FnOnce(&mut NodeConfig)) -> TestNode {
+    let mut config = NodeConfig::loopback();
+    tweak(&mut config);
+    let stop = CancellationToken::new();
+    let node = Node::start(config, stop.clone()).await.expect("node starts");
+    TestNode { local: node.local_addr(), lan: node.lan_addr(), node: Some(node), stop }
+}
+
+pub async fn start_node() -> TestNode {
+    start_node_with(|_| {}).await
+}
+
+impl TestNode {
+    pub fn node(&self) -> &Node {
+        self.node.as_ref().expect("node running")
+    }
+
+    pub fn room(&self) -> RoomCreated {
+        self.room_with(RoomRequest::default())
+    }
+
+    pub fn room_with(&self, request: RoomRequest) -> RoomCreated {
+        self.node().create_room(request).expect("room created")
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.lan)
+    }
+
+    pub fn stats(&self) -> NodeStats {
+        self.node().stats()
+    }
+
+    /// Polls `stats` until `done` holds (bounded by `PATIENCE`, then panics with
+    /// the last figures).
+    pub async fn settle(&self, what: &str, done: impl Fn(&NodeStats) -> bool) -> NodeStats {
+        let deadline = tokio::time::Instant::now() + PATIENCE * 2;
+        loop {
+            let stats = self.stats();
+            if done(&stats) {
+                return stats;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("{what}: node never settled, last stats {stats:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub async fn shutdown(mut self) {
+        self.stop.cancel();
+        if let Some(node) = self.node.take() {
+            tokio::time::timeout(PATIENCE * 2, node.stopped()).await.expect("node stops in time");
+        }
+    }
+}
+
+impl Drop for TestNode {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A protocol client over a real WebSocket.
+pub struct Client {
+    pub ws: Ws,
+    pub id: String,
+    pub token: String,
+    pub welcome: Value,
+}
+
+/// What the node did to a socket that we expected to be closed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Closed {
+    Frame(u16, String),
+    /// The connection ended without a close frame.
+    Dropped,
+}
+
+impl Client {
+    pub async fn connect(url: &str) -> Client {
+        Client::connect_with_origin(url, None).await
+    }
+
+    pub async fn connect_with_origin(url: &str, origin: Option<&str>) -> Client {
+        let mut request = url.into_client_request().expect("valid url");
+        if let Some(origin) = origin {
+            request.headers_mut().insert("origin", origin.parse().expect("header"));
+        }
+        let (ws, _) = tokio_tungstenite::connect_async(request).await.expect("websocket connects");
+        Client { ws, id: String::new(), token: String::new(), welcome: Value::Null }
+    }
+
+    /// Connects and joins; panics unless welcomed.
+    pub async fn join(url: &str, room: &str, name: &str) -> Client {
+        let mut client = Client::connect(url).await;
+        client.send(json!({"type":"join","room":room,"name":name})).await;
+        client.expect_welcome().await;
+        client
+    }
+
+    pub async fn expect_welcome(&mut self) -> Value {
+        let welcome = self.expect("welcome").await;
+        self.id = welcome["id"].as_str().expect("id").to_owned();
+        self.token = welcome["token"].as_str().expect("token").to_owned();
+        self.welcome = welcome.clone();
+        welcome
+    }
+
+    pub async fn send(&mut self, value: Value) {
+        self.send_text(value.to_string()).await;
+    }
+
+    pub async fn send_text(&mut self, text: impl Into<String>) {
+        self.ws.send(Message::text(text.into())).await.expect("send");
+    }
+
+    pub async fn signal(&mut self, to: &str, data: Value) {
+        self.send(json!({"type":"signal","to":to,"data":data})).await;
+    }
+
+    /// The next text frame as JSON, skipping pings/pongs; panics on timeout or close.
+    pub async fn recv(&mut self) -> Value {
+        match self.next_event(PATIENCE).await {
+            Some(Ok(value)) => value,
+            Some(Err(closed)) => panic!("expected a message, socket closed: {closed:?}"),
+            None => panic!("expected a message, got nothing within {PATIENCE:?}"),
+        }
+    }
+
+    /// `None` on timeout; `Some(Err)` when the socket closed.
+    pub async fn next_event(&mut self, wait: Duration) -> Option<Result<Value, Closed>> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let msg = match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Err(_) => return None,
+                Ok(msg) => msg,
+            };
+            match msg {
+                Some(Ok(Message::Text(text))) => {
+                    return Some(Ok(serde_json::from_str(text.as_str()).expect("node sends JSON")));
+                }
+                Some(Ok(Message::Close(frame))) => return Some(Err(closed_from(frame))),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return Some(Err(Closed::Dropped)),
+            }
+        }
+    }
+
+    /// Asserts nothing arrives for `wait`.
+    pub async fn expect_silence(&mut self, wait: Duration) {
+        if let Some(event) = self.next_event(wait).await {
+            panic!("expected silence, got {event:?}");
+        }
+    }
+
+    /// The next message, which must have `type` = `kind`.
+    pub async fn expect(&mut self, kind: &str) -> Value {
+        let value = self.recv().await;
+        assert_eq!(value["type"], kind, "expected {kind}, got {value}");
+        value
+    }
+
+    pub async fn expect_error(&mut self, code: &str) -> Value {
+        let value = self.expect("error").await;
+        assert_eq!(value["code"], code, "got {value}");
+        assert!(value["message"].as_str().is_some_and(|m| !m.is_empty()));
+        value
+    }
+
+    /// The socket must close next (after any frames, which are returned).
+    pub async fn expect_closed(&mut self) -> (Vec<Value>, Closed) {
+        let mut before = Vec::new();
+        loop {
+            match self.next_event(PATIENCE).await {
+                Some(Ok(value)) => before.push(value),
+                Some(Err(closed)) => return (before, closed),
+                None => panic!("socket did not close; got {before:?}"),
+            }
+        }
+    }
+
+    /// Error `code`, then a close with `status` and the code as reason.
+    pub async fn expect_error_and_close(&mut self, code: &str, status: u16) {
+        self.expect_error(code).await;
+        let (extra, closed) = self.expect_closed().await;
+        assert!(extra.is_empty(), "unexpected frames before close: {extra:?}");
+        assert_eq!(closed, Closed::Frame(status, code.to_owned()));
+    }
+
+    /// Ends the TCP connection without a close frame (a crash or pulled cable).
+    pub fn drop_abruptly(self) {
+        drop(self.ws);
+    }
+}
+
+fn closed_from(frame: Option<CloseFrame>) -> Closed {
+    match frame {
+        Some(f) => Closed::Frame(f.code.into(), f.reason.to_string()),
+        None => Closed::Frame(1005, String::new()),
+    }
+}
+
+/// An HTTP answer.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: String,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
+    }
+
+    pub fn error_code(&self) -> String {
+        self.json()["error"]["code"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+/// One HTTP/1.1 request with `Connection: close`. `headers` are extra lines; a
+/// `Host` header is added unless one is given.
+pub async fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        request.push_str(&format!("Host: {addr}\r\n"));
+    }
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !body.is_empty() {
+        request.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut raw = Vec::new();
+    tokio::time::timeout(PATIENCE, stream.read_to_end(&mut raw)).await.expect("answer in time").expect("read");
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status line");
+    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_owned() };
+    Answer { status, headers: head.to_owned(), body }
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else { break };
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+pub async fn get(addr: SocketAddr, path: &str) -> Answer {
+    http(addr, "GET", path, &[], "").await
+}
+
+pub async fn post(addr: SocketAddr, path: &str, body: &str) -> Answer {
+    http(addr, "POST", path, &[], body).await
+}
