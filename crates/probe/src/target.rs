@@ -1,0 +1,77 @@
+//! What a user types after `probe`: a room code, or an invite that also says where the
+//! host's node listens.
+
+use crate::error::ProbeError;
+
+/// A room to probe: its code, and the peer-socket URL when the input said where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// `ws://HOST:PORT/ws` from an invite; `None` for a bare code (the caller resolves
+    /// it, e.g. through a node's `GET /api/lan/resolve/{code}`).
+    pub ws_url: Option<String>,
+    /// The room code as given (the node normalizes case, `-` and spaces).
+    pub room: String,
+}
+
+/// Parses `CODE` (`K7M-Q2P`, `k7mq2p`) or `lanmeet://HOST:PORT/CODE`.
+pub fn parse_target(input: &str) -> Result<Target, ProbeError> {
+    let input = input.trim();
+    let bad = || ProbeError::BadTarget(input.to_owned());
+    if let Some(rest) = input.strip_prefix("lanmeet://") {
+        let (authority, code) = rest.split_once('/').ok_or_else(bad)?;
+        let code = code.trim_end_matches('/');
+        if authority.is_empty() || !looks_like_code(code) {
+            return Err(bad());
+        }
+        return Ok(Target {
+            ws_url: Some(format!("ws://{authority}/ws")),
+            room: code.to_owned(),
+        });
+    }
+    if looks_like_code(input) {
+        return Ok(Target {
+            ws_url: None,
+            room: input.to_owned(),
+        });
+    }
+    Err(bad())
+}
+
+/// Six characters of Crockford base32 once `-` and spaces are removed; the ambiguous
+/// letters (I, L, O) are accepted because the node maps them; U is never valid.
+fn looks_like_code(s: &str) -> bool {
+    let chars: Vec<char> = s.chars().filter(|c| *c != '-' && *c != ' ').collect();
+    chars.len() == 6
+        && chars
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() && !c.eq_ignore_ascii_case(&'u'))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn invite_gives_socket_and_code() {
+        let t = parse_target("lanmeet://192.168.1.20:7878/K7MQ2P").unwrap();
+        assert_eq!(t.ws_url.as_deref(), Some("ws://192.168.1.20:7878/ws"));
+        assert_eq!(t.room, "K7MQ2P");
+    }
+
+    #[test]
+    fn bare_codes_in_any_form() {
+        for c in ["K7MQ2P", "k7m-q2p", "K7M Q2P", "OIL123"] {
+            let t = parse_target(c).unwrap();
+            assert_eq!(t.ws_url, None);
+            assert_eq!(t.room, c);
+        }
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        for bad in ["", "K7MQ2", "K7MQ2PX", "K7MQU2", "lanmeet://host", "lanmeet:///K7MQ2P", "http://x/K7MQ2P"] {
+            assert!(parse_target(bad).is_err(), "{bad}");
+        }
+    }
+}
