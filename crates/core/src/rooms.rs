@@ -215,7 +215,7 @@ impl<L: Clone + PartialEq> Rooms<L> {
     /// All rooms, sorted by code so listings are stable.
     pub fn list(&self) -> Vec<RoomSummary> {
         let mut all: Vec<_> = self.rooms.iter().map(|(code, room)| summarize(*code, room)).collect();
-        all.sort_by(|a, b| a.code.cmp(&b.code));
+        all.sort_by_key(|r| r.code);
         all
     }
 

@@ -1,5 +1,7 @@
 //! The control API and the two listeners, over real HTTP on 127.0.0.1.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{Client, get, http, post, start_node, start_node_with};

@@ -1,6 +1,8 @@
 //! The peer socket, used as clients use it: every rule and error code of
 //! PROTOCOL.md against a real node on 127.0.0.1.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::Duration;

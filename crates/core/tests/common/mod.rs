@@ -1,6 +1,6 @@
 //! Shared helpers for the integration tests: a real node on 127.0.0.1:0, a
 //! WebSocket client that speaks the protocol, and a minimal HTTP client.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
 use std::time::Duration;
