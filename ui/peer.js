@@ -1,0 +1,540 @@
+// @ts-check
+/**
+ * One remote person: one RTCPeerConnection, its `lanmeet` data channel, and the
+ * perfect-negotiation pattern (PROTOCOL.md, "Between clients").
+ *
+ * Roles. The newcomer is the *initiator*: it creates the `lanmeet` data channel and
+ * the audio and video transceivers, which fires `negotiationneeded`, which sends the
+ * first offer. The other side creates its connection when that offer arrives and
+ * puts its own tracks on the offered transceivers before answering, so both sides
+ * send media after one round trip. Later renegotiation (ICE restart, a transceiver
+ * added) is perfect negotiation: of the two ids, the one that sorts first is polite.
+ *
+ * Sessions. A remote that reloads its page comes back with the same id (resume) but
+ * a new RTCPeerConnection; its offer then carries a new SDP session id (`o=` line).
+ * An offer whose session id differs from the one we know means "start over": we
+ * replace our connection. While our own first offer is unanswered we know no remote
+ * session, so an offer then is either a glare of two first offers or a stale
+ * renegotiation for a page that no longer exists: the polite side accepts it, the
+ * impolite side ignores it, and candidates are ignored until a description is in.
+ * If a connection still fails after ICE restarts, or a description cannot be
+ * applied, the side that offered first starts a fresh session (bounded).
+ *
+ * `signal.data` shapes, exactly: `{description: {type, sdp}}`,
+ * `{candidate: {candidate, sdpMid, sdpMLineIndex}}`, `{candidate: null}`.
+ *
+ * Events: `state` (connecting | connected | reconnecting | failed | closed),
+ * `track` (a remote MediaStreamTrack), `session` (the remote started over: drop its
+ * old tracks), `channel` (open | closed), `message` (a parsed data-channel object),
+ * `rtt` (ms, from our pings).
+ */
+import { Emitter } from './emitter.js';
+
+/** Label of the one data channel of each pair. */
+export const CHANNEL_LABEL = 'lanmeet';
+
+/** @typedef {'connecting' | 'connected' | 'reconnecting' | 'failed' | 'closed'} PeerState */
+
+/**
+ * @typedef {object} LocalMedia
+ * @property {MediaStreamTrack | null} audio
+ * @property {MediaStreamTrack | null} video
+ * @property {MediaStream | null} stream stream the tracks are announced in (msid)
+ */
+
+/**
+ * @typedef {object} PeerOptions
+ * @property {string} selfId
+ * @property {string} id                   the remote peer's id
+ * @property {string} name
+ * @property {(data: any) => void} send    sends `signal.data` to this peer
+ * @property {any} RTCPeerConnection       constructor (injected for tests)
+ * @property {RTCIceServer[]} [iceServers] none by default: host candidates on the LAN
+ * @property {() => LocalMedia} localMedia the tracks to send, read when needed
+ * @property {{setTimeout: (f: () => void, ms: number) => any, clearTimeout: (h: any) => void}} [timers]
+ * @property {number} [connectTimeoutMs]   a session not connected by then is restarted by its offerer
+ * @property {number} [maxIceRestarts]
+ * @property {number} [maxSessionRestarts]
+ * @property {(msg: string, ...rest: any[]) => void} [log]
+ */
+
+/**
+ * The session id of an SDP (`o=<user> <sess-id> ...`), or null.
+ * @param {string | undefined | null} sdp
+ */
+export function sdpSessionId(sdp) {
+  const m = /^o=\S+\s+(\S+)\s/m.exec(sdp ?? '');
+  return m ? m[1] : null;
+}
+
+/**
+ * Whose offer wins a glare: the peer whose id sorts first is polite (gives way).
+ * Plain code-unit order, the same as byte order for the node's URL-safe ids.
+ * @param {string} selfId
+ * @param {string} remoteId
+ */
+export function isPolite(selfId, remoteId) {
+  return selfId < remoteId;
+}
+
+/**
+ * What to do with an incoming offer, given the negotiation state. Pure, so the
+ * rules above are tested without a browser.
+ * @param {object} s
+ * @param {boolean} s.hasPc           a connection exists
+ * @param {boolean} s.polite
+ * @param {boolean} s.initiator       our connection made the first offer
+ * @param {string | null} s.remoteSession  session id of the last applied remote description
+ * @param {string | null} s.offerSession   session id of this offer
+ * @param {boolean} s.makingOffer
+ * @param {string} s.signalingState
+ * @param {boolean} s.answerPending   an answer is being applied (perfect negotiation)
+ * @returns {'create' | 'replace' | 'ignore' | 'apply'}
+ */
+export function offerAction(s) {
+  if (!s.hasPc) return 'create';
+  if (s.remoteSession !== null) {
+    if (s.offerSession !== null && s.offerSession !== s.remoteSession) return 'replace';
+  } else if (s.initiator) {
+    // Our first offer is unanswered: glare of first offers, or a stale offer.
+    return s.polite ? 'replace' : 'ignore';
+  }
+  const readyForOffer = !s.makingOffer && (s.signalingState === 'stable' || s.answerPending);
+  if (!readyForOffer && !s.polite) return 'ignore';
+  return 'apply';
+}
+
+export class Peer extends Emitter {
+  /**
+   * @param {PeerOptions} opts
+   */
+  constructor(opts) {
+    super();
+    this.selfId = opts.selfId;
+    this.id = opts.id;
+    this.name = opts.name;
+    this.polite = isPolite(opts.selfId, opts.id);
+    this._send = opts.send;
+    this._RTC = opts.RTCPeerConnection;
+    this._iceServers = opts.iceServers ?? [];
+    this._localMedia = opts.localMedia;
+    this._timers = opts.timers ?? { setTimeout: (f, ms) => setTimeout(f, ms), clearTimeout: (h) => clearTimeout(h) };
+    this._connectTimeoutMs = opts.connectTimeoutMs ?? 15000;
+    this._maxIceRestarts = opts.maxIceRestarts ?? 2;
+    this._maxSessionRestarts = opts.maxSessionRestarts ?? 3;
+    this._log = opts.log ?? (() => {});
+
+    /** @type {any} current RTCPeerConnection */
+    this.pc = null;
+    /** @type {any} current data channel */
+    this.channel = null;
+    /** @type {PeerState} */
+    this.state = 'connecting';
+    /** Per-connection negotiation state, reset with each new connection. */
+    this.neg = freshNegotiation(false);
+    /** @type {{audio: any, video: any}} our transceivers per kind */
+    this.transceivers = { audio: null, video: null };
+    this.sessionRestarts = 0;
+    this.closed = false;
+    /** @type {Promise<void>} incoming signals, handled one at a time */
+    this._chain = Promise.resolve();
+    this._watchdog = null;
+    this._pingId = 0;
+    /** @type {Map<number, number>} */
+    this._pings = new Map();
+  }
+
+  /** Starts as the newcomer: channel and transceivers now, the offer follows. */
+  start() {
+    if (!this.pc && !this.closed) this._createPc(true);
+  }
+
+  /**
+   * Handles one `signal.data` from this peer. Signals are applied in order.
+   * @param {any} data
+   * @returns {Promise<void>}
+   */
+  handleSignal(data) {
+    this._chain = this._chain.then(() => this._handle(data)).catch((err) => this._log(`signal from ${this.id} failed`, err));
+    return this._chain;
+  }
+
+  /**
+   * Sends a JSON message on the data channel. Returns false if it is not open.
+   * @param {any} msg
+   */
+  sendMessage(msg) {
+    const ch = this.channel;
+    if (!ch || ch.readyState !== 'open') return false;
+    try {
+      ch.send(JSON.stringify(msg));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Sends a ping; the pong gives an `rtt` event. */
+  ping() {
+    const id = ++this._pingId;
+    if (this.sendMessage({ type: 'ping', id })) this._pings.set(id, Date.now());
+    if (this._pings.size > 16) this._pings.delete(this._pings.keys().next().value ?? 0);
+  }
+
+  /**
+   * Swaps the track we send of `kind` (device switch, camera off, screen share),
+   * with replaceTrack: no renegotiation.
+   * @param {'audio' | 'video'} kind
+   * @param {MediaStreamTrack | null} track
+   */
+  async setLocalTrack(kind, track) {
+    const t = this.transceivers[kind];
+    if (!t || !this.pc || this.pc.signalingState === 'closed') return;
+    try {
+      await t.sender.replaceTrack(track);
+      if (track && t.direction !== 'sendrecv' && t.direction !== 'stopped') t.direction = 'sendrecv';
+    } catch (err) {
+      this._log(`replaceTrack(${kind}) for ${this.id} failed`, err);
+    }
+  }
+
+  /** Closes the connection for good (the person left, or we did). */
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    this._dropPc();
+    this._setState('closed');
+    this.clear();
+  }
+
+  // ---- internals ----
+
+  /** @param {any} data */
+  async _handle(data) {
+    if (this.closed || !data || typeof data !== 'object') return;
+    if (data.description && typeof data.description === 'object') {
+      const d = data.description;
+      if ((d.type !== 'offer' && d.type !== 'answer') || typeof d.sdp !== 'string') return;
+      if (d.type === 'offer') await this._onOffer({ type: 'offer', sdp: d.sdp });
+      else await this._onAnswer({ type: 'answer', sdp: d.sdp });
+    } else if ('candidate' in data) {
+      await this._onCandidate(data.candidate);
+    }
+  }
+
+  /** @param {{type: 'offer', sdp: string}} desc */
+  async _onOffer(desc) {
+    const offerSession = sdpSessionId(desc.sdp);
+    const action = offerAction({
+      hasPc: !!this.pc,
+      polite: this.polite,
+      initiator: this.neg.initiator,
+      remoteSession: this.neg.remoteSession,
+      offerSession,
+      makingOffer: this.neg.makingOffer,
+      signalingState: this.pc?.signalingState ?? 'closed',
+      answerPending: this.neg.answerPending,
+    });
+    this.neg.ignoreOffer = action === 'ignore';
+    if (action === 'ignore') {
+      this._log(`ignoring an offer from ${this.id} (glare, we are impolite)`);
+      return;
+    }
+    if (action === 'replace') {
+      this._log(`${this.id} started a new session`);
+      this._dropPc();
+      this.emit('session', null);
+    }
+    if (action === 'replace' || action === 'create') this._createPc(false);
+    const pc = this.pc;
+    const neg = this.neg;
+    const firstRemote = neg.remoteSession === null;
+    try {
+      await pc.setRemoteDescription(desc);
+      if (pc !== this.pc) return;
+      neg.remoteSession = offerSession ?? neg.remoteSession ?? 'unknown';
+      if (firstRemote && !neg.initiator) await this._attachLocalTracks(pc);
+      if (pc !== this.pc) return;
+      await pc.setLocalDescription();
+      if (pc !== this.pc) return;
+      this._sendDescription(pc.localDescription);
+    } catch (err) {
+      if (pc !== this.pc) return;
+      this._log(`could not apply an offer from ${this.id}`, err);
+      this._restartSession();
+    }
+  }
+
+  /** @param {{type: 'answer', sdp: string}} desc */
+  async _onAnswer(desc) {
+    const pc = this.pc;
+    const neg = this.neg;
+    if (!pc || pc.signalingState !== 'have-local-offer') return; // stale answer
+    const session = sdpSessionId(desc.sdp);
+    if (neg.remoteSession !== null && session !== null && session !== neg.remoteSession) return; // from an older page
+    neg.answerPending = true;
+    try {
+      await pc.setRemoteDescription(desc);
+      if (pc !== this.pc) return;
+      neg.remoteSession = session ?? neg.remoteSession ?? 'unknown';
+    } catch (err) {
+      if (pc !== this.pc) return;
+      this._log(`could not apply an answer from ${this.id}`, err);
+      this._restartSession();
+    } finally {
+      neg.answerPending = false;
+    }
+  }
+
+  /** @param {any} c */
+  async _onCandidate(c) {
+    const pc = this.pc;
+    // No remote description yet: the candidate belongs to a session we do not have.
+    if (!pc || this.neg.remoteSession === null) return;
+    if (c === null) return; // end of candidates: nothing to do with trickle
+    if (typeof c !== 'object' || typeof c.candidate !== 'string') return;
+    try {
+      await pc.addIceCandidate({ candidate: c.candidate, sdpMid: c.sdpMid ?? null, sdpMLineIndex: c.sdpMLineIndex ?? null });
+    } catch (err) {
+      if (!this.neg.ignoreOffer) this._log(`candidate from ${this.id} rejected`, err);
+    }
+  }
+
+  /**
+   * @param {boolean} initiator
+   */
+  _createPc(initiator) {
+    const pc = new this._RTC({ iceServers: this._iceServers });
+    this.pc = pc;
+    this.neg = freshNegotiation(initiator);
+    this.transceivers = { audio: null, video: null };
+    const neg = this.neg;
+
+    pc.onnegotiationneeded = async () => {
+      if (pc !== this.pc) return;
+      try {
+        neg.makingOffer = true;
+        await pc.setLocalDescription();
+        if (pc !== this.pc) return;
+        this._sendDescription(pc.localDescription);
+      } catch (err) {
+        this._log(`offer to ${this.id} failed`, err);
+      } finally {
+        neg.makingOffer = false;
+      }
+    };
+    pc.onicecandidate = (/** @type {any} */ ev) => {
+      if (pc !== this.pc) return;
+      const c = ev.candidate;
+      this._send({
+        candidate: c && c.candidate ? { candidate: c.candidate, sdpMid: c.sdpMid ?? null, sdpMLineIndex: c.sdpMLineIndex ?? null } : null,
+      });
+    };
+    pc.ontrack = (/** @type {any} */ ev) => {
+      if (pc !== this.pc) return;
+      this.emit('track', ev.track);
+    };
+    pc.ondatachannel = (/** @type {any} */ ev) => {
+      if (pc !== this.pc || ev.channel.label !== CHANNEL_LABEL) return;
+      this._attachChannel(ev.channel);
+    };
+    pc.onconnectionstatechange = () => this._onConnectionState(pc);
+
+    if (initiator) {
+      // The data channel exists before the first offer, so that offer carries it.
+      this._attachChannel(pc.createDataChannel(CHANNEL_LABEL));
+      const media = this._localMedia();
+      for (const kind of /** @type {const} */ (['audio', 'video'])) {
+        const track = media[kind];
+        this.transceivers[kind] = pc.addTransceiver(track ?? kind, {
+          direction: 'sendrecv',
+          streams: media.stream ? [media.stream] : [],
+        });
+      }
+    }
+    this._setState(this.state === 'connected' ? 'reconnecting' : this.state === 'failed' ? 'connecting' : this.state);
+    this._armWatchdog();
+  }
+
+  /**
+   * The answering side sends its media on the transceivers the offer made, so the
+   * answer carries both directions and no second negotiation is needed.
+   * @param {any} pc
+   */
+  async _attachLocalTracks(pc) {
+    const media = this._localMedia();
+    const used = new Set();
+    for (const kind of /** @type {const} */ (['audio', 'video'])) {
+      const t = pc.getTransceivers().find(
+        (/** @type {any} */ t) => !used.has(t) && t.receiver?.track?.kind === kind && t.direction !== 'stopped',
+      );
+      const track = media[kind];
+      if (t) {
+        used.add(t);
+        t.direction = 'sendrecv';
+        if (track) await t.sender.replaceTrack(track);
+        if (media.stream && typeof t.sender.setStreams === 'function') t.sender.setStreams(media.stream);
+        this.transceivers[kind] = t;
+      } else {
+        // The offer had no such m-line (e.g. a native probe): add one; negotiation follows.
+        this.transceivers[kind] = pc.addTransceiver(track ?? kind, {
+          direction: 'sendrecv',
+          streams: media.stream ? [media.stream] : [],
+        });
+      }
+    }
+  }
+
+  /** @param {any} channel */
+  _attachChannel(channel) {
+    this.channel = channel;
+    channel.onopen = () => {
+      if (channel === this.channel) this.emit('channel', 'open');
+    };
+    channel.onclose = () => {
+      if (channel === this.channel) this.emit('channel', 'closed');
+    };
+    channel.onmessage = (/** @type {{data: any}} */ ev) => {
+      if (channel !== this.channel || typeof ev.data !== 'string') return;
+      let msg;
+      try {
+        msg = JSON.parse(ev.data);
+      } catch {
+        return;
+      }
+      if (!msg || typeof msg !== 'object') return;
+      if (msg.type === 'ping') {
+        this.sendMessage({ type: 'pong', id: msg.id });
+        return;
+      }
+      if (msg.type === 'pong') {
+        const sent = this._pings.get(msg.id);
+        if (sent !== undefined) {
+          this._pings.delete(msg.id);
+          this.emit('rtt', Date.now() - sent);
+        }
+        return;
+      }
+      this.emit('message', msg);
+    };
+  }
+
+  /** @param {any} pc */
+  _onConnectionState(pc) {
+    if (pc !== this.pc) return;
+    switch (pc.connectionState) {
+      case 'connected':
+        this.neg.everConnected = true;
+        this.neg.iceRestarts = 0;
+        this.sessionRestarts = 0;
+        this._clearWatchdog();
+        this._setState('connected');
+        break;
+      case 'disconnected':
+        this._setState('reconnecting');
+        break;
+      case 'failed':
+        if (this.neg.iceRestarts < this._maxIceRestarts) {
+          this.neg.iceRestarts += 1;
+          this._log(`restarting ICE with ${this.id} (${this.neg.iceRestarts})`);
+          this._setState('reconnecting');
+          pc.restartIce();
+          this._armWatchdog();
+        } else if (this.neg.initiator) {
+          this._restartSession();
+        } else {
+          this._setState('failed');
+        }
+        break;
+      case 'new':
+      case 'connecting':
+        this._setState(this.neg.everConnected ? 'reconnecting' : this.state === 'reconnecting' ? 'reconnecting' : 'connecting');
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** A fresh connection with us offering; bounded so two broken sides cannot loop forever. */
+  _restartSession() {
+    if (this.closed) return;
+    if (this.sessionRestarts >= this._maxSessionRestarts) {
+      this._clearWatchdog();
+      this._setState('failed');
+      return;
+    }
+    this.sessionRestarts += 1;
+    this._log(`new session with ${this.id} (${this.sessionRestarts})`);
+    this._dropPc();
+    this.emit('session', null);
+    this._createPc(true);
+  }
+
+  _armWatchdog() {
+    this._clearWatchdog();
+    const pc = this.pc;
+    this._watchdog = this._timers.setTimeout(() => {
+      this._watchdog = null;
+      if (pc !== this.pc || this.closed || pc.connectionState === 'connected') return;
+      // The side that offered first owns recovery; the other waits for its new offer.
+      if (this.neg.initiator) this._restartSession();
+      else this._setState('failed');
+    }, this._connectTimeoutMs);
+  }
+
+  _clearWatchdog() {
+    if (this._watchdog) this._timers.clearTimeout(this._watchdog);
+    this._watchdog = null;
+  }
+
+  _dropPc() {
+    this._clearWatchdog();
+    const pc = this.pc;
+    const ch = this.channel;
+    this.pc = null;
+    this.channel = null;
+    if (ch) {
+      ch.onopen = ch.onclose = ch.onmessage = null;
+      try {
+        ch.close();
+      } catch {
+        // already closed
+      }
+    }
+    if (pc) {
+      pc.onnegotiationneeded = pc.onicecandidate = pc.ontrack = pc.ondatachannel = pc.onconnectionstatechange = null;
+      try {
+        pc.close();
+      } catch {
+        // already closed
+      }
+    }
+  }
+
+  /** @param {any} desc */
+  _sendDescription(desc) {
+    if (!desc) return;
+    this._send({ description: { type: desc.type, sdp: desc.sdp } });
+  }
+
+  /** @param {PeerState} state */
+  _setState(state) {
+    if (this.state === state) return;
+    this.state = state;
+    this.emit('state', state);
+  }
+}
+
+/** @param {boolean} initiator */
+function freshNegotiation(initiator) {
+  return {
+    initiator,
+    makingOffer: false,
+    ignoreOffer: false,
+    answerPending: false,
+    /** @type {string | null} */
+    remoteSession: null,
+    everConnected: false,
+    iceRestarts: 0,
+  };
+}
