@@ -108,6 +108,9 @@ pub(crate) async fn serve(socket: WebSocket, ctx: SocketContext) {
     }
 }
 
+/// Frames written between two flushes at most.
+const MAX_BATCH: usize = 64;
+
 /// Drains the queue into the socket. Returns whether it wrote a close frame.
 async fn write_loop(
     sink: &mut SplitSink<WebSocket, Message>,
@@ -122,9 +125,12 @@ async fn write_loop(
             next = rx.recv() => next,
         };
         let Some(first) = next else { return false };
-        // Batch what is already queued into one flush.
+        // Batch what is already queued into one flush, but not forever: a busy
+        // queue must not hold back what was fed first.
         let mut out = Some(first);
+        let mut batch = 0;
         while let Some(item) = out.take() {
+            batch += 1;
             let msg = match item {
                 Outbound::Text(frame) => {
                     queued.fetch_sub(frame.as_str().len(), Ordering::Relaxed);
@@ -147,7 +153,9 @@ async fn write_loop(
             if !fed {
                 return false;
             }
-            out = rx.try_recv().ok();
+            if batch < MAX_BATCH {
+                out = rx.try_recv().ok();
+            }
         }
         let flushed = tokio::select! {
             r = sink.flush() => r.is_ok(),
