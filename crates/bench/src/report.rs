@@ -1,0 +1,308 @@
+//! Results: what each scenario measured, the printed table with lanmeet's ratios to
+//! the bare relay and PeerJS, and the JSON file.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+/// Latency summary in milliseconds.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub(crate) struct Lat {
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
+    pub(crate) max_ms: f64,
+    pub(crate) count: usize,
+}
+
+impl Lat {
+    /// Summarizes µs samples (sorts them in place).
+    pub(crate) fn of(samples: &mut [u32]) -> Lat {
+        if samples.is_empty() {
+            return Lat::default();
+        }
+        samples.sort_unstable();
+        let at = |q: f64| {
+            let rank = (q * samples.len() as f64).ceil() as usize;
+            f64::from(samples[rank.clamp(1, samples.len()) - 1]) / 1000.0
+        };
+        Lat { p50_ms: at(0.50), p99_ms: at(0.99), max_ms: at(1.0), count: samples.len() }
+    }
+}
+
+#[derive(Debug, Default, Serialize)]
+pub(crate) struct Storm {
+    pub(crate) rooms: usize,
+    pub(crate) sockets: usize,
+    pub(crate) joined: usize,
+    pub(crate) join_failed: usize,
+    /// TCP connect → `welcome` (lanmeet) / `OPEN` (PeerJS) / `open` (relay).
+    pub(crate) join: Lat,
+    pub(crate) join_wall_ms: f64,
+    pub(crate) join_load_cpu_pct: f64,
+    pub(crate) join_server_cpu_pct: f64,
+    pub(crate) expected: u64,
+    pub(crate) sent: u64,
+    pub(crate) received: u64,
+    pub(crate) lost: u64,
+    pub(crate) misrouted: u64,
+    pub(crate) reordered: u64,
+    pub(crate) rate_limited: u64,
+    pub(crate) delivery: Lat,
+    /// From the first send to the last delivery.
+    pub(crate) signal_total_ms: f64,
+    /// Join phase plus signal phase.
+    pub(crate) total_ms: f64,
+    pub(crate) signal_load_cpu_pct: f64,
+    pub(crate) signal_server_cpu_pct: f64,
+    pub(crate) sockets_lost: usize,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub(crate) struct Step {
+    pub(crate) target_rate: u32,
+    pub(crate) achieved_rate: f64,
+    pub(crate) per_socket_rate: f64,
+    pub(crate) seconds: f64,
+    pub(crate) sent: u64,
+    pub(crate) received: u64,
+    pub(crate) lost: u64,
+    pub(crate) misrouted: u64,
+    pub(crate) reordered: u64,
+    pub(crate) rate_limited: u64,
+    pub(crate) latency: Lat,
+    pub(crate) load_cpu_pct: f64,
+    pub(crate) server_cpu_pct: f64,
+    pub(crate) sockets_lost: usize,
+    /// Achieved ≥ 95 % of the target, p99 < 50 ms, nothing lost or misrouted.
+    pub(crate) held: bool,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub(crate) struct Steady {
+    pub(crate) sockets: usize,
+    pub(crate) steps: Vec<Step>,
+    pub(crate) max_rate_held: Option<u32>,
+    /// The load generator used ≥ 95 % of its core in a step that failed.
+    pub(crate) load_bound: bool,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub(crate) struct MemPoint {
+    pub(crate) sockets: usize,
+    pub(crate) joined: usize,
+    pub(crate) rss_kib: u64,
+    pub(crate) kib_per_socket: f64,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub(crate) struct Memory {
+    /// RSS of the fresh server.
+    pub(crate) base_rss_kib: u64,
+    /// RSS once its rooms exist (lanmeet); the per-socket figure is measured from here.
+    pub(crate) rooms_rss_kib: u64,
+    pub(crate) rooms: usize,
+    pub(crate) points: Vec<MemPoint>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub(crate) struct TargetResult {
+    pub(crate) target: String,
+    pub(crate) storm: Option<Storm>,
+    pub(crate) steady: Option<Steady>,
+    pub(crate) memory: Option<Memory>,
+    /// Non-signal frames the server sent, by type (errors as `error:<code>`).
+    pub(crate) server_frames: BTreeMap<String, u64>,
+    /// Join failures and sockets that ended unasked, by reason.
+    pub(crate) problems: BTreeMap<String, u64>,
+    pub(crate) errors: Vec<String>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub(crate) struct Report {
+    pub(crate) quick: bool,
+    pub(crate) server_core: usize,
+    pub(crate) load_cores: String,
+    pub(crate) loadavg_before: String,
+    pub(crate) loadavg_after: String,
+    pub(crate) targets: Vec<TargetResult>,
+}
+
+/// One row of the summary: a label, a value per target, and whether higher is better.
+struct Row {
+    label: String,
+    values: Vec<Option<f64>>,
+    decimals: usize,
+}
+
+fn fmt_num(v: Option<f64>, decimals: usize) -> String {
+    match v {
+        Some(v) => format!("{v:.decimals$}"),
+        None => "-".into(),
+    }
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}x", a / b),
+        (Some(a), Some(b)) if a == 0.0 && b == 0.0 => "=".into(),
+        _ => "-".into(),
+    }
+}
+
+impl Report {
+    /// The human-readable report.
+    pub(crate) fn table(&self) -> String {
+        let mut s = String::new();
+        let names: Vec<&str> = self.targets.iter().map(|t| t.target.as_str()).collect();
+        let storm = |f: &dyn Fn(&Storm) -> f64| -> Vec<Option<f64>> {
+            self.targets.iter().map(|t| t.storm.as_ref().map(f)).collect()
+        };
+        let steady = |f: &dyn Fn(&Steady) -> Option<f64>| -> Vec<Option<f64>> {
+            self.targets.iter().map(|t| t.steady.as_ref().and_then(f)).collect()
+        };
+        let mem = |i: usize| -> Vec<Option<f64>> {
+            self.targets
+                .iter()
+                .map(|t| t.memory.as_ref().and_then(|m| m.points.get(i)).map(|p| p.kib_per_socket))
+                .collect()
+        };
+        let mem_label = |i: usize| -> Option<usize> {
+            self.targets.iter().find_map(|t| t.memory.as_ref()?.points.get(i).map(|p| p.sockets))
+        };
+        let mut rows = vec![
+            Row { label: "storm join p50 (ms)".into(), values: storm(&|x| x.join.p50_ms), decimals: 2 },
+            Row { label: "storm join p99 (ms)".into(), values: storm(&|x| x.join.p99_ms), decimals: 2 },
+            Row { label: "storm delivery p50 (ms)".into(), values: storm(&|x| x.delivery.p50_ms), decimals: 2 },
+            Row { label: "storm delivery p99 (ms)".into(), values: storm(&|x| x.delivery.p99_ms), decimals: 2 },
+            Row { label: "storm delivery max (ms)".into(), values: storm(&|x| x.delivery.max_ms), decimals: 2 },
+            Row { label: "storm signals total (ms)".into(), values: storm(&|x| x.signal_total_ms), decimals: 1 },
+            Row { label: "storm total incl. join (ms)".into(), values: storm(&|x| x.total_ms), decimals: 1 },
+            Row { label: "storm lost + misrouted".into(), values: storm(&|x| (x.lost + x.misrouted) as f64), decimals: 0 },
+            Row { label: "storm load-gen CPU (%)".into(), values: storm(&|x| x.signal_load_cpu_pct), decimals: 0 },
+            Row {
+                label: "steady max rate held (/s)".into(),
+                values: steady(&|x| x.max_rate_held.map(f64::from)),
+                decimals: 0,
+            },
+        ];
+        for i in 0..2 {
+            if let Some(n) = mem_label(i) {
+                rows.push(Row { label: format!("memory KiB/socket @{n}"), values: mem(i), decimals: 1 });
+            }
+        }
+        let _ = writeln!(
+            s,
+            "\nlanmeet node benchmark{} - servers on core {}, load generator on core(s) {}; loadavg before {} / after {}",
+            if self.quick { " (quick)" } else { "" },
+            self.server_core,
+            self.load_cores,
+            self.loadavg_before,
+            self.loadavg_after
+        );
+        let lan = names.iter().position(|n| *n == "lanmeet");
+        let relay = names.iter().position(|n| *n == "relay");
+        let peerjs = names.iter().position(|n| *n == "peerjs");
+        let _ = write!(s, "\n{:<30}", "metric");
+        for n in &names {
+            let _ = write!(s, "{n:>12}");
+        }
+        let _ = writeln!(s, "{:>16}{:>16}", "lanmeet/relay", "lanmeet/peerjs");
+        for row in &rows {
+            let _ = write!(s, "{:<30}", row.label);
+            for v in &row.values {
+                let _ = write!(s, "{:>12}", fmt_num(*v, row.decimals));
+            }
+            let get = |i: Option<usize>| i.and_then(|i| row.values.get(i).copied().flatten());
+            let _ = writeln!(
+                s,
+                "{:>16}{:>16}",
+                ratio(get(lan), get(relay)),
+                ratio(get(lan), get(peerjs))
+            );
+        }
+        let _ = writeln!(s, "(ratios are lanmeet's figure divided by the other's: for rates higher is better, for times and memory lower is better)");
+
+        for t in &self.targets {
+            if let Some(st) = &t.storm {
+                let _ = writeln!(
+                    s,
+                    "\n[{}] storm: {} rooms, {}/{} sockets joined ({} failed) in {:.0} ms (load CPU {:.0}%, server CPU {:.0}%); \
+                     {} signals expected, {} sent, {} received, {} lost, {} misrouted, {} out of order, {} rate-limited answers; \
+                     signal phase load CPU {:.0}%, server CPU {:.0}%; sockets lost {}",
+                    t.target, st.rooms, st.joined, st.sockets, st.join_failed, st.join_wall_ms, st.join_load_cpu_pct,
+                    st.join_server_cpu_pct, st.expected, st.sent, st.received, st.lost, st.misrouted, st.reordered,
+                    st.rate_limited, st.signal_load_cpu_pct, st.signal_server_cpu_pct, st.sockets_lost
+                );
+            }
+            if let Some(sd) = &t.steady {
+                let _ = writeln!(
+                    s,
+                    "[{}] steady over {} sockets (max held: {}{}):",
+                    t.target,
+                    sd.sockets,
+                    sd.max_rate_held.map_or("none".into(), |r| format!("{r}/s")),
+                    if sd.load_bound { "; the load generator was at its core's limit in a failed step" } else { "" }
+                );
+                let _ = writeln!(
+                    s,
+                    "  {:>8} {:>9} {:>7} {:>8} {:>8} {:>8} {:>7} {:>6} {:>6} {:>6} {:>5} {:>5}  held",
+                    "target/s", "achieved", "/sock", "p50 ms", "p99 ms", "max ms", "lost", "misr", "order", "rl", "load%", "srv%"
+                );
+                for st in &sd.steps {
+                    let _ = writeln!(
+                        s,
+                        "  {:>8} {:>9.0} {:>7.1} {:>8.2} {:>8.2} {:>8.1} {:>7} {:>6} {:>6} {:>6} {:>5.0} {:>5.0}  {}",
+                        st.target_rate, st.achieved_rate, st.per_socket_rate, st.latency.p50_ms, st.latency.p99_ms,
+                        st.latency.max_ms, st.lost, st.misrouted, st.reordered, st.rate_limited, st.load_cpu_pct,
+                        st.server_cpu_pct, if st.held { "yes" } else { "NO" }
+                    );
+                }
+            }
+            if let Some(m) = &t.memory {
+                let points: Vec<String> = m
+                    .points
+                    .iter()
+                    .map(|p| format!("{} sockets ({} joined): {} KiB, {:.1} KiB/socket", p.sockets, p.joined, p.rss_kib, p.kib_per_socket))
+                    .collect();
+                let _ = writeln!(
+                    s,
+                    "[{}] memory: fresh {} KiB, with {} rooms {} KiB; {}",
+                    t.target, m.base_rss_kib, m.rooms, m.rooms_rss_kib, points.join("; ")
+                );
+            }
+            if !t.server_frames.is_empty() {
+                let _ = writeln!(s, "[{}] server frames other than signals: {:?}", t.target, t.server_frames);
+            }
+            if !t.problems.is_empty() {
+                let _ = writeln!(s, "[{}] PROBLEMS: {:?}", t.target, t.problems);
+            }
+            for e in &t.errors {
+                let _ = writeln!(s, "[{}] ERROR: {e}", t.target);
+            }
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let mut v: Vec<u32> = (1..=100).map(|x| x * 1000).collect();
+        let lat = Lat::of(&mut v);
+        assert_eq!(lat.p50_ms, 50.0);
+        assert_eq!(lat.p99_ms, 99.0);
+        assert_eq!(lat.max_ms, 100.0);
+        assert_eq!(Lat::of(&mut []).count, 0);
+    }
+
+    #[test]
+    fn ratios() {
+        assert_eq!(ratio(Some(3.0), Some(1.5)), "2.00x");
+        assert_eq!(ratio(Some(0.0), Some(0.0)), "=");
+        assert_eq!(ratio(None, Some(1.0)), "-");
+    }
+}
