@@ -1,0 +1,328 @@
+// @ts-check
+/**
+ * Camera, microphone and screen: getting them with fallbacks, switching devices,
+ * and telling who is speaking.
+ *
+ * Why fallbacks: a person without a camera, or who denied it, should still join with
+ * what is there. We try audio+video, then audio only, then video only, and finally
+ * join receive-only, and say which happened and why (denied, missing, busy).
+ */
+
+/**
+ * @typedef {object} Acquired
+ * @property {MediaStreamTrack | null} audio
+ * @property {MediaStreamTrack | null} video
+ * @property {'ok' | 'denied' | 'missing' | 'busy' | 'unsupported' | 'error'} [audioProblem]
+ * @property {'ok' | 'denied' | 'missing' | 'busy' | 'unsupported' | 'error'} [videoProblem]
+ */
+
+/**
+ * @typedef {object} DeviceChoice
+ * @property {string} [audioDeviceId]
+ * @property {string} [videoDeviceId]
+ */
+
+/**
+ * Maps a getUserMedia error to what a person can act on.
+ * @param {unknown} err
+ * @returns {'denied' | 'missing' | 'busy' | 'unsupported' | 'error'}
+ */
+export function classifyMediaError(err) {
+  const name = err && typeof err === 'object' && 'name' in err ? String(err.name) : '';
+  switch (name) {
+    case 'NotAllowedError':
+    case 'SecurityError':
+    case 'PermissionDeniedError':
+      return 'denied';
+    case 'NotFoundError':
+    case 'OverconstrainedError':
+    case 'DevicesNotFoundError':
+      return 'missing';
+    case 'NotReadableError':
+    case 'AbortError':
+    case 'TrackStartError':
+      return 'busy';
+    case 'TypeError':
+      return 'unsupported';
+    default:
+      return 'error';
+  }
+}
+
+/**
+ * Video constraints: a modest size keeps an 8-person mesh (7 uploads) affordable.
+ * @param {string} [deviceId]
+ */
+export function videoConstraints(deviceId) {
+  return {
+    width: { ideal: 640 },
+    height: { ideal: 360 },
+    frameRate: { ideal: 24, max: 30 },
+    ...(deviceId ? { deviceId: { exact: deviceId } } : {}),
+  };
+}
+
+/** @param {string} [deviceId] */
+export function audioConstraints(deviceId) {
+  return {
+    echoCancellation: true,
+    noiseSuppression: true,
+    autoGainControl: true,
+    ...(deviceId ? { deviceId: { exact: deviceId } } : {}),
+  };
+}
+
+/**
+ * Gets microphone and camera, falling back step by step.
+ * @param {DeviceChoice} [choice]
+ * @param {{audio?: boolean, video?: boolean}} [want]
+ * @param {(c: MediaStreamConstraints) => Promise<MediaStream>} [getUserMedia] injected for tests
+ * @returns {Promise<Acquired>}
+ */
+export async function acquireMedia(choice = {}, want = { audio: true, video: true }, getUserMedia) {
+  const gum =
+    getUserMedia ??
+    (globalThis.navigator?.mediaDevices?.getUserMedia
+      ? (/** @type {MediaStreamConstraints} */ c) => navigator.mediaDevices.getUserMedia(c)
+      : null);
+  /** @type {Acquired} */
+  const out = { audio: null, video: null };
+  if (!gum) {
+    out.audioProblem = want.audio ? 'unsupported' : undefined;
+    out.videoProblem = want.video ? 'unsupported' : undefined;
+    return out;
+  }
+  const wantAudio = want.audio !== false;
+  const wantVideo = want.video !== false;
+  const audio = wantAudio ? audioConstraints(choice.audioDeviceId) : false;
+  const video = wantVideo ? videoConstraints(choice.videoDeviceId) : false;
+  if (wantAudio && wantVideo) {
+    try {
+      const s = await gum({ audio, video });
+      out.audio = s.getAudioTracks()[0] ?? null;
+      out.video = s.getVideoTracks()[0] ?? null;
+      return out;
+    } catch {
+      // Find out which one is the problem by asking for each alone.
+    }
+  }
+  if (wantAudio) {
+    try {
+      out.audio = (await gum({ audio })).getAudioTracks()[0] ?? null;
+    } catch (err) {
+      out.audioProblem = classifyMediaError(err);
+      // A device id that vanished: try the default device once.
+      if (out.audioProblem === 'missing' && choice.audioDeviceId) {
+        try {
+          out.audio = (await gum({ audio: audioConstraints() })).getAudioTracks()[0] ?? null;
+          out.audioProblem = undefined;
+        } catch {
+          // keep the first reason
+        }
+      }
+    }
+  }
+  if (wantVideo) {
+    try {
+      out.video = (await gum({ video })).getVideoTracks()[0] ?? null;
+    } catch (err) {
+      out.videoProblem = classifyMediaError(err);
+      if (out.videoProblem === 'missing' && choice.videoDeviceId) {
+        try {
+          out.video = (await gum({ video: videoConstraints() })).getVideoTracks()[0] ?? null;
+          out.videoProblem = undefined;
+        } catch {
+          // keep the first reason
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * One sentence about what is missing, or '' when all is well.
+ * @param {Acquired} a
+ */
+export function describeMediaProblems(a) {
+  const parts = [];
+  const what = (/** @type {string} */ p) =>
+    p === 'denied'
+      ? 'was blocked'
+      : p === 'missing'
+        ? 'was not found'
+        : p === 'busy'
+          ? 'is in use by another program'
+          : p === 'unsupported'
+            ? 'is not available in this window'
+            : 'could not be started';
+  if (a.audioProblem && a.audioProblem !== 'ok') parts.push(`the microphone ${what(a.audioProblem)}`);
+  if (a.videoProblem && a.videoProblem !== 'ok') parts.push(`the camera ${what(a.videoProblem)}`);
+  if (parts.length === 0) return '';
+  const first = parts.join(' and ');
+  const sentence = first.charAt(0).toUpperCase() + first.slice(1) + '.';
+  const blocked = a.audioProblem === 'denied' || a.videoProblem === 'denied';
+  const tail = !a.audio && !a.video ? ' You can still join and see and hear the others.' : ' You can join with what works.';
+  return sentence + tail + (blocked ? ' To allow it, use the camera icon in the address bar and reload.' : '');
+}
+
+/**
+ * Lists cameras and microphones (labels appear once permission was given).
+ * @returns {Promise<{audio: MediaDeviceInfo[], video: MediaDeviceInfo[]}>}
+ */
+export async function listDevices() {
+  const md = globalThis.navigator?.mediaDevices;
+  if (!md?.enumerateDevices) return { audio: [], video: [] };
+  try {
+    const all = await md.enumerateDevices();
+    return {
+      audio: all.filter((d) => d.kind === 'audioinput' && d.deviceId),
+      video: all.filter((d) => d.kind === 'videoinput' && d.deviceId),
+    };
+  } catch {
+    return { audio: [], video: [] };
+  }
+}
+
+/**
+ * Asks for a screen or window to share.
+ * @returns {Promise<MediaStreamTrack>}
+ */
+export async function getScreen() {
+  const md = globalThis.navigator?.mediaDevices;
+  if (!md?.getDisplayMedia) throw Object.assign(new Error('Screen sharing is not available in this window.'), { name: 'NotSupportedError' });
+  const s = await md.getDisplayMedia({ video: { frameRate: { ideal: 15, max: 30 } }, audio: false });
+  const track = s.getVideoTracks()[0];
+  if (!track) throw new Error('No screen was chosen.');
+  try {
+    // Text on screens stays sharp when the encoder favours detail over motion.
+    track.contentHint = 'detail';
+  } catch {
+    // older browsers
+  }
+  return track;
+}
+
+/**
+ * Speaking detection with hysteresis: a level above `on` starts speaking, it stops
+ * after `holdMs` below `off`. Pure so it is tested without audio.
+ */
+export class SpeakingGate {
+  /** @param {{on?: number, off?: number, holdMs?: number}} [opts] */
+  constructor(opts = {}) {
+    this.on = opts.on ?? 0.04;
+    this.off = opts.off ?? 0.02;
+    this.holdMs = opts.holdMs ?? 400;
+    this.speaking = false;
+    this._quietSince = 0;
+  }
+
+  /**
+   * Feeds one level (RMS 0..1) at time `now`; returns whether the person speaks.
+   * @param {number} level
+   * @param {number} now ms
+   */
+  update(level, now) {
+    if (level >= this.on) {
+      this.speaking = true;
+      this._quietSince = 0;
+    } else if (this.speaking && level < this.off) {
+      if (!this._quietSince) this._quietSince = now;
+      if (now - this._quietSince >= this.holdMs) this.speaking = false;
+    } else if (level >= this.off) {
+      this._quietSince = 0;
+    }
+    return this.speaking;
+  }
+}
+
+/**
+ * Watches audio levels of several tracks with one AudioContext and one timer.
+ * `onChange(key, speaking)` is called when someone starts or stops speaking.
+ */
+export class LevelMonitor {
+  /** @param {(key: string, speaking: boolean) => void} onChange */
+  constructor(onChange) {
+    this.onChange = onChange;
+    /** @type {AudioContext | null} */
+    this.ctx = null;
+    /** @type {Map<string, {track: MediaStreamTrack, source: MediaStreamAudioSourceNode, analyser: AnalyserNode, buf: Float32Array, gate: SpeakingGate}>} */
+    this.entries = new Map();
+    this.timer = 0;
+  }
+
+  /**
+   * Starts (or restarts) watching `track` under `key`.
+   * @param {string} key
+   * @param {MediaStreamTrack | null} track
+   */
+  watch(key, track) {
+    this.unwatch(key);
+    if (!track) return;
+    const AC = globalThis.AudioContext ?? /** @type {any} */ (globalThis).webkitAudioContext;
+    if (!AC) return;
+    try {
+      this.ctx ??= new AC();
+      const ctx = /** @type {AudioContext} */ (this.ctx);
+      const source = ctx.createMediaStreamSource(new MediaStream([track]));
+      const analyser = ctx.createAnalyser();
+      analyser.fftSize = 512;
+      source.connect(analyser);
+      this.entries.set(key, { track, source, analyser, buf: new Float32Array(analyser.fftSize), gate: new SpeakingGate() });
+    } catch {
+      return;
+    }
+    if (!this.timer) this.timer = /** @type {any} */ (setInterval(() => this._poll(), 100));
+  }
+
+  /** Lets the AudioContext run after a click (autoplay rules). */
+  resume() {
+    if (this.ctx && this.ctx.state === 'suspended') this.ctx.resume().catch(() => {});
+  }
+
+  /** @param {string} key */
+  unwatch(key) {
+    const e = this.entries.get(key);
+    if (!e) return;
+    this.entries.delete(key);
+    try {
+      e.source.disconnect();
+    } catch {
+      // already disconnected
+    }
+    if (e.gate.speaking) this.onChange(key, false);
+  }
+
+  _poll() {
+    const now = performance.now();
+    for (const [key, e] of this.entries) {
+      let level = 0;
+      if (e.track.readyState === 'live' && e.track.enabled) {
+        e.analyser.getFloatTimeDomainData(/** @type {any} */ (e.buf));
+        let sum = 0;
+        for (const v of e.buf) sum += v * v;
+        level = Math.sqrt(sum / e.buf.length);
+      }
+      const was = e.gate.speaking;
+      const is = e.gate.update(level, now);
+      if (was !== is) this.onChange(key, is);
+    }
+  }
+
+  close() {
+    for (const key of [...this.entries.keys()]) this.unwatch(key);
+    if (this.timer) clearInterval(this.timer);
+    this.timer = 0;
+    this.ctx?.close().catch(() => {});
+    this.ctx = null;
+  }
+}
+
+/** @param {MediaStreamTrack | null | undefined} t */
+export function stopTrack(t) {
+  try {
+    t?.stop();
+  } catch {
+    // already stopped
+  }
+}

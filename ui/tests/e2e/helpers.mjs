@@ -1,0 +1,276 @@
+// @ts-check
+/**
+ * Shared pieces of the end-to-end tests and the benchmark: a real `lanmeet host`, a
+ * real headless Chromium with fake camera and microphone, and people who use the UI
+ * the way a person does (type a name, type a code, click Join).
+ *
+ * Everything runs inside the network namespace made by `scripts/with-netns`, whose
+ * veth address ($LANMEET_TEST_ADDR) carries the calls: browsers ignore loopback ICE
+ * candidates, and no packet leaves the namespace.
+ */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const REPO = path.resolve(here, '../../..');
+export const LANMEET_BIN = process.env.LANMEET_BIN || path.join(REPO, 'target/debug/lanmeet');
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+/** Upper bound for any wait: a hang guard, not a performance threshold. */
+export const WAIT_MS = Number(process.env.LANMEET_E2E_WAIT_MS || 45_000);
+
+/** The namespace's LAN-like address; the tests refuse to run without one. */
+export function testAddr() {
+  const addr = process.env.LANMEET_TEST_ADDR;
+  if (!addr) {
+    throw new Error('LANMEET_TEST_ADDR is not set: run the browser tests inside a namespace, e.g. `scripts/with-netns ui-e2e -- node --test ui/tests/e2e/`');
+  }
+  return addr;
+}
+
+/**
+ * @typedef {object} HostInfo
+ * @property {string} code
+ * @property {string} invite
+ * @property {string} local  the UI's URL
+ * @property {string} ws
+ * @property {string} lan
+ */
+
+/**
+ * Starts `lanmeet host` and waits for its JSON line.
+ * @param {string[]} [extra] more CLI flags
+ * @returns {Promise<{proc: import('node:child_process').ChildProcess, info: HostInfo, stop: () => Promise<void>, logs: string[]}>}
+ */
+export async function startHost(extra = []) {
+  const args = [
+    'host', '--no-open', '--json', '--no-discovery',
+    '--local-port', '0', '--lan-port', '0', '--lan-bind', testAddr(),
+    ...extra,
+  ];
+  const proc = spawn(LANMEET_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  /** @type {string[]} */
+  const logs = [];
+  proc.stderr?.on('data', (d) => {
+    logs.push(String(d));
+    if (logs.length > 400) logs.shift();
+  });
+  const info = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`lanmeet host printed no JSON line in 20 s\n${logs.join('')}`)), 20_000);
+    proc.once('error', (e) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot start ${LANMEET_BIN}: ${e.message} (build it with \`cargo build -p lanmeet\` or set LANMEET_BIN)`));
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`lanmeet host exited with ${code}\n${logs.join('')}`));
+    });
+    const rl = createInterface({ input: /** @type {any} */ (proc.stdout) });
+    rl.on('line', (line) => {
+      try {
+        const v = JSON.parse(line);
+        if (v && v.local && v.code) {
+          clearTimeout(timer);
+          resolve(v);
+        }
+      } catch {
+        // not the JSON line
+      }
+    });
+  });
+  proc.removeAllListeners('exit');
+  const stop = async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGTERM');
+    const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(t);
+  };
+  return { proc, info, stop, logs };
+}
+
+/**
+ * Calls the host's control API from the test (same Host header rules as the UI).
+ * @param {HostInfo} info
+ * @param {string} p path under /api/
+ * @param {any} [body] JSON body for POST
+ */
+export async function hostApi(info, p, body) {
+  const res = await fetch(new URL(`api/${p}`, info.local), body === undefined ? {} : {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${p}: ${res.status} ${await res.text()}`);
+  return res.status === 204 ? null : res.json();
+}
+
+/** Headless Debian Chromium with fake devices, the flags from DEVELOPERS.md. */
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-features=WebRtcHideLocalIpsWithMdns',
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+      // Background tabs must keep decoding: every page here is "in the background".
+      '--disable-background-timer-throttling',
+      '--disable-renderer-backgrounding',
+      '--disable-backgrounding-occluded-windows',
+    ],
+  });
+}
+
+/**
+ * @typedef {object} Person
+ * @property {string} name
+ * @property {import('playwright-core').BrowserContext} context
+ * @property {import('playwright-core').Page} page
+ * @property {string[]} console
+ */
+
+/**
+ * A person with a browser context of their own, on the lobby.
+ * @param {import('playwright-core').Browser} browser
+ * @param {string} url
+ * @param {string} name
+ * @returns {Promise<Person>}
+ */
+export async function openPerson(browser, url, name) {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 720 } });
+  const page = await context.newPage();
+  /** @type {string[]} */
+  const consoleLines = [];
+  page.on('console', (m) => {
+    consoleLines.push(`[${m.type()}] ${m.text()}`);
+    if (consoleLines.length > 300) consoleLines.shift();
+  });
+  page.on('pageerror', (e) => consoleLines.push(`[pageerror] ${e.message}`));
+  page.setDefaultTimeout(WAIT_MS);
+  await page.goto(url);
+  return { name, context, page, console: consoleLines };
+}
+
+/**
+ * Types the name and the code (or invite) and clicks Join, like a person.
+ * @param {Person} p
+ * @param {string} room
+ */
+export async function typeAndJoin(p, room) {
+  await p.page.getByLabel('Your name').fill(p.name);
+  await p.page.getByLabel('Room code').fill(room);
+  await p.page.getByRole('button', { name: 'Join', exact: true }).click();
+}
+
+/** @param {Person} p */
+export async function waitInCall(p) {
+  await p.page.getByTestId('call').waitFor({ state: 'visible' });
+}
+
+/** @param {Person} p @returns {Promise<string>} our peer id */
+export async function selfId(p) {
+  const id = await p.page.locator('[data-testid=tile][data-self=true]').getAttribute('data-peer-id');
+  if (!id) throw new Error('no self tile');
+  return id;
+}
+
+/**
+ * Waits until the page shows exactly `n` remote tiles, each playing video.
+ * @param {Person} p
+ * @param {number} n
+ */
+export async function waitPlaying(p, n) {
+  await p.page.waitForFunction(
+    (n) => {
+      const tiles = [...document.querySelectorAll('[data-testid=tile][data-self=false]')];
+      return (
+        tiles.length === n &&
+        tiles.every((t) => {
+          const v = /** @type {HTMLVideoElement | null} */ (t.querySelector('video'));
+          return !!v && !v.paused && v.readyState >= 2 && v.videoWidth > 0 && v.currentTime > 0;
+        })
+      );
+    },
+    n,
+    { timeout: WAIT_MS, polling: 50 },
+  );
+}
+
+/**
+ * Per remote tile: decoded frame count, current time, and live audio tracks.
+ * @param {Person} p
+ * @returns {Promise<Record<string, {frames: number, time: number, audio: number, state: string}>>}
+ */
+export function remoteVideoStats(p) {
+  return p.page.evaluate(() => {
+    /** @type {Record<string, {frames: number, time: number, audio: number, state: string}>} */
+    const out = {};
+    for (const t of document.querySelectorAll('[data-testid=tile][data-self=false]')) {
+      const v = /** @type {HTMLVideoElement} */ (t.querySelector('video'));
+      const s = /** @type {MediaStream | null} */ (v?.srcObject ?? null);
+      out[/** @type {HTMLElement} */ (t).dataset.peerId ?? '?'] = {
+        frames: v?.getVideoPlaybackQuality?.().totalVideoFrames ?? 0,
+        time: v?.currentTime ?? 0,
+        audio: s ? s.getAudioTracks().filter((a) => a.readyState === 'live').length : 0,
+        state: /** @type {HTMLElement} */ (t).dataset.state ?? '',
+      };
+    }
+    return out;
+  });
+}
+
+/**
+ * Waits until every remote video on the page has decoded more frames than in
+ * `before` (frames advance: the pictures move).
+ * @param {Person} p
+ * @param {Record<string, {frames: number, time: number}>} before
+ */
+export async function waitFramesAdvance(p, before) {
+  await p.page.waitForFunction(
+    (before) => {
+      const tiles = [...document.querySelectorAll('[data-testid=tile][data-self=false]')];
+      return tiles.every((t) => {
+        const id = /** @type {HTMLElement} */ (t).dataset.peerId ?? '';
+        const v = /** @type {HTMLVideoElement} */ (t.querySelector('video'));
+        const b = before[id];
+        if (!b || !v) return false;
+        return v.getVideoPlaybackQuality().totalVideoFrames > b.frames + 5 && v.currentTime > b.time;
+      });
+    },
+    before,
+    { timeout: WAIT_MS, polling: 100 },
+  );
+}
+
+/**
+ * A tile of `id` on page `p` (a locator).
+ * @param {Person} p
+ * @param {string} id
+ */
+export function tileOf(p, id) {
+  return p.page.locator(`[data-testid=tile][data-peer-id="${id}"]`);
+}
+
+/**
+ * Dumps what helps to debug a failure: each page's console and the host's log tail.
+ * @param {Person[]} people
+ * @param {string[]} [hostLogs]
+ */
+export function debugDump(people, hostLogs = []) {
+  const parts = [];
+  for (const p of people) parts.push(`--- console of ${p.name} ---\n${p.console.slice(-40).join('\n')}`);
+  if (hostLogs.length) parts.push(`--- host log ---\n${hostLogs.join('').split('\n').slice(-40).join('\n')}`);
+  return parts.join('\n');
+}
