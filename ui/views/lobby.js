@@ -182,12 +182,15 @@ export class LobbyView {
     this.notice.hidden = false;
     this.notice.className = `notice ${opts.kind ?? 'error'}`;
     this.notice.replaceChildren(
-      h('p', null, message),
-      opts.detail ? h('p', { class: 'detail' }, h('code', null, opts.detail)) : null,
-      opts.actions?.length
-        ? h('div', { class: 'actions' }, ...opts.actions.map((a) => h('button', { type: 'button', onclick: a.run }, a.label)))
-        : null,
+      ...[
+        h('p', null, message),
+        opts.detail ? h('p', { class: 'detail' }, h('code', null, opts.detail)) : null,
+        opts.actions?.length
+          ? h('div', { class: 'actions' }, ...opts.actions.map((a) => h('button', { type: 'button', onclick: a.run }, a.label)))
+          : null,
+      ].filter((n) => n !== null),
     );
+    this.notice.scrollIntoView?.({ block: 'nearest' });
   }
 
   /**
