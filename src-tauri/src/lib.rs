@@ -1,0 +1,209 @@
+//! lanmeet's desktop app: one window around an in-process lanmeet node.
+//!
+//! The node (the `lanmeet_core` crate) serves the call UI on a loopback port; the
+//! window is a webview on that URL. Everything a call needs goes over HTTP and
+//! WebSockets to the node, so the window calls no Tauri command at all.
+//!
+//! # Layout
+//!
+//! - [`run`]: the whole life of the app: single-instance check, node start, the
+//!   window, the event loop, and a clean node shutdown after the last window.
+//! - [`launch`]: what the app was started with (a room argument, a few env vars).
+//! - [`policy`]: where the window may go, who gets camera and microphone, what is
+//!   opened in the system browser; pure URL checks.
+//! - `window`: building the window and its webview (WebKitGTK settings on Linux),
+//!   leaving the call when it closes.
+//!
+//! # Start and stop
+//!
+//! The node starts inside Tauri's `setup`, after the single-instance plugin has had
+//! its say, so a second launch never binds a port: it hands its arguments to the
+//! running app and exits. Closing the window first loads `about:blank`, so the
+//! page gets `pagehide` and leaves its call; then the window goes, the event loop
+//! returns, and the node is cancelled and awaited: hosted rooms get
+//! `room-closed`, sockets a close frame, discovery its goodbye, ports are freed.
+
+pub mod launch;
+pub mod policy;
+mod window;
+
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use lanmeet_core::{Node, NodeConfig, NodeError};
+use tauri::Manager as _;
+use tokio_util::sync::CancellationToken;
+
+use crate::launch::Launch;
+use crate::policy::Origin;
+
+/// The label of the one window.
+pub const MAIN_WINDOW: &str = "main";
+
+/// How long a clean node shutdown may take before the app exits anyway.
+const SHUTDOWN_LIMIT: Duration = Duration::from_secs(10);
+
+/// What the running app knows about its node, for the single-instance callback
+/// and the window's handlers.
+#[derive(Debug, Clone)]
+pub(crate) struct NodeInfo {
+    pub(crate) origin: Origin,
+}
+
+/// Runs the app until its window is closed (or it gets SIGINT/SIGTERM), then stops
+/// the node cleanly. Returns the process's exit status.
+pub fn run() -> ExitCode {
+    init_tracing();
+    match run_app() {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(err) => {
+            tracing::error!("{err:#}");
+            eprintln!("lanmeet: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_app() -> anyhow::Result<i32> {
+    let launch = Launch::from_process()?;
+    let stop = CancellationToken::new();
+    // The node lives outside the app so it can be awaited after the event loop.
+    let node_slot: Arc<Mutex<Option<Node>>> = Arc::new(Mutex::new(None));
+
+    let app = tauri::Builder::default()
+        // First, so a second instance exits before anything else starts.
+        .plugin(tauri_plugin_single_instance::init(on_second_instance))
+        .setup({
+            let node_slot = node_slot.clone();
+            let stop = stop.clone();
+            let launch = launch.clone();
+            move |app| {
+                let node = tauri::async_runtime::block_on(start_node(&launch, stop.clone()))
+                    .map_err(|err| format!("{err:#}"))?;
+                let origin = Origin::local(node.local_addr().port());
+                println!("lanmeet: UI at {} · LAN listener {}", node.local_url(), node.lan_url());
+                tracing::info!(local = %node.local_url(), lan = %node.lan_url(), "node ready");
+                app.manage(NodeInfo { origin: origin.clone() });
+                let start_url = match &launch.room {
+                    Some(room) => format!("{}{}", origin.home(), launch::room_query(room)),
+                    None => origin.home(),
+                };
+                if let Ok(mut slot) = node_slot.lock() {
+                    *slot = Some(node);
+                }
+                window::open(app.handle(), &origin, &start_url, launch.mock_media)
+                    .map_err(|err| format!("could not open the window: {err}"))?;
+                watch_signals(app.handle().clone());
+                Ok(())
+            }
+        })
+        .build(tauri::generate_context!("../tauri.conf.json"));
+
+    let exit_code = match app {
+        Ok(app) => Ok(app.run_return(|_, _| {})),
+        Err(err) => Err(anyhow::anyhow!("{err}")),
+    };
+
+    // Whatever happened above, a node that started is stopped cleanly.
+    let node = node_slot.lock().ok().and_then(|mut slot| slot.take());
+    if let Some(node) = node {
+        stop.cancel();
+        tauri::async_runtime::block_on(async {
+            if tokio::time::timeout(SHUTDOWN_LIMIT, node.stopped()).await.is_err() {
+                tracing::warn!("the node did not stop within {SHUTDOWN_LIMIT:?}");
+            }
+        });
+        tracing::info!("node stopped");
+    }
+    exit_code.context("lanmeet could not start")
+}
+
+/// Starts the node: loopback listener on `LANMEET_LOCAL_PORT` or any free port, LAN
+/// listener on 7878, or any free port if 7878 is taken and no port was asked for.
+async fn start_node(launch: &Launch, stop: CancellationToken) -> anyhow::Result<Node> {
+    let config = |lan_port: u16| {
+        let mut config = NodeConfig {
+            local_port: launch.local_port,
+            lan_port,
+            discovery: !launch.no_discovery,
+            ..NodeConfig::default()
+        };
+        if let Some(bind) = launch.lan_bind {
+            config.lan_bind = bind;
+        }
+        if let Some(name) = &launch.node_name {
+            config.name = name.clone();
+        }
+        config
+    };
+    let first = launch.first_lan_port();
+    match Node::start(config(first), stop.clone()).await {
+        Err(NodeError::Bind { addr, .. }) if launch.lan_port.is_none() && addr.port() == first && first != 0 => {
+            tracing::warn!("port {first} is taken; guests will use another port (it is in the invite)");
+            Ok(Node::start(config(0), stop).await?)
+        }
+        other => other.context("could not start the lanmeet node"),
+    }
+}
+
+/// Another launch of the app (a second click on the icon, a `lanmeet://` link)
+/// lands here instead of starting a second node: show the window, and open the
+/// room it was given.
+fn on_second_instance(app: &tauri::AppHandle, argv: Vec<String>, _cwd: String) {
+    let room = launch::room_argument(argv.get(1..).unwrap_or_default());
+    tracing::info!(?room, "another launch of lanmeet handed over to this one");
+    let Some(window) = app.get_webview_window(MAIN_WINDOW) else { return };
+    let _ = window.unminimize();
+    let _ = window.show();
+    let _ = window.set_focus();
+    if let (Some(room), Some(info)) = (room, app.try_state::<NodeInfo>()) {
+        window::open_room(&window, &info.origin, &room);
+    }
+}
+
+/// SIGINT and SIGTERM (Ctrl-C, logging out) close the window the same way the
+/// user would, so the call is left and the node stopped cleanly.
+fn watch_signals(app: tauri::AppHandle) {
+    tauri::async_runtime::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("signal received: closing the window");
+        match app.get_webview_window(MAIN_WINDOW) {
+            Some(window) => {
+                if window.close().is_err() {
+                    app.exit(0);
+                }
+            }
+            None => app.exit(0),
+        }
+    });
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("LANMEET_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("warn,lanmeet_core=info,lanmeet_desktop=info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
