@@ -54,15 +54,23 @@ pub(crate) async fn run(args: JoinArgs) -> Result<()> {
     let room = match &target {
         Target::Invite { .. } => args.target.trim().to_owned(),
         Target::Code(code) => {
-            if node.resolve(*code).await.is_none() {
+            let Some(ws) = node.resolve(*code).await else {
                 stop.cancel();
                 node.stopped().await;
+                if args.node.no_discovery {
+                    bail!(
+                        "discovery is off (--no-discovery), so room {} cannot be looked up by its code. \
+                         Ask the host for the invite (lanmeet://…) and run `lanmeet join INVITE`.",
+                        code.grouped()
+                    );
+                }
                 bail!(
-                    "no room {} was found on this network. Ask the host for the invite \
-                     (lanmeet://…) and run `lanmeet join INVITE`; see the README's troubleshooting.",
-                    code.grouped()
+                    "no room {} was found on this network. Things to check:\n{}",
+                    code.grouped(),
+                    crate::rooms::hints()
                 );
-            }
+            };
+            tracing::info!(%ws, "found the room");
             code.to_string()
         }
     };

@@ -1,11 +1,12 @@
 //! `lanmeet`: a node without a window. `host` opens a room and prints its code;
 //! `join` opens a room someone else hosts. Both serve the call UI on loopback and
-//! open it in the default browser.
+//! open it in the default browser. `rooms` lists the rooms nearby.
 
 mod browser;
 mod host;
 mod join;
 mod node_args;
+mod rooms;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -35,6 +36,8 @@ enum Command {
     Host(host::HostArgs),
     /// Join a room by its code or invite (lanmeet://HOST:PORT/CODE).
     Join(join::JoinArgs),
+    /// List the rooms hosted nearby (found over mDNS) and exit.
+    Rooms(rooms::RoomsArgs),
 }
 
 fn main() -> Result<()> {
@@ -45,6 +48,7 @@ fn main() -> Result<()> {
         match cli.command {
             Some(Command::Host(args)) => host::run(args).await,
             Some(Command::Join(args)) => join::run(args).await,
+            Some(Command::Rooms(args)) => rooms::run(args).await,
             None => host::run(cli.host).await,
         }
     })

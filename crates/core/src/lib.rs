@@ -18,6 +18,8 @@
 //! - `http`: the two listeners' routers: control API with Host/Origin guard,
 //!   LAN listener, static UI.
 //! - [`node`]: starting a node and shutting it down cleanly.
+//! - [`discovery`]: mDNS: advertising our rooms, a health-checked table of the
+//!   other nodes', resolving codes (listed, or by asking each node).
 //! - [`netif`]: which interfaces are the LAN, which address goes in invites.
 //! - [`ratelimit`]: token buckets per socket and per source address.
 //! - [`config`]: every limit and interval, with PROTOCOL.md's defaults.
@@ -39,6 +41,7 @@
 pub mod codes;
 pub mod config;
 mod connection;
+pub mod discovery;
 pub mod error;
 mod http;
 pub mod netif;
@@ -51,6 +54,7 @@ mod static_ui;
 
 pub use codes::RoomCode;
 pub use config::{Limits, NodeConfig};
+pub use discovery::Discovery;
 pub use error::NodeError;
 pub use node::{LanRoom, Node, NodeStats, RoomCreated, RoomRequest};
 pub use registry::Registry;

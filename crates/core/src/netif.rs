@@ -27,16 +27,73 @@ pub fn is_virtual(name: &str) -> bool {
     VIRTUAL_PREFIXES.iter().any(|p| lower.starts_with(p))
 }
 
-/// Addresses of the interfaces discovery and invites may use. With `only`
-/// non-empty, exactly those interfaces (even virtual ones: the user asked);
-/// otherwise every up, non-loopback, non-virtual interface.
+/// Whether discovery and invites may use an interface. With `only` non-empty,
+/// exactly those interfaces (even virtual ones: the user asked); otherwise every
+/// non-loopback, non-virtual interface. mDNS uses the same rule, so a node
+/// announces where its invites point.
+pub fn is_lan_interface(name: &str, loopback: bool, only: &[String]) -> bool {
+    !loopback && if only.is_empty() { !is_virtual(name) } else { only.iter().any(|n| n == name) }
+}
+
+/// Addresses of the interfaces discovery and invites may use
+/// (see [`is_lan_interface`]).
 pub fn lan_addresses(only: &[String]) -> Vec<LanAddress> {
     let Ok(all) = if_addrs::get_if_addrs() else { return Vec::new() };
     all.into_iter()
-        .filter(|i| !i.is_loopback())
-        .filter(|i| if only.is_empty() { !is_virtual(&i.name) } else { only.iter().any(|n| n == &i.name) })
+        .filter(|i| is_lan_interface(&i.name, i.is_loopback(), only))
         .map(|i| LanAddress { ip: i.ip(), interface: i.name })
         .collect()
+}
+
+/// The IPv4 networks (address, netmask) this machine is on, loopback excluded:
+/// an address of another node inside one of them is reachable without a router.
+pub fn ipv4_networks() -> Vec<(Ipv4Addr, Ipv4Addr)> {
+    let Ok(all) = if_addrs::get_if_addrs() else { return Vec::new() };
+    all.into_iter()
+        .filter(|i| !i.is_loopback())
+        .filter_map(|i| match i.addr {
+            if_addrs::IfAddr::V4(v4) => Some((v4.ip, v4.netmask)),
+            if_addrs::IfAddr::V6(_) => None,
+        })
+        .collect()
+}
+
+/// Of the addresses another node announced, the one to reach it at: an IPv4
+/// address on one of `networks`, else any routable IPv4 address, else a
+/// non-link-local IPv6 address (a link-local one needs a scope a URL cannot
+/// carry portably). `None` when nothing usable was announced.
+pub fn reachable(candidates: &[IpAddr], networks: &[(Ipv4Addr, Ipv4Addr)]) -> Option<IpAddr> {
+    let usable_v4 = |ip: &Ipv4Addr| {
+        !ip.is_loopback() && !ip.is_link_local() && !ip.is_unspecified() && !ip.is_multicast() && !ip.is_broadcast()
+    };
+    let on_link = |ip: &Ipv4Addr| {
+        networks.iter().any(|(net, mask)| u32::from(*ip) & u32::from(*mask) == u32::from(*net) & u32::from(*mask))
+    };
+    let mut v4: Vec<Ipv4Addr> = candidates
+        .iter()
+        .filter_map(|ip| match ip {
+            IpAddr::V4(v4) if usable_v4(v4) => Some(*v4),
+            _ => None,
+        })
+        .collect();
+    // Stable choice whatever order the announcements came in.
+    v4.sort();
+    if let Some(ip) = v4.iter().find(|ip| on_link(ip)).or(v4.first()) {
+        return Some(IpAddr::V4(*ip));
+    }
+    let mut v6: Vec<_> = candidates
+        .iter()
+        .filter_map(|ip| match ip {
+            IpAddr::V6(v6)
+                if (v6.segments()[0] & 0xffc0) != 0xfe80 && !v6.is_loopback() && !v6.is_unspecified() && !v6.is_multicast() =>
+            {
+                Some(*v6)
+            }
+            _ => None,
+        })
+        .collect();
+    v6.sort();
+    v6.first().map(|ip| IpAddr::V6(*ip))
 }
 
 /// The address to put in invites: the first routable IPv4 address, else any
@@ -89,6 +146,22 @@ mod tests {
         for name in ["eth0", "enp3s0", "wlan0", "wlp2s0", "en0", "lan0"] {
             assert!(!is_virtual(name), "{name}");
         }
+    }
+
+    #[test]
+    fn reaches_other_nodes_on_our_network_first() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let nets = [("10.1.0.7".parse().unwrap(), "255.255.255.0".parse().unwrap())];
+        let announced = [ip("fe80::1"), ip("192.168.5.5"), ip("10.1.0.9"), ip("169.254.1.1")];
+        assert_eq!(reachable(&announced, &nets), Some(ip("10.1.0.9")));
+        assert_eq!(reachable(&announced, &[]), Some(ip("10.1.0.9")), "lowest routable IPv4");
+        assert_eq!(reachable(&[ip("fe80::1"), ip("fd00::2")], &nets), Some(ip("fd00::2")));
+        assert_eq!(reachable(&[ip("fe80::1"), ip("127.0.0.1"), ip("169.254.0.3")], &nets), None);
+        assert!(is_lan_interface("eth0", false, &[]));
+        assert!(!is_lan_interface("lo", true, &[]));
+        assert!(!is_lan_interface("docker0", false, &[]));
+        assert!(is_lan_interface("docker0", false, &["docker0".into()]));
+        assert!(!is_lan_interface("eth0", false, &["eth1".into()]));
     }
 
     #[test]

@@ -15,6 +15,7 @@ use tokio_util::task::TaskTracker;
 use crate::codes::RoomCode;
 use crate::config::{Limits, NodeConfig};
 use crate::connection::SocketContext;
+use crate::discovery::{Advert, Discovery};
 use crate::error::NodeError;
 use crate::http;
 use crate::netif::{self, LanAddress};
@@ -87,6 +88,9 @@ pub(crate) struct Shared {
     pub(crate) sockets: AtomicUsize,
     pub(crate) socket_ctx: SocketContext,
     pub(crate) tasks: TaskTracker,
+    /// mDNS browser and advertiser; `None` with discovery off (then no mDNS
+    /// daemon exists at all).
+    pub(crate) discovery: Option<Arc<Discovery>>,
 }
 
 impl Shared {
@@ -95,7 +99,7 @@ impl Shared {
     }
 
     pub(crate) fn discovery_enabled(&self) -> bool {
-        false
+        self.discovery.is_some()
     }
 
     pub(crate) fn stats(&self) -> NodeStats {
@@ -149,10 +153,12 @@ impl Shared {
         })
     }
 
-    /// Listed rooms on the LAN; without discovery, the ones hosted here.
+    /// Listed rooms on the LAN: the ones hosted here (`local: true`) first, then
+    /// those discovery found on other nodes.
     pub(crate) fn lan_rooms(&self) -> Vec<LanRoom> {
         let ws = self.ws_url();
-        self.registry
+        let mut rooms: Vec<LanRoom> = self
+            .registry
             .list()
             .into_iter()
             .filter(|r| r.listed)
@@ -165,12 +171,27 @@ impl Shared {
                 capacity: r.capacity,
                 local: true,
             })
-            .collect()
+            .collect();
+        if let Some(discovery) = &self.discovery {
+            for room in discovery.rooms() {
+                if !rooms.iter().any(|r| r.code == room.code) {
+                    rooms.push(room);
+                }
+            }
+        }
+        rooms
     }
 
-    /// The `ws` URL of the node hosting `code`, listed or not.
+    /// The `ws` URL of the node hosting `code`, listed or not: this node, else a
+    /// listed room on the LAN, else the node that says it hosts it.
     pub(crate) async fn resolve(&self, code: RoomCode) -> Option<String> {
-        self.registry.contains(code).then(|| self.ws_url())
+        if self.registry.contains(code) {
+            return Some(self.ws_url());
+        }
+        match &self.discovery {
+            Some(discovery) => discovery.find(code).await,
+            None => None,
+        }
     }
 }
 
@@ -207,8 +228,22 @@ impl Node {
             tasks.clone(),
             shutdown.clone(),
         );
+        let id = crate::registry::random_id(9);
+        let discovery = if config.discovery {
+            let discovery = Discovery::start(&config.interfaces, Some(id.clone()))
+                .map_err(|e| NodeError::Discovery(e.to_string()))?;
+            discovery.advertise(Advert {
+                id: id.clone(),
+                name: config.name.clone(),
+                port: lan_addr.port(),
+                registry: registry.clone(),
+            });
+            Some(Arc::new(discovery))
+        } else {
+            None
+        };
         let shared = Arc::new(Shared {
-            id: crate::registry::random_id(9),
+            id,
             name: config.name.clone(),
             limits: limits.clone(),
             registry: registry.clone(),
@@ -220,6 +255,7 @@ impl Node {
             sockets: AtomicUsize::new(0),
             socket_ctx: SocketContext { registry: registry.clone(), limits: limits.clone(), stop: sockets_stop.clone() },
             tasks: tasks.clone(),
+            discovery: discovery.clone(),
         });
 
         for (listener, router) in [
@@ -246,6 +282,11 @@ impl Node {
             let timeout = limits.shutdown_timeout;
             tokio::spawn(async move {
                 shutdown.cancelled().await;
+                // Goodbyes first, so nobody on the LAN tries to join a room that
+                // is closing.
+                if let Some(discovery) = discovery {
+                    discovery.stop().await;
+                }
                 tracing::info!("shutting down: closing rooms and sockets");
                 registry.close_all();
                 sockets_stop.cancel();
