@@ -530,7 +530,13 @@ impl Session {
             }
             ServerMessage::Signal { from, data } => self.route_signal(from, data),
             ServerMessage::Error { code, message } => {
-                warn!(name = %self.config.name, "node error {code}: {message}");
+                // unknown-peer is routine while members leave (a late candidate to
+                // someone already gone); the fatal ones end the session anyway.
+                if code == "unknown-peer" {
+                    debug!(name = %self.config.name, "node error {code}: {message}");
+                } else {
+                    warn!(name = %self.config.name, "node error {code}: {message}");
+                }
                 if is_fatal_error(&code) {
                     self.fatal = Some(code.clone());
                 }
