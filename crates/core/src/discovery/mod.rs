@@ -297,21 +297,26 @@ async fn advertise(daemon: ServiceDaemon, advert: Advert, stop: CancellationToke
     let (instance, host) = names(&advert.id);
     let fullname = format!("{instance}.{SERVICE_TYPE}");
     let mut changes = advert.registry.subscribe();
-    let mut announced: Option<Vec<(String, String)>> = None;
+    // What is announced now (rooms, not the serial), and the serial used.
+    let mut announced: Option<Vec<txt::TxtRoom>> = None;
+    let mut serial: u32 = 0;
     loop {
         changes.mark_unchanged();
         let rooms = advert.registry.list();
         let wanted = (!rooms.is_empty()).then(|| {
-            let listed: Vec<txt::TxtRoom> = rooms
+            rooms
                 .into_iter()
                 .filter(|r| r.listed)
                 .map(|r| txt::TxtRoom { code: r.code, peers: r.peers, capacity: r.capacity, name: r.name })
-                .collect();
-            txt::encode(&advert.id, &advert.name, &listed)
+                .collect::<Vec<_>>()
         });
         if wanted != announced {
             let done = match &wanted {
-                Some(props) => register(&daemon, &instance, &host, advert.port, props),
+                Some(rooms) => {
+                    serial = serial.wrapping_add(1);
+                    let props = txt::encode(&advert.id, &advert.name, serial, rooms);
+                    register(&daemon, &instance, &host, advert.port, &props)
+                }
                 None => unregister(&daemon, &fullname).await,
             };
             if done {
@@ -337,6 +342,7 @@ async fn advertise(daemon: ServiceDaemon, advert: Advert, stop: CancellationToke
         // mdns-sd repeats the goodbye after 120 ms; let it go out before the
         // daemon stops.
         tokio::time::sleep(Duration::from_millis(150)).await;
+        tracing::info!("said goodbye on mDNS");
     }
 }
 
@@ -352,7 +358,7 @@ fn register(daemon: &ServiceDaemon, instance: &str, host: &str, port: u16, props
     info.set_requires_probe(false);
     match daemon.register(info) {
         Ok(()) => {
-            tracing::debug!(rooms = props.len().saturating_sub(3), "advertised");
+            tracing::debug!(rooms = props.len().saturating_sub(4), "advertised");
             true
         }
         Err(err) => {

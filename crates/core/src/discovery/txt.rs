@@ -1,8 +1,13 @@
 //! The TXT record of a node's `_lanmeet._tcp.local.` service, both ways.
 //!
 //! ```text
-//! v=1  id=<node id>  name=<node name>  r0=K7MQ2P|2|8|Friday call  r1=…
+//! v=1  id=<node id>  name=<node name>  s=<serial>  r0=K7MQ2P|2|8|Friday call  r1=…
 //! ```
+//!
+//! `s` changes with every update. Without it, a record that goes back to an
+//! earlier content within a second (a guest joins and leaves) would match the
+//! copy browsers still hold for their cache-flush second, and mdns-sd would
+//! refresh the old copy instead of reporting the change.
 //!
 //! One property per listed room, `CODE|PEERS|CAPACITY|NAME`, because a TXT
 //! string holds at most 255 bytes and a whole record must fit in one mDNS packet
@@ -79,11 +84,12 @@ fn cut(s: &str, max: usize) -> &str {
 }
 
 /// The TXT properties for a node, rooms in the order given, as many as fit.
-pub(crate) fn encode(id: &str, name: &str, rooms: &[TxtRoom]) -> Vec<(String, String)> {
+pub(crate) fn encode(id: &str, name: &str, serial: u32, rooms: &[TxtRoom]) -> Vec<(String, String)> {
     let mut props = vec![
         ("v".to_owned(), VERSION.to_owned()),
         ("id".to_owned(), id.to_owned()),
         ("name".to_owned(), cut(name, MAX_NODE_NAME_BYTES).to_owned()),
+        ("s".to_owned(), serial.to_string()),
     ];
     let mut used: usize = props.iter().map(|(k, v)| 1 + k.len() + 1 + v.len()).sum();
     for (i, room) in rooms.iter().take(MAX_ROOMS).enumerate() {
@@ -179,7 +185,7 @@ mod tests {
     #[test]
     fn round_trips_rooms() {
         let rooms = vec![room("K7MQ2P", "Friday call"), room("ABCDEF", "a|b|c")];
-        let props = encode("node1", "desk", &rooms);
+        let props = encode("node1", "desk", 7, &rooms);
         let record = decode_pairs(&props).unwrap();
         assert_eq!(record, NodeRecord { id: "node1".into(), name: "desk".into(), rooms });
     }
@@ -189,7 +195,7 @@ mod tests {
         let long = "é".repeat(64);
         let rooms: Vec<TxtRoom> =
             (0..100).map(|_| TxtRoom { name: long.clone(), ..room(&format!("{:0>6}", 7), "") }).collect();
-        let props = encode("node1", &"ñ".repeat(64), &rooms);
+        let props = encode("node1", &"ñ".repeat(64), u32::MAX, &rooms);
         let total: usize = props.iter().map(|(k, v)| 1 + k.len() + 1 + v.len()).sum();
         assert!(total <= MAX_TXT_BYTES, "{total}");
         assert!(props.iter().all(|(k, v)| k.len() + 1 + v.len() <= 255));
