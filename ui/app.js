@@ -44,6 +44,23 @@ const local = {
   acquired: false,
 };
 
+/**
+ * A short timeline of call events (ms since page start), for diagnosing slow joins:
+ * `window.__lanmeetTimeline` in the console, or read by the benchmark.
+ * @type {[number, string][]}
+ */
+const timeline = [];
+/** @param {string} what */
+function mark(what) {
+  if (timeline.length < 500) timeline.push([Math.round(performance.now()), what]);
+}
+/** @type {any} */ (window).__lanmeetTimeline = timeline;
+
+/** @param {any} data signal.data, for the timeline */
+function signalKind(data) {
+  return data?.description?.type ?? (data?.candidate ? 'candidate' : 'end-of-candidates');
+}
+
 /** The call in progress, if any. */
 /** @type {null | {target: CallTarget, signaling: SignalingClient, mesh: Mesh | null, view: CallView | null, monitor: LevelMonitor | null, streams: Map<string, MediaStream>, names: Map<string, string>, welcomed: boolean, soundBlocked: boolean}} */
 let call = null;
@@ -53,6 +70,15 @@ let nearbyTimer = 0;
 
 const root = /** @type {HTMLElement} */ (document.getElementById('app'));
 const hasWebRTC = typeof globalThis.RTCPeerConnection === 'function';
+
+/**
+ * One DTLS certificate for every connection of this page, made while the person is
+ * still in the lobby: each connection then skips its own key generation.
+ * @type {Promise<RTCCertificate[] | undefined>}
+ */
+const certificates = hasWebRTC && typeof RTCPeerConnection.generateCertificate === 'function'
+  ? RTCPeerConnection.generateCertificate(/** @type {any} */ ({ name: 'ECDSA', namedCurve: 'P-256' })).then((c) => [c], () => undefined)
+  : Promise.resolve(undefined);
 
 // ---------------------------------------------------------------------------
 // Storage (may throw in locked-down webviews: never let that break the page)
@@ -278,6 +304,7 @@ function checkName(name) {
 
 /** @param {{name: string, room: string, passcode: string}} v */
 async function joinFromLobby(v) {
+  mark('join-click');
   if (!hasWebRTC) return showNoWebRTC(v.room);
   if (!checkName(v.name)) return;
   let target;
@@ -359,6 +386,7 @@ function showApiError(err, retry) {
 async function startCall(target) {
   if (call) endCall();
   await ensureMedia();
+  const certs = await certificates;
   const signaling = new SignalingClient({ url: target.ws, room: target.code, name: target.name, passcode: target.passcode, token: target.token });
   const c = {
     target,
@@ -376,6 +404,7 @@ async function startCall(target) {
   // Registered before the mesh's own listeners: the view must exist when the mesh
   // announces the people in the welcome.
   signaling.on('welcome', (w) => {
+    mark(`welcome ${w.peers.length} peers${w.resumed ? ' resumed' : ''}`);
     if (call !== c) return;
     if (!c.welcomed) {
       c.welcomed = true;
@@ -403,19 +432,23 @@ async function startCall(target) {
     }
   });
   signaling.on('peer-joined', (p) => c.names.set(p.id, p.name));
+  signaling.on('signal', ({ from, data }) => mark(`in ${from} ${signalKind(data)}`));
+  signaling.on('sent', ({ to, data }) => mark(`out ${to} ${signalKind(data)}`));
   signaling.on('ended', (why) => onEnded(c, why));
 
   const mesh = new Mesh({
     signaling,
     RTCPeerConnection: globalThis.RTCPeerConnection,
     iceServers: configuredIceServers(),
+    certificates: certs,
     localMedia: () => ({ audio: local.audio, video: outgoingVideo(), stream: rebuildLocalStream() }),
     peerOptions: { log: (...m) => console.debug('lanmeet:', ...m) },
   });
   c.mesh = mesh;
   mesh.on('peer-added', ({ id, name }) => {
     if (name) c.names.set(id, name);
-    c.view?.addTile(id, c.names.get(id) ?? name, false);
+    const tile = c.view?.addTile(id, c.names.get(id) ?? name, false);
+    tile?.video.addEventListener('playing', () => mark(`playing ${id}`));
     updateTitle(c);
   });
   mesh.on('peer-removed', (id) => {
@@ -424,7 +457,10 @@ async function startCall(target) {
     c.streams.delete(id);
     updateTitle(c);
   });
-  mesh.on('peer-state', ({ id, state }) => c.view?.updateTile(id, { state }));
+  mesh.on('peer-state', ({ id, state }) => {
+    mark(`state ${id} ${state}`);
+    c.view?.updateTile(id, { state });
+  });
   mesh.on('peer-session', (id) => {
     const s = new MediaStream();
     c.streams.set(id, s);
@@ -432,6 +468,7 @@ async function startCall(target) {
     c.monitor?.unwatch(id);
   });
   mesh.on('peer-track', ({ id, track }) => {
+    mark(`track ${id} ${track.kind}`);
     let s = c.streams.get(id);
     if (!s) {
       s = new MediaStream();
@@ -450,6 +487,7 @@ async function startCall(target) {
   mesh.on('channel-open', (id) => mesh.sendTo(id, stateMessage()));
   mesh.on('message', ({ id, msg }) => onPeerMessage(c, id, msg));
 
+  mark('connect');
   signaling.connect();
 }
 

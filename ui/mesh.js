@@ -22,6 +22,7 @@ import { Peer } from './peer.js';
  * @property {import('./signaling.js').SignalingClient} signaling
  * @property {any} RTCPeerConnection
  * @property {RTCIceServer[]} [iceServers]
+ * @property {any[]} [certificates] shared DTLS certificate(s)
  * @property {() => import('./peer.js').LocalMedia} localMedia
  * @property {Partial<import('./peer.js').PeerOptions>} [peerOptions] timers, timeouts, log
  */
@@ -93,6 +94,7 @@ export class Mesh extends Emitter {
       send: (data) => this.signaling.send(id, data),
       RTCPeerConnection: o.RTCPeerConnection,
       iceServers: o.iceServers ?? [],
+      certificates: o.certificates,
       localMedia: o.localMedia,
     });
     this.peers.set(id, peer);

@@ -50,6 +50,7 @@ export const CHANNEL_LABEL = 'lanmeet';
  * @property {(data: any) => void} send    sends `signal.data` to this peer
  * @property {any} RTCPeerConnection       constructor (injected for tests)
  * @property {RTCIceServer[]} [iceServers] none by default: host candidates on the LAN
+ * @property {any[]} [certificates]        one DTLS certificate for all connections (saves a key generation each)
  * @property {() => LocalMedia} localMedia the tracks to send, read when needed
  * @property {{setTimeout: (f: () => void, ms: number) => any, clearTimeout: (h: any) => void}} [timers]
  * @property {number} [connectTimeoutMs]   a session not connected by then is restarted by its offerer
@@ -117,6 +118,7 @@ export class Peer extends Emitter {
     this._send = opts.send;
     this._RTC = opts.RTCPeerConnection;
     this._iceServers = opts.iceServers ?? [];
+    this._certificates = opts.certificates;
     this._localMedia = opts.localMedia;
     this._timers = opts.timers ?? { setTimeout: (f, ms) => setTimeout(f, ms), clearTimeout: (h) => clearTimeout(h) };
     this._connectTimeoutMs = opts.connectTimeoutMs ?? 15000;
@@ -304,7 +306,12 @@ export class Peer extends Emitter {
    * @param {boolean} initiator
    */
   _createPc(initiator) {
-    const pc = new this._RTC({ iceServers: this._iceServers });
+    // max-bundle: one transport (one set of candidates and checks) for audio, video
+    // and data instead of one per m-line: less work per connection, faster joins.
+    /** @type {Record<string, any>} */
+    const config = { iceServers: this._iceServers, bundlePolicy: 'max-bundle' };
+    if (this._certificates?.length) config.certificates = this._certificates;
+    const pc = new this._RTC(config);
     this.pc = pc;
     this.neg = freshNegotiation(initiator);
     this.transceivers = { audio: null, video: null };

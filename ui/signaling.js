@@ -17,6 +17,7 @@
  *   after the first welcome of this client
  * - `token`   the fresh resume token (store it to survive a reload)
  * - `peer-joined` `{id, name}`, `peer-left` `id`, `signal` `{from, data}`
+ * - `sent` `{to, data}` — a signal we sent or queued (diagnostics)
  * - `warning` `{code, message}` — node errors that leave the socket open
  * - `ended`   `{code, message}` — the client stopped for good: `left`, `closed`,
  *   `room-closed`, `replaced`, `unreachable`, `gave-up`, or a node error code such
@@ -104,6 +105,7 @@ export class SignalingClient extends Emitter {
    */
   send(to, data) {
     const frame = { type: 'signal', to, data };
+    this.emit('sent', { to, data });
     if (this.status === 'joined' && this.ws && this.ws.readyState === 1) {
       this._sendFrame(frame);
     } else if (this.status !== 'closed' && this.queue.length < MAX_QUEUE) {

@@ -115,11 +115,15 @@ class Tile {
    */
   async show(stream) {
     this.stream = stream;
-    if (this.video.srcObject !== stream) this.video.srcObject = stream;
-    if (stream) tryPlay(this.video);
+    // An element playing a stream without tracks never gets data, and delays the
+    // page's load event for as long: attach streams only once they have tracks.
+    const video = stream && stream.getVideoTracks().length ? stream : null;
+    if (this.video.srcObject !== video) this.video.srcObject = video;
+    if (video) tryPlay(this.video);
     if (!this.audio) return true;
-    if (this.audio.srcObject !== stream) this.audio.srcObject = stream;
-    if (!stream || stream.getAudioTracks().length === 0) return true;
+    const audio = stream && stream.getAudioTracks().length ? stream : null;
+    if (this.audio.srcObject !== audio) this.audio.srcObject = audio;
+    if (!audio) return true;
     return tryPlay(this.audio);
   }
 

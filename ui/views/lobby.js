@@ -217,10 +217,11 @@ export class LobbyView {
    * @param {string} note
    */
   setPreview(stream, note) {
-    this.previewVideo.srcObject = stream;
     const hasVideo = !!stream && stream.getVideoTracks().length > 0;
+    // Never a stream without video: it would hold the page's load event forever.
+    this.previewVideo.srcObject = hasVideo ? stream : null;
     this.previewVideo.parentElement?.classList.toggle('no-video', !hasVideo);
-    if (stream) tryPlay(this.previewVideo);
+    if (hasVideo) tryPlay(this.previewVideo);
     this.previewNote.textContent = note;
     this.previewNote.hidden = !note;
   }

@@ -219,7 +219,8 @@ export function remoteVideoStats(p) {
     const out = {};
     for (const t of document.querySelectorAll('[data-testid=tile][data-self=false]')) {
       const v = /** @type {HTMLVideoElement} */ (t.querySelector('video'));
-      const s = /** @type {MediaStream | null} */ (v?.srcObject ?? null);
+      // Sound plays through the tile's <audio> element (the <video> is muted).
+      const s = /** @type {MediaStream | null} */ (t.querySelector('audio')?.srcObject ?? null);
       out[/** @type {HTMLElement} */ (t).dataset.peerId ?? '?'] = {
         frames: v?.getVideoPlaybackQuality?.().totalVideoFrames ?? 0,
         time: v?.currentTime ?? 0,

@@ -174,6 +174,55 @@ describe('lobby and errors in Chromium', { timeout: 12 * WAIT_MS }, () => {
     await closeAll();
   });
 
+  test('camera and microphone blocked: said so, and the person joins receive-only', async () => {
+    const { code } = await hostApi(host.info, 'rooms', { name: 'Shy' });
+    const context = await browser.newContext();
+    // What a browser does when the person clicked "Block".
+    await context.addInitScript(() => {
+      const denied = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+      Object.defineProperty(navigator.mediaDevices, 'getUserMedia', { value: denied });
+    });
+    const page = await context.newPage();
+    page.setDefaultTimeout(WAIT_MS);
+    await page.goto(host.info.local);
+    const shy = { name: 'Shy', context, page, console: [] };
+    people.push(shy);
+    await page.getByTestId('media-note').getByText('was blocked').waitFor();
+    await page.getByTestId('media-note').getByText('You can still join').waitFor();
+    const ann = await person('Ann');
+    await typeAndJoin(ann, code);
+    await waitInCall(ann);
+    await typeAndJoin(shy, code);
+    await waitInCall(shy);
+    await waitPlaying(shy, 1); // receives Ann's video
+    const idShy = await selfId(shy);
+    await ann.page.locator(`[data-testid=tile][data-peer-id="${idShy}"][data-state=connected][data-camera=false][data-muted=true]`).waitFor();
+    await page.getByRole('button', { name: 'Camera on', exact: true }).waitFor();
+    await closeAll();
+  });
+
+  test('a window without RTCPeerConnection offers to open the room in the browser', async () => {
+    const context = await browser.newContext();
+    await context.addInitScript(() => {
+      // Like Debian's WebKitGTK: no WebRTC at all. The desktop app provides the opener.
+      delete (/** @type {any} */ (window)).RTCPeerConnection;
+      /** @type {any} */ (window).__opened = [];
+      /** @type {any} */ (window).__lanmeetOpenInBrowser = (/** @type {string} */ url) => {
+        /** @type {any} */ (window).__opened.push(url);
+      };
+    });
+    const page = await context.newPage();
+    page.setDefaultTimeout(WAIT_MS);
+    await page.goto(`${host.info.local}?room=K7M-Q2P`);
+    people.push({ name: 'Webview', context, page, console: [] });
+    await page.getByTestId('lobby-notice').getByText('cannot make video calls').waitFor();
+    assert.equal(await page.getByLabel('Room code').inputValue(), 'K7M-Q2P', '/?room= fills the code in');
+    await page.getByRole('button', { name: 'Open in browser' }).click();
+    const opened = await page.evaluate(() => /** @type {any} */ (window).__opened);
+    assert.deepEqual(opened, [`${host.info.local}?room=K7M-Q2P`]);
+    await closeAll();
+  });
+
   test('a node that stopped answering is reported in plain words', async () => {
     const gus = await person('Gus');
     await gus.page.getByLabel('Your name').fill('Gus');

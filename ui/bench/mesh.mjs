@@ -1,0 +1,245 @@
+// @ts-check
+/**
+ * Mesh benchmark: for 2, 4, 6 and 8 people in headless Chromium against a real
+ * `lanmeet host`, how long from the last Join click until every page plays every
+ * remote video, and what the browser costs in CPU and memory per page.
+ *
+ * Two ways of arriving are timed, both measured from the last click on "Join":
+ * - "last joiner": N-1 people are already in a settled call, then the N-th joins;
+ * - "all at once": N people click Join one right after the other.
+ * CPU is sampled from /proc for every process of the browser (renderers, GPU,
+ * network, audio and capture services) over a window while the full mesh plays.
+ *
+ * Run inside a namespace (browsers need a non-loopback address for ICE):
+ *   scripts/with-netns ui-bench -- node ui/bench/mesh.mjs [--sizes 2,4,6,8] [--window 5]
+ * Prints a table; it measures, it asserts nothing.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+import { startHost, hostApi, openPerson, typeAndJoin, waitInCall, waitPlaying, CHROMIUM } from '../tests/e2e/helpers.mjs';
+
+const argv = process.argv.slice(2);
+/** @param {string} name @param {string} dflt */
+const opt = (name, dflt) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] ? argv[i + 1] : dflt;
+};
+const SIZES = opt('sizes', '2,4,6,8').split(',').map(Number).filter((n) => n >= 2 && n <= 8);
+const WINDOW_S = Number(opt('window', '5'));
+const TICKS = 100; // USER_HZ on Linux
+const PAGE_SIZE_KB = 4;
+
+/** Same flags as the e2e tests, but we need the browser's pid, so launchServer. */
+async function launch() {
+  const server = await chromium.launchServer({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--disable-features=WebRtcHideLocalIpsWithMdns',
+      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+      '--disable-background-timer-throttling', '--disable-renderer-backgrounding',
+      '--disable-backgrounding-occluded-windows',
+    ],
+  });
+  const browser = await chromium.connect(server.wsEndpoint());
+  const pid = server.process().pid ?? 0;
+  return { server, browser, pid };
+}
+
+/** @param {number} root @returns {number[]} root and all its descendants */
+function processTree(root) {
+  /** @type {Map<number, number[]>} */
+  const children = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(Number(d));
+      children.set(ppid, list);
+    } catch {
+      // gone
+    }
+  }
+  const out = [];
+  const todo = [root];
+  while (todo.length) {
+    const p = /** @type {number} */ (todo.pop());
+    out.push(p);
+    todo.push(...(children.get(p) ?? []));
+  }
+  return out;
+}
+
+/** @param {number[]} pids @returns {Map<number, {cpu: number, rssKb: number, type: string}>} */
+function sample(pids) {
+  const m = new Map();
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const cpu = Number(f[11]) + Number(f[12]); // utime + stime
+      const rssKb = Number(f[21]) * PAGE_SIZE_KB;
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      const type = /--type=([\w-]+)/.exec(cmd)?.[1] ?? 'browser';
+      const sub = /--utility-sub-type=([\w.]+)/.exec(cmd)?.[1];
+      m.set(pid, { cpu, rssKb, type: sub ? `utility:${sub.split('.').pop()}` : type });
+    } catch {
+      // gone
+    }
+  }
+  return m;
+}
+
+/**
+ * CPU over a window, in % of one core: total, renderers (the pages), the rest.
+ * @param {number} root
+ */
+async function measureCpu(root) {
+  const pids = processTree(root);
+  const a = sample(pids);
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, WINDOW_S * 1000));
+  const b = sample(pids);
+  const secs = (performance.now() - t0) / 1000;
+  let total = 0;
+  let renderers = 0;
+  let maxRenderer = 0;
+  let rssKb = 0;
+  /** @type {Record<string, number>} */
+  const byType = {};
+  for (const [pid, s] of b) {
+    const before = a.get(pid);
+    if (!before) continue;
+    const pct = ((s.cpu - before.cpu) / TICKS / secs) * 100;
+    total += pct;
+    rssKb += s.rssKb;
+    byType[s.type] = (byType[s.type] ?? 0) + pct;
+    if (s.type === 'renderer') {
+      renderers += pct;
+      maxRenderer = Math.max(maxRenderer, pct);
+    }
+  }
+  return { total, renderers, maxRenderer, rssMb: rssKb / 1024, byType };
+}
+
+/**
+ * Resolves, in the page, with the wall-clock time at which all `n` remote videos
+ * play (checked every 10 ms).
+ * @param {import('../tests/e2e/helpers.mjs').Person} p
+ * @param {number} n
+ */
+function whenAllPlaying(p, n) {
+  return p.page.evaluate(
+    (n) =>
+      new Promise((resolve) => {
+        const check = () => {
+          const tiles = [...document.querySelectorAll('[data-testid=tile][data-self=false]')];
+          return (
+            tiles.length === n &&
+            tiles.every((t) => {
+              const v = /** @type {HTMLVideoElement | null} */ (t.querySelector('video'));
+              return !!v && !v.paused && v.readyState >= 2 && v.videoWidth > 0 && v.currentTime > 0;
+            })
+          );
+        };
+        if (check()) return resolve(Date.now());
+        const timer = setInterval(() => {
+          if (check()) {
+            clearInterval(timer);
+            resolve(Date.now());
+          }
+        }, 10);
+      }),
+    n,
+  );
+}
+
+/**
+ * @param {import('../tests/e2e/helpers.mjs').Person} p
+ * @param {string} code
+ */
+async function fill(p, code) {
+  await p.page.getByLabel('Your name').fill(p.name);
+  await p.page.getByLabel('Room code').fill(code);
+}
+
+/**
+ * @param {any} host
+ * @param {number} n
+ * @param {'last' | 'all'} mode
+ */
+async function run(host, n, mode) {
+  const { server, browser, pid } = await launch();
+  try {
+    const { code } = await hostApi(host.info, 'rooms', { name: `bench ${n} ${mode}` });
+    /** @type {import('../tests/e2e/helpers.mjs').Person[]} */
+    const people = [];
+    for (let i = 0; i < n; i++) people.push(await openPerson(browser, host.info.local, `P${i + 1}`));
+    let t0 = 0;
+    let ms = 0;
+    if (mode === 'last') {
+      for (const p of people.slice(0, -1)) {
+        await typeAndJoin(p, code);
+        await waitInCall(p);
+      }
+      for (const p of people.slice(0, -1)) await waitPlaying(p, n - 2);
+      const last = people[n - 1];
+      await fill(last, code);
+      const playing = people.map((p) => whenAllPlaying(p, n - 1));
+      // whenAllPlaying resolves at once for pages that already qualify; the others
+      // wait for the newcomer. Start the clock right at the click.
+      t0 = Date.now();
+      await last.page.getByRole('button', { name: 'Join', exact: true }).click();
+      const done = Math.max(...(await Promise.all(playing)));
+      ms = done - t0;
+    } else {
+      for (const p of people) await fill(p, code);
+      const playing = people.map((p) => whenAllPlaying(p, n - 1));
+      for (const p of people.slice(0, -1)) await p.page.getByRole('button', { name: 'Join', exact: true }).click();
+      t0 = Date.now();
+      await people[n - 1].page.getByRole('button', { name: 'Join', exact: true }).click();
+      const done = Math.max(...(await Promise.all(playing)));
+      ms = done - t0;
+    }
+    await new Promise((r) => setTimeout(r, 2000)); // let encoders settle
+    const cpu = await measureCpu(pid);
+    return { ms, cpu };
+  } finally {
+    await browser.close().catch(() => {});
+    await server.close().catch(() => {});
+  }
+}
+
+async function main() {
+  const host = await startHost(['--grace-secs', '2']);
+  /** @type {string[]} */
+  const rows = [];
+  try {
+    for (const n of SIZES) {
+      const last = await run(host, n, 'last');
+      const all = await run(host, n, 'all');
+      const c = last.cpu;
+      rows.push(
+        `| ${n} | ${last.ms} | ${all.ms} | ${c.total.toFixed(0)}% | ${(c.total / n).toFixed(0)}% | ${(c.renderers / n).toFixed(0)}% | ${c.maxRenderer.toFixed(0)}% | ${c.rssMb.toFixed(0)} |`,
+      );
+      console.error(`n=${n}: last joiner ${last.ms} ms, all at once ${all.ms} ms, CPU ${c.total.toFixed(0)}% (${Object.entries(c.byType).map(([k, v]) => `${k} ${v.toFixed(0)}%`).join(', ')})`);
+    }
+  } finally {
+    await host.stop();
+  }
+  const cores = readFileSync('/proc/cpuinfo', 'utf8').split('\n').filter((l) => l.startsWith('processor')).length;
+  console.log(`\nlanmeet mesh in headless Chromium (${cores} cores, fake 640x360 camera, CPU over ${WINDOW_S} s of full mesh; 100% = one core)\n`);
+  console.log('| people | last joiner → all playing (ms) | all join at once → all playing (ms) | browser CPU total | CPU per page (all processes / N) | renderer CPU per page | busiest renderer | browser RSS (MB) |');
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of rows) console.log(r);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});
+
