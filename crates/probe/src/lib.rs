@@ -45,4 +45,4 @@ pub use mesh::{Pair, PeerMedia, ProbeOptions, ProbeReport, run};
 pub use probe::{Probe, ProbeConfig};
 pub use protocol::RoomInfo;
 pub use state::{ChatMessage, CloseReason, LinkSnapshot, ProbeSnapshot, SessionState, TrackStats};
-pub use target::{Target, parse_target};
+pub use target::{Target, local_address_towards, parse_target};

@@ -39,10 +39,10 @@ struct Cli {
     /// The room's passcode.
     #[arg(long)]
     passcode: Option<String>,
-    /// Local address for the WebRTC sockets (its host candidate). Loopback reaches only
-    /// this machine; use a LAN address to test with browsers or other machines.
-    #[arg(long, default_value = "127.0.0.1")]
-    bind: IpAddr,
+    /// Local address for the WebRTC sockets (its host candidate) [default: the address
+    /// that routes to the room's node: loopback for a node on this machine].
+    #[arg(long)]
+    bind: Option<IpAddr>,
     /// Offer recvonly audio/video so browsers send media in the first negotiation.
     #[arg(long)]
     recv_media: bool,
@@ -100,7 +100,9 @@ async fn real_main(cli: Cli) -> anyhow::Result<bool> {
     options.expect_members = cli.expect;
     options.name_prefix = cli.name.clone();
     options.passcode = cli.passcode.clone();
-    options.bind_addr = cli.bind;
+    if let Some(bind) = cli.bind {
+        options.bind_addr = bind;
+    }
     options.recv_media = cli.recv_media;
     options.ice_servers = cli.ice_servers.clone();
 

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::error::ProbeError;
 use crate::probe::{Probe, ProbeConfig};
-use crate::state::{LinkSnapshot, ProbeSnapshot, TrackStats, median};
+use crate::state::{LinkSnapshot, ProbeSnapshot, SessionState, TrackStats, median};
 
 /// Most probes one run may join: a room holds at most 8 (a mesh).
 pub const MAX_PROBES: usize = 8;
@@ -56,18 +56,22 @@ pub struct ProbeOptions {
 }
 
 impl ProbeOptions {
-    /// Options with the defaults: 2 probes named `probe-N`, loopback, 3 s of
-    /// measuring, 20 s to connect.
+    /// Options with the defaults: 2 probes named `probe-N`, 3 s of measuring, 20 s
+    /// to connect, and the local address that routes to the node (loopback for a node
+    /// on this machine; see [`local_address_towards`](crate::target::local_address_towards)).
     pub fn new(ws_url: impl Into<String>, room: impl Into<String>) -> Self {
         let base = ProbeConfig::new("", "", "");
+        let ws_url = ws_url.into();
+        let bind_addr = crate::target::local_address_towards(&ws_url)
+            .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
         ProbeOptions {
-            ws_url: ws_url.into(),
+            ws_url,
             room: room.into(),
             peers: 2,
             duration: Duration::from_secs(3),
             name_prefix: "probe".into(),
             passcode: None,
-            bind_addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            bind_addr,
             connect_timeout: Duration::from_secs(20),
             expect_members: None,
             recv_media: base.recv_media,
@@ -105,7 +109,7 @@ pub struct Pair {
     pub a_name: String,
     /// Name of `b`.
     pub b_name: String,
-    /// True when the `lanmeet` data channel is open on every side the probes can see.
+    /// True when the `lanmeet` data channel opened on every side the probes can see.
     pub connected: bool,
     /// From the first side creating its peer connection to the last side seeing the
     /// channel open, in ms.
@@ -201,19 +205,48 @@ pub async fn run(options: ProbeOptions) -> Result<ProbeReport, ProbeError> {
             complete = true;
             break;
         }
+        if snaps.iter().any(|s| matches!(s.state, SessionState::Closed(_))) {
+            // Room closed, refused or lost: waiting longer cannot help.
+            break;
+        }
         tokio::time::sleep(CHECK_EVERY).await;
     }
+    let at_mesh: Vec<ProbeSnapshot> = probes.iter().map(Probe::snapshot).collect();
     let mesh_ms = if complete {
-        let snaps: Vec<ProbeSnapshot> = probes.iter().map(Probe::snapshot).collect();
-        last_open(&snaps).map(|t| t.saturating_duration_since(last_join).as_secs_f64() * 1e3)
+        last_open(&at_mesh).map(|t| t.saturating_duration_since(last_join).as_secs_f64() * 1e3)
     } else {
         None
     };
     if complete {
         tokio::time::sleep(options.duration).await;
     }
-    let snaps = leave_all(probes).await;
+    let at_end = leave_all(probes).await;
+    // Members that left during the measuring window (e.g. another run's probes that
+    // finished first) keep the pairs they had when the mesh was complete.
+    let snaps: Vec<ProbeSnapshot> = at_end
+        .into_iter()
+        .zip(at_mesh)
+        .map(|(end, mesh)| merge_departed(end, mesh))
+        .collect();
     Ok(build_report(&options, &snaps, mesh_ms, complete))
+}
+
+/// `end`, plus the members and links that are gone from it: the last state of the
+/// links torn down during the run, and the members seen when the mesh was complete.
+fn merge_departed(mut end: ProbeSnapshot, earlier: ProbeSnapshot) -> ProbeSnapshot {
+    let departed: Vec<LinkSnapshot> = end.departed.iter().filter_map(|d| d.link.clone()).collect();
+    for link in departed {
+        if earlier.members.contains_key(&link.peer_id) || end.members.contains_key(&link.peer_id) {
+            end.links.entry(link.peer_id.clone()).or_insert(link);
+        }
+    }
+    for (id, name) in earlier.members {
+        end.members.entry(id).or_insert(name);
+    }
+    for (id, link) in earlier.links {
+        end.links.entry(id).or_insert(link);
+    }
+    end
 }
 
 async fn leave_all(probes: Vec<Probe>) -> Vec<ProbeSnapshot> {
@@ -249,7 +282,9 @@ fn pair_of(a: &ProbeSnapshot, b_id: &str, b: Option<&ProbeSnapshot>) -> Pair {
     let ba = b.and_then(|b| b.links.get(&a.id));
     let sides: Vec<&LinkSnapshot> = [ab, ba].into_iter().flatten().collect();
     let expected_sides = if b.is_some() { 2 } else { 1 };
-    let connected = sides.len() == expected_sides && sides.iter().all(|l| l.is_connected());
+    // Connected = the channel opened on every side we can see. A channel that closed
+    // later because a member left is not a connectivity failure.
+    let connected = sides.len() == expected_sides && sides.iter().all(|l| l.has_connected());
     let connect_ms = if connected {
         let start = sides.iter().map(|l| l.created_at).min();
         let end = sides.iter().filter_map(|l| l.opened_at).max();
@@ -351,6 +386,11 @@ pub fn build_report(
     }
 
     let mut problems = Vec::new();
+    for s in snaps {
+        if let SessionState::Closed(reason) = &s.state {
+            problems.push(format!("{}: session ended early ({reason:?})", s.name));
+        }
+    }
     if pairs.is_empty() {
         problems.push("no other member to connect to: join more probes or people".to_owned());
     }

@@ -606,10 +606,12 @@ impl Session {
             let generation = link.generation;
             link.close().await;
             shared.update(|s| {
-                if s.links.get(&peer_id).is_some_and(|l| l.generation == generation) {
-                    s.links.remove(&peer_id);
-                }
-                s.departed.push(Departed { peer_id, reason });
+                let link = if s.links.get(&peer_id).is_some_and(|l| l.generation == generation) {
+                    s.links.remove(&peer_id)
+                } else {
+                    None
+                };
+                s.departed.push(Departed { peer_id, reason, link });
             });
         });
     }

@@ -159,10 +159,15 @@ impl LinkSnapshot {
         }
     }
 
-    /// True once the data channel opened at least once and is open now: the only
-    /// proof that a pair can talk (ICE, DTLS and SCTP all work).
+    /// True while the data channel is open: the only proof that a pair can talk
+    /// (ICE, DTLS and SCTP all work).
     pub fn is_connected(&self) -> bool {
         self.channel_open
+    }
+
+    /// True if the data channel ever opened on this link.
+    pub fn has_connected(&self) -> bool {
+        self.opened_at.is_some()
     }
 
     /// Median of the round-trip samples, in ms.
@@ -186,12 +191,14 @@ impl LinkSnapshot {
 }
 
 /// A member that left, or whose link was torn down, and why.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Departed {
     /// Its peer id.
     pub peer_id: String,
     /// Why the link ended: `peer-left`, `missed-leave`, `rejoined`, `closed`.
     pub reason: String,
+    /// The link as it was when it was torn down (what it achieved stays reportable).
+    pub link: Option<LinkSnapshot>,
 }
 
 /// Everything a probe knows, at one instant.

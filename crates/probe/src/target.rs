@@ -1,6 +1,8 @@
 //! What a user types after `probe`: a room code, or an invite that also says where the
 //! host's node listens.
 
+use std::net::{IpAddr, ToSocketAddrs, UdpSocket};
+
 use crate::error::ProbeError;
 
 /// A room to probe: its code, and the peer-socket URL when the input said where.
@@ -37,6 +39,29 @@ pub fn parse_target(input: &str) -> Result<Target, ProbeError> {
     Err(bad())
 }
 
+/// The local address this machine would use to reach the host of `ws_url`: the
+/// address whose host candidate the room's other members can dial. Loopback for a
+/// node on this machine, the LAN address of the right interface otherwise.
+///
+/// Asks the kernel's routing table by connecting an unbound UDP socket, which sends
+/// nothing. `None` when the URL has no usable host or there is no route.
+pub fn local_address_towards(ws_url: &str) -> Option<IpAddr> {
+    let rest = ws_url
+        .strip_prefix("ws://")
+        .or_else(|| ws_url.strip_prefix("wss://"))?;
+    let authority = rest.split('/').next()?;
+    let target = authority.to_socket_addrs().ok()?.next()?;
+    let any: IpAddr = if target.is_ipv4() {
+        IpAddr::from([0u8; 4])
+    } else {
+        IpAddr::from([0u16; 8])
+    };
+    let socket = UdpSocket::bind((any, 0)).ok()?;
+    socket.connect(target).ok()?;
+    let local = socket.local_addr().ok()?.ip();
+    (!local.is_unspecified()).then_some(local)
+}
+
 /// Six characters of Crockford base32 once `-` and spaces are removed; the ambiguous
 /// letters (I, L, O) are accepted because the node maps them; U is never valid.
 fn looks_like_code(s: &str) -> bool {
@@ -66,6 +91,16 @@ mod tests {
             assert_eq!(t.ws_url, None);
             assert_eq!(t.room, c);
         }
+    }
+
+    #[test]
+    fn local_address_follows_the_route() {
+        assert_eq!(
+            local_address_towards("ws://127.0.0.1:7878/ws"),
+            Some(IpAddr::from([127, 0, 0, 1]))
+        );
+        assert_eq!(local_address_towards("http://127.0.0.1:7878/ws"), None);
+        assert_eq!(local_address_towards("ws://"), None);
     }
 
     #[test]
