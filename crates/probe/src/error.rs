@@ -11,7 +11,7 @@ pub enum ProbeError {
     #[error("not a room code, invite or ws:// URL: {0:?}")]
     BadTarget(String),
     /// The peer socket could not be opened (node down, wrong address, firewall).
-    #[error("cannot open the peer socket {url}: {source}")]
+    #[error("cannot open the peer socket {url}")]
     Connect {
         /// The WebSocket URL tried.
         url: String,
