@@ -28,8 +28,8 @@ pub mod policy;
 mod window;
 
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use lanmeet_core::{Node, NodeConfig, NodeError};
@@ -41,6 +41,14 @@ use crate::policy::Origin;
 
 /// The label of the one window.
 pub const MAIN_WINDOW: &str = "main";
+
+/// When the process started, for the start-up timings in the log.
+static STARTED: OnceLock<Instant> = OnceLock::new();
+
+/// Milliseconds since the process started.
+pub(crate) fn since_start_ms() -> u128 {
+    STARTED.get().map_or(0, |t| t.elapsed().as_millis())
+}
 
 /// How long a clean node shutdown may take before the app exits anyway.
 const SHUTDOWN_LIMIT: Duration = Duration::from_secs(10);
@@ -55,6 +63,7 @@ pub(crate) struct NodeInfo {
 /// Runs the app until its window is closed (or it gets SIGINT/SIGTERM), then stops
 /// the node cleanly. Returns the process's exit status.
 pub fn run() -> ExitCode {
+    let _ = STARTED.set(Instant::now());
     init_tracing();
     match run_app() {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
@@ -72,39 +81,32 @@ fn run_app() -> anyhow::Result<i32> {
     // The node lives outside the app so it can be awaited after the event loop.
     let node_slot: Arc<Mutex<Option<Node>>> = Arc::new(Mutex::new(None));
 
+    // Tauri panics when `setup` returns an error, so a failed start is kept here,
+    // the app asked to exit, and the error reported after the event loop.
+    let start_error: Arc<Mutex<Option<anyhow::Error>>> = Arc::new(Mutex::new(None));
+
     let app = tauri::Builder::default()
         // First, so a second instance exits before anything else starts.
         .plugin(tauri_plugin_single_instance::init(on_second_instance))
         .setup({
             let node_slot = node_slot.clone();
+            let start_error = start_error.clone();
             let stop = stop.clone();
             let launch = launch.clone();
             move |app| {
-                let node = tauri::async_runtime::block_on(start_node(&launch, stop.clone()))
-                    .map_err(|err| format!("{err:#}"))?;
-                let origin = Origin::local(node.local_addr().port());
-                println!("lanmeet: UI at {} · LAN listener {}", node.local_url(), node.lan_url());
-                tracing::info!(local = %node.local_url(), lan = %node.lan_url(), "node ready");
-                app.manage(NodeInfo { origin: origin.clone() });
-                let start_url = match &launch.room {
-                    Some(room) => format!("{}{}", origin.home(), launch::room_query(room)),
-                    None => origin.home(),
-                };
-                if let Ok(mut slot) = node_slot.lock() {
-                    *slot = Some(node);
+                if let Err(err) = start(app, &launch, stop.clone(), &node_slot) {
+                    if let Ok(mut slot) = start_error.lock() {
+                        *slot = Some(err);
+                    }
+                    app.handle().exit(1);
                 }
-                window::open(app.handle(), &origin, &start_url, launch.mock_media)
-                    .map_err(|err| format!("could not open the window: {err}"))?;
-                watch_signals(app.handle().clone());
                 Ok(())
             }
         })
-        .build(tauri::generate_context!("../tauri.conf.json"));
+        .build(tauri::generate_context!("../tauri.conf.json"))
+        .context("could not set up the app")?;
 
-    let exit_code = match app {
-        Ok(app) => Ok(app.run_return(|_, _| {})),
-        Err(err) => Err(anyhow::anyhow!("{err}")),
-    };
+    let exit_code = app.run_return(|_, _| {});
 
     // Whatever happened above, a node that started is stopped cleanly.
     let node = node_slot.lock().ok().and_then(|mut slot| slot.take());
@@ -117,7 +119,35 @@ fn run_app() -> anyhow::Result<i32> {
         });
         tracing::info!("node stopped");
     }
-    exit_code.context("lanmeet could not start")
+    match start_error.lock().ok().and_then(|mut slot| slot.take()) {
+        Some(err) => Err(err),
+        None => Ok(exit_code),
+    }
+}
+
+/// Starts the node and opens the window on it (inside Tauri's `setup`).
+fn start(
+    app: &mut tauri::App,
+    launch: &Launch,
+    stop: CancellationToken,
+    node_slot: &Mutex<Option<Node>>,
+) -> anyhow::Result<()> {
+    let node = tauri::async_runtime::block_on(start_node(launch, stop))?;
+    let origin = Origin::local(node.local_addr().port());
+    println!("lanmeet: UI at {} · LAN listener {}", node.local_url(), node.lan_url());
+    tracing::info!(local = %node.local_url(), lan = %node.lan_url(), ms = since_start_ms(), "node ready");
+    app.manage(NodeInfo { origin: origin.clone() });
+    let start_url = match &launch.room {
+        Some(room) => format!("{}{}", origin.home(), launch::room_query(room)),
+        None => origin.home(),
+    };
+    // Stored before anything else can fail, so the node is always stopped.
+    if let Ok(mut slot) = node_slot.lock() {
+        *slot = Some(node);
+    }
+    window::open(app.handle(), &origin, &start_url, launch.mock_media).context("could not open the window")?;
+    watch_signals(app.handle().clone());
+    Ok(())
 }
 
 /// Starts the node: loopback listener on `LANMEET_LOCAL_PORT` or any free port, LAN

@@ -74,7 +74,11 @@ pub(crate) fn open(app: &AppHandle, origin: &Origin, start_url: &str, mock_media
         })
         .on_page_load({
             let closing = closing.clone();
+            let origin = origin.clone();
             move |window, payload| {
+                if payload.event() == PageLoadEvent::Finished && origin.is_ours(payload.url()) {
+                    tracing::info!(url = %payload.url(), ms = crate::since_start_ms(), "page loaded");
+                }
                 if closing.load(Ordering::Acquire) && payload.event() == PageLoadEvent::Finished && is_blank(payload.url())
                 {
                     // The page has unloaded (and left its call): the window can go.

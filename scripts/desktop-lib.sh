@@ -1,0 +1,149 @@
+# Shared by scripts/desktop-test and scripts/desktop-bench (sourced, not run).
+#
+# Everything the desktop app does on the network stays inside a network namespace
+# these scripts make (only `lo` up), so its mDNS never reaches a real interface.
+# The X server (Xvfb) runs inside it too. `desktop_cleanup` (run from an EXIT trap)
+# ends every process the script started, by PID, then whatever is left in the
+# namespace, and deletes the namespace.
+
+DESKTOP_ROOT=${DESKTOP_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+# Debian packages: building the app, running it under Xvfb, driving it.
+DESKTOP_BUILD_PACKAGES=(build-essential pkg-config libwebkit2gtk-4.1-dev libjavascriptcoregtk-4.1-dev
+  libsoup-3.0-dev libgtk-3-dev librsvg2-dev libdbus-1-dev)
+DESKTOP_TEST_PACKAGES=(xvfb xauth imagemagick webkit2gtk-driver python3-xlib dbus-daemon iproute2 curl)
+# tauri-driver from crates.io, cached so CI does not rebuild it every run.
+TAURI_DRIVER_VERSION=2.1.0
+TAURI_DRIVER_ROOT=${TAURI_DRIVER_ROOT:-$HOME/.cache/lanmeet/tauri-driver-$TAURI_DRIVER_VERSION}
+
+DESKTOP_PIDS=()
+DESKTOP_NS=
+DESKTOP_TMP=
+
+desktop_log() { echo "desktop: $*" >&2; }
+
+# Installs the Debian packages in "$@" that are not installed yet.
+desktop_apt() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    desktop_log "missing packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})"
+    return 1
+  fi
+  desktop_log "installing ${missing[*]}"
+  apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+}
+
+# Path of tauri-driver, installed with cargo into the cache when missing.
+desktop_tauri_driver() {
+  local bin=$TAURI_DRIVER_ROOT/bin/tauri-driver
+  if [ ! -x "$bin" ]; then
+    desktop_log "installing tauri-driver $TAURI_DRIVER_VERSION into $TAURI_DRIVER_ROOT"
+    CARGO_TARGET_DIR=${TMPDIR:-/tmp}/lanmeet-tauri-driver-build \
+      cargo install tauri-driver --version "$TAURI_DRIVER_VERSION" --locked --root "$TAURI_DRIVER_ROOT" >&2
+  fi
+  echo "$bin"
+}
+
+# Makes the namespace (only lo up) and a scratch directory; sets the EXIT trap.
+desktop_setup() {
+  local name=$1
+  DESKTOP_NS="lm-${name:0:12}-$$"
+  DESKTOP_TMP=$(mktemp -d "${TMPDIR:-/tmp}/lanmeet-$name.XXXXXX")
+  trap desktop_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  ip netns add "$DESKTOP_NS"
+  ip -n "$DESKTOP_NS" link set lo up
+  mkdir -p "$DESKTOP_TMP/home/run" "$DESKTOP_TMP/bin"
+  chmod 700 "$DESKTOP_TMP/home/run"
+}
+
+desktop_cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  local pid i pids
+  for pid in "${DESKTOP_PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for i in $(seq 1 20); do
+    pids=
+    for pid in "${DESKTOP_PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && pids="$pids $pid"; done
+    [ -z "$pids" ] && break
+    sleep 0.1
+  done
+  for pid in "${DESKTOP_PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  if [ -n "$DESKTOP_NS" ] && ip netns list 2>/dev/null | grep -qw "^$DESKTOP_NS"; then
+    for i in $(seq 1 10); do
+      pids=$(ip netns pids "$DESKTOP_NS" 2>/dev/null || true)
+      [ -z "$pids" ] && break
+      if [ "$i" -lt 6 ]; then kill -TERM $pids 2>/dev/null || true; else kill -KILL $pids 2>/dev/null || true; fi
+      sleep 0.3
+    done
+    ip netns del "$DESKTOP_NS" 2>/dev/null || true
+  fi
+  [ -n "$DESKTOP_TMP" ] && [ -z "${DESKTOP_KEEP_TMP:-}" ] && rm -rf "$DESKTOP_TMP"
+  exit "$status"
+}
+
+# Runs a command inside the namespace.
+in_ns() { ip netns exec "$DESKTOP_NS" "$@"; }
+
+# Starts Xvfb inside the namespace on a free display; sets DISPLAY.
+desktop_xvfb() {
+  local n
+  for n in $(seq 90 140); do
+    [ -e "/tmp/.X$n-lock" ] || [ -e "/tmp/.X11-unix/X$n" ] || break
+  done
+  ip netns exec "$DESKTOP_NS" Xvfb ":$n" -screen 0 1280x800x24 -nolisten tcp >"$DESKTOP_TMP/xvfb.log" 2>&1 &
+  DESKTOP_PIDS+=($!)
+  local i
+  for i in $(seq 1 100); do
+    [ -S "/tmp/.X11-unix/X$n" ] && break
+    sleep 0.1
+  done
+  [ -S "/tmp/.X11-unix/X$n" ] || { desktop_log "Xvfb did not start"; cat "$DESKTOP_TMP/xvfb.log" >&2; return 1; }
+  export DISPLAY=":$n"
+}
+
+# A stand-in for the system browser: records every URL it is given.
+desktop_fake_browser() {
+  cat >"$DESKTOP_TMP/bin/xdg-open" <<EOF
+#!/bin/sh
+echo "\$1" >> "$DESKTOP_TMP/browser-urls"
+EOF
+  chmod +x "$DESKTOP_TMP/bin/xdg-open"
+  : >"$DESKTOP_TMP/browser-urls"
+}
+
+# The environment the app runs with: a fresh home, the fake browser first in PATH.
+desktop_app_env() {
+  echo env HOME="$DESKTOP_TMP/home" XDG_CONFIG_HOME="$DESKTOP_TMP/home/.config" \
+    XDG_DATA_HOME="$DESKTOP_TMP/home/.local/share" XDG_CACHE_HOME="$DESKTOP_TMP/home/.cache" \
+    XDG_RUNTIME_DIR="$DESKTOP_TMP/home/run" DISPLAY="$DISPLAY" \
+    PATH="$DESKTOP_TMP/bin:$PATH" BROWSER="$DESKTOP_TMP/bin/xdg-open" \
+    NO_AT_BRIDGE=1 LANMEET_MOCK_MEDIA=1
+}
+
+# Waits (bounded) until PID has exited; returns 0 if it did.
+desktop_wait_exit() {
+  local pid=$1 tries=${2:-200} i
+  for i in $(seq 1 "$tries"); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# Listening TCP ports inside the namespace, one per line.
+desktop_listening() { in_ns ss -Hltn | awk '{print $4}' | sed 's/.*://' | sort -u; }
+
+# PIDs of PID and all its descendants.
+desktop_tree() {
+  local pid=$1 child
+  echo "$pid"
+  for child in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do desktop_tree "$child"; done
+}
