@@ -140,9 +140,35 @@ function ensureMedia() {
   return mediaReady;
 }
 
+/**
+ * A device can stop by itself (unplugged, taken away by the system, permission
+ * revoked): then we behave as if the person had switched it off, and say so.
+ * @param {MediaStreamTrack | null} track
+ */
+function watchEnded(track) {
+  track?.addEventListener('ended', () => {
+    if (track === local.camera) {
+      local.camera = null;
+      local.cameraOn = false;
+      if (!local.screen) call?.mesh?.setLocalTrack('video', null);
+      call?.view?.setBanner('Your camera stopped. Choose another one under Devices, or turn it back on.', 'warn');
+    } else if (track === local.audio) {
+      local.audio = null;
+      local.muted = true;
+      call?.mesh?.setLocalTrack('audio', null);
+      call?.view?.setBanner('Your microphone stopped. Choose another one under Devices, or unmute to try again.', 'warn');
+    } else return;
+    rebuildLocalStream();
+    call?.view?.showStream('self', local.stream);
+    updateSelf();
+  });
+}
+
 async function acquireLocal() {
   local.acquired = true;
   const got = await acquireMedia(local.choice);
+  watchEnded(got.audio);
+  watchEnded(got.video);
   local.audio = got.audio;
   local.camera = got.video;
   local.cameraOn = !!got.video;
@@ -185,6 +211,7 @@ async function switchDevice(kind, deviceId) {
   if (kind === 'video' && !local.cameraOn && call) return; // used next time the camera goes on
   const got = await acquireMedia(local.choice, { audio: kind === 'audio', video: kind === 'video' });
   const track = kind === 'audio' ? got.audio : got.video;
+  watchEnded(track);
   if (!track) {
     const msg = describeMediaProblems(got) || 'That device could not be started.';
     if (call?.view) call.view.setBanner(msg, 'warn');
@@ -600,6 +627,7 @@ async function toggleMute() {
       call.view?.setBanner(describeMediaProblems(got), 'warn');
       return;
     }
+    watchEnded(got.audio);
     local.audio = got.audio;
     await call.mesh?.setLocalTrack('audio', got.audio);
     call.monitor?.watch('self', got.audio);
@@ -626,6 +654,7 @@ async function toggleCamera() {
       call.view?.setBanner(describeMediaProblems(got), 'warn');
       return;
     }
+    watchEnded(got.video);
     local.camera = got.video;
     local.cameraOn = true;
     if (!local.screen) await call.mesh?.setLocalTrack('video', got.video);
@@ -802,6 +831,31 @@ function configuredIceServers() {
 
 // ---------------------------------------------------------------------------
 // Start
+
+/**
+ * The desktop app calls this when it is launched again with a room while running.
+ * In the lobby: fill the room in and join (if the name is known); returns true.
+ * During a call: returns false, and the app loads `/?room=…` instead.
+ * @param {string} room a code or an invite
+ */
+function openRoom(room) {
+  if (call || !lobby || typeof room !== 'string') return false;
+  lobby.roomInput.value = room;
+  if (lobby.name && hasWebRTC) joinFromLobby({ name: lobby.name, room, passcode: '' });
+  else lobby.roomInput.focus();
+  return true;
+}
+/** @type {any} */ (window).__lanmeetOpenRoom = openRoom;
+
+// The desktop window navigates to about:blank when it closes: leave at once so the
+// others see us go now rather than after the grace period. In a browser, pagehide
+// also means "reload", which must keep our place (resume), so only the app does this.
+window.addEventListener('pagehide', () => {
+  if (call && /** @type {any} */ (window).__lanmeetDesktop) {
+    save(globalThis.sessionStorage, CALL_KEY, null);
+    call.signaling.leave();
+  }
+});
 
 function main() {
   const saved = hasWebRTC ? savedCall() : null;

@@ -102,6 +102,21 @@ describe('a four-person call in Chromium', { timeout: 10 * WAIT_MS }, () => {
     for (const p of people) if (p !== cleo) await tileOf(p, ids[2]).and(p.page.locator('[data-camera=true]')).waitFor();
   });
 
+  test('Share screen replaces the camera for the others without renegotiating; Stop sharing restores it', async () => {
+    const ada = people[0];
+    const framesBefore = await Promise.all(people.slice(1).map((p) => remoteVideoStats(p)));
+    await ada.page.getByRole('button', { name: 'Share screen', exact: true }).click();
+    await ada.page.getByRole('button', { name: 'Stop sharing', exact: true }).waitFor();
+    for (const p of people.slice(1)) await tileOf(p, ids[0]).and(p.page.locator('[data-sharing=true]')).waitFor();
+    // The others keep receiving frames from Ada (now the screen).
+    for (const [i, p] of people.slice(1).entries()) await waitFramesAdvance(p, framesBefore[i]);
+    const own = await ada.page.locator('[data-testid=tile][data-self=true] video').evaluate((v) => getComputedStyle(v).transform);
+    assert.equal(own, 'none', 'a shared screen is not mirrored');
+    await ada.page.getByRole('button', { name: 'Stop sharing', exact: true }).click();
+    await ada.page.getByRole('button', { name: 'Share screen', exact: true }).waitFor();
+    for (const p of people.slice(1)) await tileOf(p, ids[0]).and(p.page.locator('[data-sharing=false]')).waitFor();
+  });
+
   test('reloading a page brings the person back with the same tile (resume)', async () => {
     const ben = people[1];
     const others = people.filter((p) => p !== ben);

@@ -16,7 +16,8 @@ import { chromium } from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(here, '../../..');
-export const LANMEET_BIN = process.env.LANMEET_BIN || path.join(REPO, 'target/debug/lanmeet');
+export const LANMEET_BIN =
+  process.env.LANMEET_BIN || path.join(process.env.CARGO_TARGET_DIR || path.join(REPO, 'target'), 'debug/lanmeet');
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
 /** Upper bound for any wait: a hang guard, not a performance threshold. */
@@ -149,7 +150,11 @@ export async function launchBrowser() {
  * @returns {Promise<Person>}
  */
 export async function openPerson(browser, url, name) {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 720 } });
+  // Granting permissions replaces the whole set: camera and microphone stay in it.
+  const context = await browser.newContext({
+    viewport: { width: 1100, height: 720 },
+    permissions: ['camera', 'microphone', 'clipboard-read', 'clipboard-write'],
+  });
   const page = await context.newPage();
   /** @type {string[]} */
   const consoleLines = [];
@@ -192,7 +197,7 @@ export async function selfId(p) {
  * @param {number} n
  */
 export async function waitPlaying(p, n) {
-  await p.page.waitForFunction(
+  await withDiagnosis(p, `${p.name} plays ${n} remote videos`, () => p.page.waitForFunction(
     (n) => {
       const tiles = [...document.querySelectorAll('[data-testid=tile][data-self=false]')];
       return (
@@ -205,7 +210,36 @@ export async function waitPlaying(p, n) {
     },
     n,
     { timeout: WAIT_MS, polling: 50 },
-  );
+  ));
+}
+
+/**
+ * Runs `wait`; if it fails, the error says what the page showed: its tiles and the
+ * end of its call timeline.
+ * @param {Person} p
+ * @param {string} what
+ * @param {() => Promise<unknown>} wait
+ */
+export async function withDiagnosis(p, what, wait) {
+  try {
+    await wait();
+  } catch (err) {
+    let state = '';
+    try {
+      state = await p.page.evaluate(() => {
+        const tiles = [...document.querySelectorAll('[data-testid=tile]')].map((t) => {
+          const d = /** @type {HTMLElement} */ (t).dataset;
+          const v = /** @type {HTMLVideoElement | null} */ (t.querySelector('video'));
+          return `${d.name}(${d.peerId}) self=${d.self} state=${d.state} video: paused=${v?.paused} ready=${v?.readyState} w=${v?.videoWidth} t=${v?.currentTime.toFixed(2)}`;
+        });
+        const tl = /** @type {any} */ (window).__lanmeetTimeline ?? [];
+        return [...tiles, ...tl.slice(-40).map((/** @type {any} */ e) => `${e[0]} ${e[1]}`)].join('\n');
+      });
+    } catch {
+      state = '(page not readable)';
+    }
+    throw new Error(`${what}: ${err instanceof Error ? err.message : err}\n${state}\n${p.console.slice(-15).join('\n')}`);
+  }
 }
 
 /**

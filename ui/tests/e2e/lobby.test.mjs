@@ -57,8 +57,12 @@ describe('lobby and errors in Chromium', { timeout: 12 * WAIT_MS }, () => {
     const created = rooms.find((/** @type {any} */ r) => r.code === code);
     assert.equal(created?.name, 'Book club');
 
+    // Copy invite puts lanmeet://HOST:PORT/CODE on the clipboard; Ben pastes it.
+    await ada.page.getByRole('button', { name: 'Copy invite' }).click();
+    await ada.page.getByText('Invite copied').waitFor();
+    const invite = await ada.page.evaluate(() => navigator.clipboard.readText());
+    assert.equal(invite, `lanmeet://${new URL(host.info.lan).host}/${code}`);
     const ben = await person('Ben');
-    const invite = `lanmeet://${new URL(host.info.lan).host}/${code}`;
     await typeAndJoin(ben, invite);
     await waitInCall(ben);
     await waitPlaying(ada, 1);
