@@ -7,6 +7,7 @@
 
 mod netns;
 
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use netns::{Lan, NodeProc, dns, wait_for};
@@ -95,6 +96,32 @@ fn listed_room_shows_everywhere_and_tracks_head_count() {
     assert_eq!(status, 404, "{body}");
     let (_, node) = na.api("GET", "/api/node", None);
     assert_eq!(serde_json::from_str::<Value>(&node).unwrap_or_default()["discovery"], true);
+
+    // `lanmeet join CODE` finds the unlisted room through discovery...
+    let mut join = Command::new("ip")
+        .args(["netns", "exec", &c.ns, env!("CARGO_BIN_EXE_lanmeet"), "join", &grouped, "--no-open"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("lanmeet join: {e}"));
+    let stdout = join.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(PATIENCE).unwrap_or_default();
+    let _ = join.kill();
+    let _ = join.wait();
+    assert!(line.starts_with("Open http://127.0.0.1:") && line.contains(&format!("?room={secret}")), "{line:?}");
+    // ...and says so plainly when nothing on the LAN hosts the code.
+    let out = Command::new("ip")
+        .args(["netns", "exec", &c.ns, env!("CARGO_BIN_EXE_lanmeet"), "join", unknown, "--no-open"])
+        .output()
+        .unwrap_or_else(|e| panic!("lanmeet join: {e}"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("no room") && err.contains("invite"), "{err}");
 }
 
 #[test]
@@ -238,7 +265,54 @@ fn node_limited_to_one_interface_announces_only_there() {
     }
 }
 
-use std::process::Command;
+/// Whether a process in `host` has a UDP socket on port 5353 (mDNS), from the
+/// namespace's own /proc/net/udp{,6}.
+fn mdns_socket_open(lan: &Lan, host: &netns::Host) -> bool {
+    let out = lan.bash(host, "cat /proc/net/udp /proc/net/udp6", &[]);
+    String::from_utf8_lossy(&out.stdout).lines().any(|l| l.split_whitespace().nth(1).is_some_and(|a| a.ends_with(":14E9")))
+}
+
+#[test]
+fn no_discovery_starts_no_mdns_and_rooms_explains_an_empty_list() {
+    if !netns::can_run("no_discovery_starts_no_mdns_and_rooms_explains_an_empty_list") {
+        return;
+    }
+    let mut lan = Lan::new("nd");
+    lan.bridge("br0");
+    let a = lan.host("a", &[("br0", "10.64.0.1/24")]);
+    let b = lan.host("b", &[("br0", "10.64.0.2/24")]);
+    let quiet = lan.start_node(&a, "quiet", &["--no-discovery"]);
+    let (_, node) = quiet.api("GET", "/api/node", None);
+    assert_eq!(serde_json::from_str::<Value>(&node).unwrap_or_default()["discovery"], false, "{node}");
+    // Its own room is still in its list and resolves, without mDNS.
+    assert_eq!(quiet.lan_room(&quiet.code()).map(|r| r["local"].clone()), Some(Value::Bool(true)));
+    let (status, _) = quiet.api("GET", &format!("/api/lan/resolve/{}", quiet.code()), None);
+    assert_eq!(status, 200);
+    assert!(!mdns_socket_open(&lan, &a), "a node with --no-discovery opened an mDNS socket");
+
+    // Control: the same check sees a node with discovery.
+    let loud = lan.start_node(&b, "loud", &[]);
+    wait_for("an mDNS socket in b", PATIENCE, || mdns_socket_open(&lan, &b).then_some(()));
+    // The quiet node is invisible, so a browser next to it finds only the loud one.
+    let out = Command::new("ip")
+        .args(["netns", "exec", &a.ns, env!("CARGO_BIN_EXE_lanmeet"), "rooms", "--wait-ms", "1500"])
+        .output()
+        .unwrap_or_else(|e| panic!("lanmeet rooms: {e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    let grouped = |code: String| format!("{}-{}", &code[..3], &code[3..]);
+    assert!(text.contains(&grouped(loud.code())) && text.contains("loud"), "{text}");
+    assert!(!text.contains(&grouped(quiet.code())), "{text}");
+    drop(loud);
+    // With nobody announcing, `rooms` says what to try.
+    let lonely = lan.host("c", &[("br0", "10.64.0.3/24")]);
+    let out = Command::new("ip")
+        .args(["netns", "exec", &lonely.ns, env!("CARGO_BIN_EXE_lanmeet"), "rooms", "--wait-ms", "300"])
+        .output()
+        .unwrap_or_else(|e| panic!("lanmeet rooms: {e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("No rooms found nearby") && text.contains("UDP port 5353") && text.contains("invite"), "{text}");
+}
 
 /// Median of durations, in milliseconds.
 fn median_ms(mut samples: Vec<Duration>) -> f64 {

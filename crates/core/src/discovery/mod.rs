@@ -101,13 +101,27 @@ impl Discovery {
     /// `own_id` is this node's id, whose record is not listed (its rooms are
     /// already there as local). Needs a tokio runtime.
     pub fn start(only: &[String], own_id: Option<String>) -> Result<Discovery, DiscoveryError> {
+        if netif::lan_addresses(only).is_empty() {
+            tracing::warn!(
+                interfaces = ?only,
+                "no LAN interface to run discovery on yet (nearby rooms stay empty until one comes up)"
+            );
+        }
         let daemon = ServiceDaemon::new()?;
         let only_names = only.to_vec();
         // First command the daemon sees, so it leaves the other interfaces at once.
-        daemon.disable_interface(IfKind::Predicate(IfPredicate::new(move |intf| {
-            !netif::is_lan_interface(&intf.name, intf.is_loopback(), &only_names)
-        })))?;
-        let events = daemon.browse(SERVICE_TYPE)?;
+        let events = daemon
+            .disable_interface(IfKind::Predicate(IfPredicate::new(move |intf| {
+                !netif::is_lan_interface(&intf.name, intf.is_loopback(), &only_names)
+            })))
+            .and_then(|()| daemon.browse(SERVICE_TYPE));
+        let events = match events {
+            Ok(events) => events,
+            Err(err) => {
+                let _ = daemon.shutdown();
+                return Err(err.into());
+            }
+        };
         let (changes, _) = watch::channel(0);
         let inner = Arc::new(Inner { table: Mutex::new(Table::new(own_id, Timing::default())), changes, daemon });
         let stop = CancellationToken::new();
@@ -293,11 +307,14 @@ fn names(id: &str) -> (String, String) {
 }
 
 /// Keeps this node's record in line with its rooms until `stop`, then says goodbye.
+///
+/// A change is announced at once; the next one waits at least [`MIN_SPACING`]
+/// (a burst of joins becomes one update).
 async fn advertise(daemon: ServiceDaemon, advert: Advert, stop: CancellationToken) {
     let (instance, host) = names(&advert.id);
     let fullname = format!("{instance}.{SERVICE_TYPE}");
     let mut changes = advert.registry.subscribe();
-    // What is announced now (rooms, not the serial), and the serial used.
+    // The listed rooms announced now (`None`: no record), and the serial used.
     let mut announced: Option<Vec<txt::TxtRoom>> = None;
     let mut serial: u32 = 0;
     loop {
@@ -319,30 +336,41 @@ async fn advertise(daemon: ServiceDaemon, advert: Advert, stop: CancellationToke
                 }
                 None => unregister(&daemon, &fullname).await,
             };
-            if done {
+            let pause = if done {
                 announced = wanted;
+                MIN_SPACING
             } else {
                 // The daemon's queue was full or it is gone: try again shortly.
-                tokio::select! {
-                    () = stop.cancelled() => break,
-                    () = tokio::time::sleep(Duration::from_millis(500)) => continue,
-                }
+                Duration::from_millis(500)
+            };
+            tokio::select! {
+                () = stop.cancelled() => break,
+                () = tokio::time::sleep(pause) => {}
+            }
+            if !done {
+                continue;
             }
         }
         tokio::select! {
             () = stop.cancelled() => break,
             changed = changes.changed() => if changed.is_err() { break },
         }
-        tokio::select! {
-            () = stop.cancelled() => break,
-            () = tokio::time::sleep(MIN_SPACING) => {}
-        }
     }
-    if announced.is_some() && unregister(&daemon, &fullname).await {
-        // mdns-sd repeats the goodbye after 120 ms; let it go out before the
-        // daemon stops.
-        tokio::time::sleep(Duration::from_millis(150)).await;
-        tracing::info!("said goodbye on mDNS");
+    if let Some(rooms) = announced {
+        if !rooms.is_empty() {
+            // Withdraw the rooms first: browsers apply a record update at once,
+            // while a goodbye takes effect only after a second (RFC 6762 10.1).
+            let props = txt::encode(&advert.id, &advert.name, serial.wrapping_add(1), &[]);
+            if register(&daemon, &instance, &host, advert.port, &props) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        if unregister(&daemon, &fullname).await {
+            // mdns-sd repeats the goodbye after 120 ms; let it go out before the
+            // daemon stops.
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            tracing::info!("said goodbye on mDNS");
+        }
     }
 }
 
