@@ -683,6 +683,7 @@ async function toggleShare() {
     return;
   }
   local.screen = track;
+  call.mesh?.setSharing(true);
   track.addEventListener('ended', () => {
     if (local.screen === track) stopSharing();
   });
@@ -696,6 +697,7 @@ function stopSharing() {
   const t = local.screen;
   local.screen = null;
   stopTrack(t);
+  call?.mesh?.setSharing(false);
   call?.mesh?.setLocalTrack('video', outgoingVideo());
   rebuildLocalStream();
   call?.view?.showStream('self', local.stream);

@@ -15,7 +15,7 @@
  * (drop its tracks), `channel-open` `id`, `message` `{id, msg}`, `rtt` `{id, ms}`.
  */
 import { Emitter } from './emitter.js';
-import { Peer } from './peer.js';
+import { Peer, videoEncodingFor } from './peer.js';
 
 /**
  * @typedef {object} MeshOptions
@@ -37,6 +37,7 @@ export class Mesh extends Emitter {
     this.selfId = null;
     /** @type {Map<string, Peer>} */
     this.peers = new Map();
+    this.sharing = false;
     const s = this.signaling;
     this._off = [
       s.on('welcome', (w) => this._onWelcome(w)),
@@ -108,6 +109,7 @@ export class Mesh extends Emitter {
     peer.on('rtt', (ms) => this.emit('rtt', { id, ms }));
     this.emit('peer-added', { id, name });
     if (initiator) peer.start();
+    this._applyEncoding();
     return peer;
   }
 
@@ -118,6 +120,7 @@ export class Mesh extends Emitter {
     this.peers.delete(id);
     peer.close();
     this.emit('peer-removed', id);
+    this._applyEncoding();
   }
 
   /**
@@ -145,6 +148,22 @@ export class Mesh extends Emitter {
    */
   async setLocalTrack(kind, track) {
     await Promise.all([...this.peers.values()].map((p) => p.setLocalTrack(kind, track)));
+  }
+
+  /**
+   * Tells the mesh whether the video we send is a shared screen (it is encoded
+   * differently).
+   * @param {boolean} sharing
+   */
+  setSharing(sharing) {
+    this.sharing = sharing;
+    this._applyEncoding();
+  }
+
+  /** Fits the video we send to the room's size (see {@link videoEncodingFor}). */
+  _applyEncoding() {
+    const enc = videoEncodingFor(this.peers.size, this.sharing);
+    for (const p of this.peers.values()) p.setVideoEncoding(enc);
   }
 
   /** Closes every connection; nothing survives into the next call. */

@@ -60,6 +60,29 @@ export const CHANNEL_LABEL = 'lanmeet';
  */
 
 /**
+ * @typedef {object} VideoEncoding
+ * @property {number} scaleResolutionDownBy
+ * @property {number} maxFramerate
+ * @property {number} maxBitrate bits per second
+ */
+
+/**
+ * How to encode the video we send, given how many people receive it. In a mesh we
+ * encode once per remote person, so a bigger room sends smaller, slower video to
+ * keep every sender's CPU and uplink within what a laptop has. A shared screen
+ * keeps its full size (text must stay readable) and gives up frame rate instead.
+ * @param {number} remotes people we send to
+ * @param {boolean} sharing the video is a screen
+ * @returns {VideoEncoding}
+ */
+export function videoEncodingFor(remotes, sharing) {
+  if (sharing) return { scaleResolutionDownBy: 1, maxFramerate: remotes <= 3 ? 15 : 8, maxBitrate: remotes <= 3 ? 1_200_000 : 600_000 };
+  if (remotes <= 2) return { scaleResolutionDownBy: 1, maxFramerate: 24, maxBitrate: 900_000 };
+  if (remotes <= 4) return { scaleResolutionDownBy: 1, maxFramerate: 20, maxBitrate: 600_000 };
+  return { scaleResolutionDownBy: 1.5, maxFramerate: 15, maxBitrate: 350_000 };
+}
+
+/**
  * The session id of an SDP (`o=<user> <sess-id> ...`), or null.
  * @param {string | undefined | null} sdp
  */
@@ -142,6 +165,8 @@ export class Peer extends Emitter {
     this._chain = Promise.resolve();
     this._watchdog = null;
     this._pingId = 0;
+    /** @type {VideoEncoding | null} */
+    this._videoEncoding = null;
     /** @type {Map<number, number>} */
     this._pings = new Map();
   }
@@ -197,6 +222,29 @@ export class Peer extends Emitter {
       if (track && t.direction !== 'sendrecv' && t.direction !== 'stopped') t.direction = 'sendrecv';
     } catch (err) {
       this._log(`replaceTrack(${kind}) for ${this.id} failed`, err);
+    }
+  }
+
+  /**
+   * Sets how we encode the video we send to this peer (size, frame rate, bitrate),
+   * without renegotiating. Kept and applied again when a new connection is made.
+   * @param {VideoEncoding} enc
+   */
+  async setVideoEncoding(enc) {
+    this._videoEncoding = enc;
+    const sender = this.transceivers.video?.sender;
+    if (!sender || typeof sender.getParameters !== 'function' || !this.pc || this.pc.signalingState === 'closed') return;
+    try {
+      const params = sender.getParameters();
+      if (!params.encodings || params.encodings.length === 0) return; // not negotiated yet: applied once connected
+      const e = params.encodings[0];
+      if (e.scaleResolutionDownBy === enc.scaleResolutionDownBy && e.maxFramerate === enc.maxFramerate && e.maxBitrate === enc.maxBitrate) return;
+      e.scaleResolutionDownBy = enc.scaleResolutionDownBy;
+      e.maxFramerate = enc.maxFramerate;
+      e.maxBitrate = enc.maxBitrate;
+      await sender.setParameters(params);
+    } catch (err) {
+      this._log(`setParameters for ${this.id} failed`, err);
     }
   }
 
@@ -431,6 +479,7 @@ export class Peer extends Emitter {
     if (pc !== this.pc) return;
     switch (pc.connectionState) {
       case 'connected':
+        if (this._videoEncoding) this.setVideoEncoding(this._videoEncoding);
         this.neg.everConnected = true;
         this.neg.iceRestarts = 0;
         this.sessionRestarts = 0;

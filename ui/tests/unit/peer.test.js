@@ -308,3 +308,33 @@ test('close closes the connection and the channel', async () => {
   assert.equal(a.state, 'closed');
   assert.equal(a.pc, null);
 });
+
+test('bigger rooms send smaller, slower video; a screen keeps its size', async () => {
+  const { videoEncodingFor } = await import('../../peer.js');
+  const small = videoEncodingFor(1, false);
+  const four = videoEncodingFor(3, false);
+  const eight = videoEncodingFor(7, false);
+  assert.equal(small.scaleResolutionDownBy, 1);
+  assert.ok(four.maxBitrate <= small.maxBitrate && four.maxFramerate <= small.maxFramerate);
+  assert.ok(eight.scaleResolutionDownBy > 1 && eight.maxBitrate < four.maxBitrate && eight.maxFramerate < four.maxFramerate);
+  for (const n of [1, 3, 7]) assert.equal(videoEncodingFor(n, true).scaleResolutionDownBy, 1);
+});
+
+test('setVideoEncoding waits for negotiated encodings, then sets them', async () => {
+  const relay = new Relay();
+  const a = makePeer(relay, 'a', 'b');
+  const b = makePeer(relay, 'b', 'a');
+  /** @type {any[]} */
+  const set = [];
+  b.start();
+  const sender = b.transceivers.video.sender;
+  let encodings = [];
+  sender.getParameters = () => ({ encodings });
+  sender.setParameters = async (p) => set.push(JSON.parse(JSON.stringify(p.encodings[0])));
+  const enc = { scaleResolutionDownBy: 1.5, maxFramerate: 15, maxBitrate: 350000 };
+  await b.setVideoEncoding(enc);
+  assert.deepEqual(set, [], 'nothing to set before negotiation');
+  encodings = [{ active: true }];
+  await until(() => a.state === 'connected' && b.state === 'connected' && set.length === 1);
+  assert.deepEqual(set[0], { active: true, ...enc }, 'applied once connected');
+});
