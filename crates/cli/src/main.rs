@@ -1,11 +1,14 @@
 //! `lanmeet`: a node without a window. `host` opens a room and prints its code;
 //! `join` opens a room someone else hosts. Both serve the call UI on loopback and
-//! open it in the default browser. `rooms` lists the rooms nearby.
+//! open it in the default browser. `rooms` lists the rooms nearby; `probe` checks
+//! that everyone in a room can reach everyone.
 
 mod browser;
 mod host;
 mod join;
 mod node_args;
+#[cfg(feature = "probe")]
+mod probe;
 mod rooms;
 
 use anyhow::Result;
@@ -38,25 +41,38 @@ enum Command {
     Join(join::JoinArgs),
     /// List the rooms hosted nearby (found over mDNS) and exit.
     Rooms(rooms::RoomsArgs),
+    /// Check that everyone in a room can reach everyone: joins headless WebRTC
+    /// probes and reports every pair (exit code 1 when a pair failed).
+    #[cfg(feature = "probe")]
+    Probe(probe::ProbeArgs),
 }
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
     init_logs(cli.verbose);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(async move {
+    let all_ok = runtime.block_on(async move {
         match cli.command {
-            Some(Command::Host(args)) => host::run(args).await,
-            Some(Command::Join(args)) => join::run(args).await,
-            Some(Command::Rooms(args)) => rooms::run(args).await,
-            None => host::run(cli.host).await,
+            Some(Command::Host(args)) => host::run(args).await.map(|()| true),
+            Some(Command::Join(args)) => join::run(args).await.map(|()| true),
+            Some(Command::Rooms(args)) => rooms::run(args).await.map(|()| true),
+            #[cfg(feature = "probe")]
+            Some(Command::Probe(args)) => probe::run(args).await,
+            None => host::run(cli.host).await.map(|()| true),
         }
-    })
+    })?;
+    drop(runtime);
+    if !all_ok {
+        std::process::exit(1);
+    }
+    Ok(())
 }
 
 fn init_logs(verbose: u8) {
     let default = match verbose {
-        0 => "warn,lanmeet=info,lanmeet_core=warn",
+        // The WebRTC stack (probe) warns about normal events, such as checks sent
+        // before the remote candidates arrive.
+        0 => "warn,lanmeet=info,lanmeet_core=warn,lanmeet_probe=warn,rtc=error,rtc_ice=error,rtc_dtls=error,rtc_sctp=error,rtc_srtp=error,webrtc=error",
         1 => "info",
         _ => "debug",
     };
