@@ -84,6 +84,10 @@ struct RunArgs {
     /// Server logs go here.
     #[arg(long, default_value = "target/bench")]
     log_dir: PathBuf,
+    /// Raise the bench's and the servers' CPU share against other sessions (needs
+    /// root): a new session whose autogroup has nice -20.
+    #[arg(long)]
+    boost: bool,
     /// PIDs of live servers are kept in this file, for the caller's cleanup trap.
     #[arg(long)]
     pidfile: Option<PathBuf>,
@@ -115,6 +119,7 @@ fn run(args: RunArgs) -> Result<()> {
     if plan.steady && !plan.storm {
         bail!("steady runs on the storm's sockets: ask for storm too");
     }
+    let boost = if args.boost { sys::boost() } else { "no".into() };
     let nofile = sys::raise_nofile(65_536)?;
     let need = plan.memory_points.iter().copied().max().unwrap_or(0).max(plan.storm_rooms * scenario::ROOM_SIZE) as u64 + 256;
     if nofile < need {
@@ -140,6 +145,7 @@ fn run(args: RunArgs) -> Result<()> {
         server_core: args.server_core,
         load_cores,
         loadavg_before: sys::loadavg(),
+        boost,
         ..Report::default()
     };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;

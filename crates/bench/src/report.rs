@@ -39,6 +39,8 @@ pub(crate) struct Storm {
     /// TCP connect → `welcome` (lanmeet) / `OPEN` (PeerJS) / `open` (relay).
     pub(crate) join: Lat,
     pub(crate) join_wall_ms: f64,
+    /// Connections the kernel dropped for a full listen backlog during the joins.
+    pub(crate) listen_overflows: u64,
     pub(crate) join_load_cpu_pct: f64,
     pub(crate) join_server_cpu_pct: f64,
     pub(crate) expected: u64,
@@ -123,6 +125,8 @@ pub(crate) struct Report {
     pub(crate) quick: bool,
     pub(crate) server_core: usize,
     pub(crate) load_cores: String,
+    /// Whether the run had its CPU share raised (`--boost`), and how.
+    pub(crate) boost: String,
     pub(crate) loadavg_before: String,
     pub(crate) loadavg_after: String,
     pub(crate) targets: Vec<TargetResult>,
@@ -193,12 +197,13 @@ impl Report {
         }
         let _ = writeln!(
             s,
-            "\nlanmeet node benchmark{} - servers on core {}, load generator on core(s) {}; loadavg before {} / after {}",
+            "\nlanmeet node benchmark{} - servers on core {}, load generator on core(s) {}; loadavg before {} / after {}; priority boost: {}",
             if self.quick { " (quick)" } else { "" },
             self.server_core,
             self.load_cores,
             self.loadavg_before,
-            self.loadavg_after
+            self.loadavg_after,
+            self.boost
         );
         let lan = names.iter().position(|n| *n == "lanmeet");
         let relay = names.iter().position(|n| *n == "relay");
@@ -227,11 +232,12 @@ impl Report {
             if let Some(st) = &t.storm {
                 let _ = writeln!(
                     s,
-                    "\n[{}] storm: {} rooms, {}/{} sockets joined ({} failed) in {:.0} ms (load CPU {:.0}%, server CPU {:.0}%); \
+                    "\n[{}] storm: {} rooms, {}/{} sockets joined ({} failed) in {:.0} ms (load CPU {:.0}%, server CPU {:.0}%, \
+                     listen backlog overflows {}); \
                      {} signals expected, {} sent, {} received, {} lost, {} misrouted, {} out of order, {} rate-limited answers; \
                      signal phase load CPU {:.0}%, server CPU {:.0}%; sockets lost {}",
                     t.target, st.rooms, st.joined, st.sockets, st.join_failed, st.join_wall_ms, st.join_load_cpu_pct,
-                    st.join_server_cpu_pct, st.expected, st.sent, st.received, st.lost, st.misrouted, st.reordered,
+                    st.join_server_cpu_pct, st.listen_overflows, st.expected, st.sent, st.received, st.lost, st.misrouted, st.reordered,
                     st.rate_limited, st.signal_load_cpu_pct, st.signal_server_cpu_pct, st.sockets_lost
                 );
             }

@@ -186,6 +186,7 @@ fn merge(into: &mut std::collections::BTreeMap<String, u64>, shared: &Shared) {
 async fn storm(server: &Server<'_>, fleet: &mut Fleet, plan: &Plan, codes: &[Rc<str>]) -> Result<Storm> {
     let shared = Rc::clone(&fleet.shared);
     let sockets = plan.storm_rooms * ROOM_SIZE;
+    let overflows = sys::listen_overflows();
     let (cpu0, srv0, t0) = (sys::self_cpu(), server.cpu(), Instant::now());
     fleet.grow(sockets, codes);
     let joined = fleet.settle_joins(Duration::from_secs(30)).await;
@@ -222,6 +223,7 @@ async fn storm(server: &Server<'_>, fleet: &mut Fleet, plan: &Plan, codes: &[Rc<
         join_failed: sockets - joined,
         join,
         join_wall_ms: ms(join_wall),
+        listen_overflows: sys::listen_overflows().saturating_sub(overflows),
         join_load_cpu_pct: sys::pct(cpu1 - cpu0, join_wall),
         join_server_cpu_pct: sys::pct(srv1.saturating_sub(srv0), join_wall),
         expected,
