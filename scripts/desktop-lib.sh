@@ -28,13 +28,19 @@ desktop_apt() {
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=
   if [ "$(id -u)" -ne 0 ]; then
-    desktop_log "missing packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})"
-    return 1
+    if command -v sudo >/dev/null && [ -t 0 ]; then
+      sudo=sudo
+    else
+      desktop_log "missing packages: ${missing[*]} (install them: sudo apt-get install ${missing[*]})"
+      return 1
+    fi
   fi
+  command -v apt-get >/dev/null || { desktop_log "missing packages: ${missing[*]} (not a Debian-like system: install them by hand)"; return 1; }
   desktop_log "installing ${missing[*]}"
-  apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+  $sudo apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}" >/dev/null
 }
 
 # Path of tauri-driver, installed with cargo into the cache when missing.
@@ -101,12 +107,14 @@ desktop_xvfb() {
   ip netns exec "$DESKTOP_NS" Xvfb ":$n" -screen 0 1280x800x24 -nolisten tcp >"$DESKTOP_TMP/xvfb.log" 2>&1 &
   DESKTOP_PIDS+=($!)
   local i
+  export DISPLAY=":$n"
   for i in $(seq 1 100); do
-    [ -S "/tmp/.X11-unix/X$n" ] && break
+    in_ns env DISPLAY="$DISPLAY" "$DESKTOP_ROOT/scripts/desktop-x11" windows none >/dev/null 2>&1 && return 0
     sleep 0.1
   done
-  [ -S "/tmp/.X11-unix/X$n" ] || { desktop_log "Xvfb did not start"; cat "$DESKTOP_TMP/xvfb.log" >&2; return 1; }
-  export DISPLAY=":$n"
+  desktop_log "Xvfb did not start"
+  cat "$DESKTOP_TMP/xvfb.log" >&2
+  return 1
 }
 
 # A stand-in for the system browser: records every URL it is given.
@@ -146,4 +154,19 @@ desktop_tree() {
   local pid=$1 child
   echo "$pid"
   for child in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do desktop_tree "$child"; done
+}
+
+# Closes the window named lanmeet as a window manager would (WM_DELETE_WINDOW) and
+# waits for PID to exit. A close request sent very early is sometimes not seen by
+# the app (see the desktop notes); it is sent again every 5 s, 3 times at most.
+# Sets CLOSE_REQUESTS to the number sent; returns 1 if PID is still running.
+desktop_close() {
+  local pid=$1 i
+  CLOSE_REQUESTS=0
+  for i in 1 2 3; do
+    CLOSE_REQUESTS=$i
+    in_ns env DISPLAY="$DISPLAY" "$DESKTOP_ROOT/scripts/desktop-x11" close lanmeet >/dev/null 2>&1 || true
+    desktop_wait_exit "$pid" 50 && return 0
+  done
+  desktop_wait_exit "$pid" 100
 }

@@ -26,6 +26,9 @@ pub struct Launch {
     /// `LANMEET_MOCK_MEDIA=1`: WebKitGTK's fake camera and microphone, for tests
     /// on machines without devices.
     pub mock_media: bool,
+    /// `LANMEET_WEBVIEW_GPU=1`: let WebKitGTK composite with the GPU (off by
+    /// default: see `window::load`).
+    pub webview_gpu: bool,
 }
 
 /// Why the environment could not be understood.
@@ -54,6 +57,7 @@ impl Launch {
             no_discovery: flag(&env, "LANMEET_NO_DISCOVERY"),
             node_name: env("LANMEET_NODE_NAME").filter(|n| !n.trim().is_empty()),
             mock_media: flag(&env, "LANMEET_MOCK_MEDIA"),
+            webview_gpu: flag(&env, "LANMEET_WEBVIEW_GPU"),
         })
     }
 

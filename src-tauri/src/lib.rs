@@ -145,7 +145,7 @@ fn start(
     if let Ok(mut slot) = node_slot.lock() {
         *slot = Some(node);
     }
-    window::open(app.handle(), &origin, &start_url, launch.mock_media).context("could not open the window")?;
+    window::open(app.handle(), &origin, &start_url, launch).context("could not open the window")?;
     watch_signals(app.handle().clone());
     Ok(())
 }
@@ -235,5 +235,10 @@ fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("LANMEET_LOG")
         .unwrap_or_else(|_| EnvFilter::new("warn,lanmeet_core=info,lanmeet_desktop=info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .try_init();
 }

@@ -10,7 +10,7 @@ use tauri::webview::{NewWindowResponse, PageLoadEvent, PermissionKind, Permissio
 use tauri::{AppHandle, Url, Webview, WebviewUrl, WebviewWindow, WebviewWindowBuilder, WindowEvent};
 
 use crate::MAIN_WINDOW;
-use crate::launch::room_query;
+use crate::launch::{Launch, room_query};
 use crate::policy::{Origin, is_blank};
 
 /// How long a closing window waits for the page to unload (and send `leave`)
@@ -37,7 +37,7 @@ const BRIDGE_JS: &str = r#"(() => {
 
 /// Opens the main window on `about:blank`, applies the webview's media settings,
 /// then loads `start_url` (a page of `origin`).
-pub(crate) fn open(app: &AppHandle, origin: &Origin, start_url: &str, mock_media: bool) -> tauri::Result<()> {
+pub(crate) fn open(app: &AppHandle, origin: &Origin, start_url: &str, launch: &Launch) -> tauri::Result<()> {
     let start: Url = start_url.parse().map_err(|_| tauri::Error::InvalidWebviewUrl("the node's UI URL"))?;
     let blank: Url = "about:blank".parse().map_err(|_| tauri::Error::InvalidWebviewUrl("about:blank"))?;
     let closing = Arc::new(AtomicBool::new(false));
@@ -101,7 +101,7 @@ pub(crate) fn open(app: &AppHandle, origin: &Origin, start_url: &str, mock_media
         }
     });
 
-    load(&window, start, mock_media)
+    load(&window, start, launch)
 }
 
 /// Opens `room` (a code or an invite) in the running window. A UI that can open
@@ -164,10 +164,18 @@ fn open_in_system_browser(url: Url) {
 /// WebKitGTK ships WebRTC and getUserMedia switched off (`enable-webrtc`,
 /// `enable-media-stream`) and wry does not switch them on; set them before the
 /// first page loads, then load it.
+///
+/// GPU compositing is off unless `LANMEET_WEBVIEW_GPU=1`: without a GPU (virtual
+/// machines, Xvfb) WebKit composites through Mesa's software GL, which took the
+/// lobby from ~0.9 s to ~4 s to appear and added ~120 MB (PSS) here, and the
+/// pages are plain documents and `<video>` elements that paint fine without it.
+/// The memory cache is sized for a single document, not a browser.
 #[cfg(target_os = "linux")]
-fn load(window: &WebviewWindow, start: Url, mock_media: bool) -> tauri::Result<()> {
+fn load(window: &WebviewWindow, start: Url, launch: &Launch) -> tauri::Result<()> {
+    let mock_media = launch.mock_media;
+    let gpu = launch.webview_gpu;
     window.with_webview(move |platform| {
-        use webkit2gtk::{SettingsExt as _, WebViewExt as _};
+        use webkit2gtk::{CacheModel, HardwareAccelerationPolicy, SettingsExt as _, WebContextExt as _, WebViewExt as _};
         let view = platform.inner();
         if let Some(settings) = view.settings() {
             settings.set_enable_webrtc(true);
@@ -178,12 +186,19 @@ fn load(window: &WebviewWindow, start: Url, mock_media: bool) -> tauri::Result<(
             // user gesture; the new-window handler decides what opens.
             settings.set_javascript_can_open_windows_automatically(true);
             settings.set_enable_mock_capture_devices(mock_media);
+            if !gpu {
+                settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+            }
+            settings.set_enable_page_cache(false);
+        }
+        if let Some(context) = view.context() {
+            context.set_cache_model(CacheModel::DocumentViewer);
         }
         view.load_uri(start.as_str());
     })
 }
 
 #[cfg(not(target_os = "linux"))]
-fn load(window: &WebviewWindow, start: Url, _mock_media: bool) -> tauri::Result<()> {
+fn load(window: &WebviewWindow, start: Url, _launch: &Launch) -> tauri::Result<()> {
     window.navigate(start)
 }
