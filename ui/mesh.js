@@ -96,6 +96,7 @@ export class Mesh extends Emitter {
       RTCPeerConnection: o.RTCPeerConnection,
       iceServers: o.iceServers ?? [],
       certificates: o.certificates,
+      videoEncoding: videoEncodingFor(this.peers.size + 1, this.sharing),
       localMedia: o.localMedia,
     });
     this.peers.set(id, peer);

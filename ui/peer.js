@@ -51,6 +51,7 @@ export const CHANNEL_LABEL = 'lanmeet';
  * @property {any} RTCPeerConnection       constructor (injected for tests)
  * @property {RTCIceServer[]} [iceServers] none by default: host candidates on the LAN
  * @property {any[]} [certificates]        one DTLS certificate for all connections (saves a key generation each)
+ * @property {VideoEncoding} [videoEncoding] how to encode the video we send, from the start
  * @property {() => LocalMedia} localMedia the tracks to send, read when needed
  * @property {{setTimeout: (f: () => void, ms: number) => any, clearTimeout: (h: any) => void}} [timers]
  * @property {number} [connectTimeoutMs]   a session not connected by then is restarted by its offerer
@@ -166,7 +167,7 @@ export class Peer extends Emitter {
     this._watchdog = null;
     this._pingId = 0;
     /** @type {VideoEncoding | null} */
-    this._videoEncoding = null;
+    this._videoEncoding = opts.videoEncoding ?? null;
     /** @type {Map<number, number>} */
     this._pings = new Map();
   }
@@ -308,6 +309,7 @@ export class Peer extends Emitter {
       await pc.setLocalDescription();
       if (pc !== this.pc) return;
       this._sendDescription(pc.localDescription);
+      if (firstRemote && this._videoEncoding) this.setVideoEncoding(this._videoEncoding);
     } catch (err) {
       if (pc !== this.pc) return;
       this._log(`could not apply an offer from ${this.id}`, err);
@@ -401,10 +403,11 @@ export class Peer extends Emitter {
       const media = this._localMedia();
       for (const kind of /** @type {const} */ (['audio', 'video'])) {
         const track = media[kind];
-        this.transceivers[kind] = pc.addTransceiver(track ?? kind, {
-          direction: 'sendrecv',
-          streams: media.stream ? [media.stream] : [],
-        });
+        /** @type {Record<string, any>} */
+        const init = { direction: 'sendrecv', streams: media.stream ? [media.stream] : [] };
+        // The room's encoding from the first frame on, not after a full-size start.
+        if (kind === 'video' && this._videoEncoding) init.sendEncodings = [{ ...this._videoEncoding }];
+        this.transceivers[kind] = pc.addTransceiver(track ?? kind, init);
       }
     }
     this._setState(this.state === 'connected' ? 'reconnecting' : this.state === 'failed' ? 'connecting' : this.state);

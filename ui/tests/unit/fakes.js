@@ -154,6 +154,7 @@ export class FakePC {
   addTransceiver(trackOrKind, init) {
     const kind = typeof trackOrKind === 'string' ? trackOrKind : trackOrKind.kind;
     const t = makeTransceiver(kind, init?.direction ?? 'sendrecv', typeof trackOrKind === 'string' ? null : trackOrKind);
+    t.init = init;
     this.transceivers.push(t);
     this._needNegotiation();
     return t;
@@ -317,6 +318,7 @@ export class FakePC {
 function makeTransceiver(kind, direction, track) {
   return {
     kind,
+    /** @type {any} */ init: null,
     mid: /** @type {string | null} */ (null),
     direction,
     sender: {
@@ -364,3 +366,13 @@ export class FakeChannel {
     this.onclose?.({});
   }
 }
+
+/** Real timers that do not keep the test process alive (watchdogs of peers left open). */
+export const unrefTimers = {
+  setTimeout: (/** @type {() => void} */ fn, /** @type {number} */ ms) => {
+    const t = setTimeout(fn, ms);
+    t.unref?.();
+    return t;
+  },
+  clearTimeout: (/** @type {any} */ t) => clearTimeout(t),
+};

@@ -2,7 +2,7 @@ import { test, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { Mesh } from '../../mesh.js';
 import { Emitter } from '../../emitter.js';
-import { FakePC, until } from './fakes.js';
+import { FakePC, until, unrefTimers } from './fakes.js';
 
 /** The signaling client's interface, driven by the test (its own logic is tested in signaling.test.js). */
 class ScriptedSignaling extends Emitter {
@@ -23,6 +23,7 @@ function setup() {
     signaling: /** @type {any} */ (signaling),
     RTCPeerConnection: FakePC,
     localMedia: () => ({ audio: null, video: null, stream: null }),
+    peerOptions: { timers: unrefTimers },
   });
   const events = [];
   for (const t of ['self', 'peer-added', 'peer-removed']) mesh.on(t, (v) => events.push([t, v]));
@@ -93,4 +94,13 @@ test('a signal from someone unannounced creates them; ended closes everything', 
   assert.equal(mesh.peers.size, 0);
   signaling.emit('peer-joined', { id: 'x', name: 'Late' });
   assert.equal(mesh.peers.size, 0, 'no listeners survive the end');
+});
+
+test('a newcomer to a big room sends the room-sized video encoding from its first offer', async () => {
+  const { videoEncodingFor } = await import('../../peer.js');
+  const { signaling, mesh } = setup();
+  const peers = ['a', 'b', 'c', 'd', 'e', 'f'].map((id) => ({ id, name: id }));
+  signaling.emit('welcome', { id: 'n', resumed: false, peers });
+  const last = mesh.peers.get('f');
+  assert.deepEqual(last.transceivers.video.init.sendEncodings, [videoEncodingFor(6, false)]);
 });

@@ -1,7 +1,7 @@
 import { test, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { Peer, offerAction, sdpSessionId, isPolite, CHANNEL_LABEL } from '../../peer.js';
-import { FakePC, until, tick } from './fakes.js';
+import { FakePC, until, tick, unrefTimers } from './fakes.js';
 
 const noMedia = () => ({ audio: null, video: null, stream: null });
 const media = () => ({ audio: { kind: 'audio', id: 'mic' }, video: { kind: 'video', id: 'cam' }, stream: { id: 'local' } });
@@ -45,6 +45,7 @@ function makePeer(relay, selfId, id, extra = {}) {
     send: relay.sender(selfId, id),
     RTCPeerConnection: FakePC,
     localMedia: media,
+    timers: unrefTimers,
     ...extra,
   });
   // The relay hands signals addressed to `selfId` (from `id`) to this peer.
