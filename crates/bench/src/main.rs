@@ -51,6 +51,9 @@ enum Command {
     Relay {
         #[arg(long, default_value_t = 0)]
         port: u16,
+        /// Use tokio's multi-thread scheduler (default: current-thread).
+        #[arg(long)]
+        multi_thread: bool,
     },
 }
 
@@ -84,6 +87,10 @@ struct RunArgs {
     /// Server logs go here.
     #[arg(long, default_value = "target/bench")]
     log_dir: PathBuf,
+    /// Run the bare relay on tokio's multi-thread scheduler, as lanmeet does
+    /// (default: current-thread, the leaner floor).
+    #[arg(long)]
+    relay_multi_thread: bool,
     /// Raise the bench's and the servers' CPU share against other sessions (needs
     /// root): a new session whose autogroup has nice -20.
     #[arg(long)]
@@ -102,7 +109,7 @@ fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Relay { port } => relay::serve(port),
+        Command::Relay { port, multi_thread } => relay::serve(port, multi_thread),
         Command::Run(args) => run(args),
     }
 }
@@ -134,6 +141,7 @@ fn run(args: RunArgs) -> Result<()> {
         log_dir: args.log_dir.clone(),
         max_rooms: plan.max_rooms() + 16,
         max_sockets: 8192,
+        relay_multi_thread: args.relay_multi_thread,
         pids: PidFile::new(args.pidfile.clone()),
     };
     let load_cores = std::fs::read_to_string("/proc/self/status")
@@ -146,6 +154,7 @@ fn run(args: RunArgs) -> Result<()> {
         load_cores,
         loadavg_before: sys::loadavg(),
         boost,
+        relay_runtime: if args.relay_multi_thread { "multi-thread" } else { "current-thread" }.into(),
         ..Report::default()
     };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;

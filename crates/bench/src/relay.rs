@@ -28,11 +28,15 @@ const QUEUE: usize = 512;
 
 type Peers = Arc<Mutex<HashMap<Box<str>, mpsc::Sender<Utf8Bytes>>>>;
 
-/// Serves until killed. Prints `{"port":N}` on stdout once listening.
-pub(crate) fn serve(port: u16) -> Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+/// Serves until killed. Prints `{"port":N}` on stdout once listening. `multi_thread`
+/// runs it on tokio's multi-thread scheduler (as many workers as allowed cores), like
+/// lanmeet, to tell the scheduler's share of a difference from the rest.
+pub(crate) fn serve(port: u16, multi_thread: bool) -> Result<()> {
+    let rt = if multi_thread {
+        tokio::runtime::Builder::new_multi_thread().enable_all().build()?
+    } else {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()?
+    };
     rt.block_on(async move {
         // tokio's `TcpListener::bind` listens with a backlog of 128 (mio follows std),
         // which drops SYNs in a join storm and adds a 1 s retransmit to some joins.

@@ -127,6 +127,8 @@ pub(crate) struct Report {
     pub(crate) load_cores: String,
     /// Whether the run had its CPU share raised (`--boost`), and how.
     pub(crate) boost: String,
+    /// The bare relay's tokio scheduler.
+    pub(crate) relay_runtime: String,
     pub(crate) loadavg_before: String,
     pub(crate) loadavg_after: String,
     pub(crate) targets: Vec<TargetResult>,
@@ -197,13 +199,14 @@ impl Report {
         }
         let _ = writeln!(
             s,
-            "\nlanmeet node benchmark{} - servers on core {}, load generator on core(s) {}; loadavg before {} / after {}; priority boost: {}",
+            "\nlanmeet node benchmark{} - servers on core {}, load generator on core(s) {}; loadavg before {} / after {}; priority boost: {}; relay runtime: {}",
             if self.quick { " (quick)" } else { "" },
             self.server_core,
             self.load_cores,
             self.loadavg_before,
             self.loadavg_after,
-            self.boost
+            self.boost,
+            self.relay_runtime
         );
         let lan = names.iter().position(|n| *n == "lanmeet");
         let relay = names.iter().position(|n| *n == "relay");

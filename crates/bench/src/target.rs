@@ -35,6 +35,7 @@ pub(crate) struct Launcher {
     pub(crate) log_dir: PathBuf,
     pub(crate) max_rooms: usize,
     pub(crate) max_sockets: usize,
+    pub(crate) relay_multi_thread: bool,
     pub(crate) pids: PidFile,
 }
 
@@ -113,6 +114,9 @@ impl Launcher {
             }
             Kind::Relay => {
                 cmd.arg(&self.self_exe).args(["relay", "--port", "0"]);
+                if self.relay_multi_thread {
+                    cmd.arg("--multi-thread");
+                }
                 cmd.stdout(Stdio::piped()).stderr(log);
                 None
             }
