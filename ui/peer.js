@@ -80,7 +80,9 @@ export function videoEncodingFor(remotes, sharing) {
   if (sharing) return { scaleResolutionDownBy: 1, maxFramerate: remotes <= 3 ? 15 : 8, maxBitrate: remotes <= 3 ? 1_200_000 : 600_000 };
   if (remotes <= 2) return { scaleResolutionDownBy: 1, maxFramerate: 24, maxBitrate: 900_000 };
   if (remotes <= 4) return { scaleResolutionDownBy: 1, maxFramerate: 20, maxBitrate: 600_000 };
-  return { scaleResolutionDownBy: 1.5, maxFramerate: 15, maxBitrate: 350_000 };
+  if (remotes <= 5) return { scaleResolutionDownBy: 1.5, maxFramerate: 15, maxBitrate: 350_000 };
+  // 7 or 8 people: tiles are small, and each of us encodes 6 or 7 times.
+  return { scaleResolutionDownBy: 2, maxFramerate: 12, maxBitrate: 250_000 };
 }
 
 /**
@@ -532,13 +534,22 @@ export class Peer extends Emitter {
   _armWatchdog() {
     this._clearWatchdog();
     const pc = this.pc;
-    this._watchdog = this._timers.setTimeout(() => {
+    let patience = 2;
+    const check = () => {
       this._watchdog = null;
       if (pc !== this.pc || this.closed || pc.connectionState === 'connected') return;
+      // Negotiated and still checking candidates: a busy machine, not a dead peer.
+      // Starting over would only add work, so wait a little longer first.
+      if (patience > 0 && pc.signalingState === 'stable' && pc.connectionState === 'connecting') {
+        patience -= 1;
+        this._watchdog = this._timers.setTimeout(check, this._connectTimeoutMs);
+        return;
+      }
       // The side that offered first owns recovery; the other waits for its new offer.
       if (this.neg.initiator) this._restartSession();
       else this._setState('failed');
-    }, this._connectTimeoutMs);
+    };
+    this._watchdog = this._timers.setTimeout(check, this._connectTimeoutMs);
   }
 
   _clearWatchdog() {

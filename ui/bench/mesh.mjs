@@ -192,7 +192,11 @@ async function run(host, n, mode) {
         await typeAndJoin(p, code);
         await waitInCall(p);
       }
-      for (const p of people.slice(0, -1)) await waitPlaying(p, n - 2); // bounded by WAIT_MS
+      try {
+        for (const p of people.slice(0, -1)) await waitPlaying(p, n - 2); // bounded by WAIT_MS
+      } catch {
+        console.error(`n=${n}: the first ${n - 1} did not all play each other; timing the last join anyway`);
+      }
       const last = people[n - 1];
       await fill(last, code);
       const playing = people.map((p) => whenAllPlaying(p, n - 1));

@@ -339,3 +339,21 @@ test('setVideoEncoding waits for negotiated encodings, then sets them', async ()
   await until(() => a.state === 'connected' && b.state === 'connected' && set.length === 1);
   assert.deepEqual(set[0], { active: true, ...enc }, 'applied once connected');
 });
+
+test('the watchdog is patient with a negotiated connection that is still checking', async () => {
+  const relay = new Relay();
+  /** @type {any[]} */
+  const timers = [];
+  const fakeTimers = { setTimeout: (fn) => (timers.push(fn), timers.length), clearTimeout: () => {} };
+  const b = makePeer(relay, 'b', 'a', { timers: fakeTimers });
+  makePeer(relay, 'a', 'b');
+  b.start();
+  await until(() => b.pc.signalingState === 'stable' && b.pc.remoteDescription);
+  const pc = b.pc;
+  pc.connectionState = 'connecting'; // negotiated, ICE still at it
+  timers.at(-1)();
+  timers.at(-1)();
+  assert.equal(b.pc, pc, 'two extra waits');
+  timers.at(-1)();
+  assert.notEqual(b.pc, pc, 'then a fresh session');
+});
