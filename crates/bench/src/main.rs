@@ -185,5 +185,13 @@ fn run(args: RunArgs) -> Result<()> {
     std::fs::write(&args.out, serde_json::to_string_pretty(&report)?)
         .with_context(|| format!("writing {}", args.out.display()))?;
     println!("results written to {}", args.out.display());
+    // Timing is reported, never judged; correctness is.
+    let failures = report.lanmeet_failures();
+    if !failures.is_empty() {
+        for f in &failures {
+            eprintln!("lanmeet-bench: lanmeet misbehaved: {f}");
+        }
+        bail!("lanmeet failed {} correctness check(s)", failures.len());
+    }
     Ok(())
 }

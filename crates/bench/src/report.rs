@@ -157,6 +157,42 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> String {
 }
 
 impl Report {
+    /// Correctness failures of lanmeet in this run (never timing): sockets that could
+    /// not join, signals lost, misrouted or out of order in the storm, errors, sockets
+    /// the node dropped. Empty when lanmeet did everything right.
+    pub(crate) fn lanmeet_failures(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for t in self.targets.iter().filter(|t| t.target == "lanmeet") {
+            out.extend(t.errors.iter().cloned());
+            if let Some(st) = &t.storm {
+                if st.join_failed > 0 {
+                    out.push(format!("storm: {} sockets failed to join", st.join_failed));
+                }
+                if st.lost + st.misrouted + st.reordered > 0 {
+                    out.push(format!(
+                        "storm: {} lost, {} misrouted, {} out of order",
+                        st.lost, st.misrouted, st.reordered
+                    ));
+                }
+                if st.sockets_lost > 0 {
+                    out.push(format!("storm: {} sockets dropped", st.sockets_lost));
+                }
+            }
+            if let Some(sd) = &t.steady {
+                let bad: u64 = sd.steps.iter().map(|s| s.misrouted + s.reordered).sum();
+                if bad > 0 {
+                    out.push(format!("steady: {bad} signals misrouted or out of order"));
+                }
+            }
+            if let Some(m) = &t.memory {
+                for p in m.points.iter().filter(|p| p.joined < p.sockets) {
+                    out.push(format!("memory: {} of {} sockets joined", p.joined, p.sockets));
+                }
+            }
+        }
+        out
+    }
+
     /// The human-readable report.
     pub(crate) fn table(&self) -> String {
         let mut s = String::new();
