@@ -118,10 +118,13 @@ async fn write_loop(
     queued: Arc<AtomicUsize>,
     slow: CancellationToken,
 ) -> bool {
+    // Registered once, not per frame: this loop is the relay's hot path.
+    let slow = slow.cancelled();
+    tokio::pin!(slow);
     loop {
         let next = tokio::select! {
             biased;
-            () = slow.cancelled() => return close_slow(sink).await,
+            () = &mut slow => return close_slow(sink).await,
             next = rx.recv() => next,
         };
         let Some(first) = next else { return false };
@@ -141,14 +144,14 @@ async fn write_loop(
                     let frame = CloseFrame { code, reason: reason.into() };
                     let sent = tokio::select! {
                         r = sink.send(Message::Close(Some(frame))) => r.is_ok(),
-                        () = slow.cancelled() => false,
+                        () = &mut slow => false,
                     };
                     return sent;
                 }
             };
             let fed = tokio::select! {
                 r = sink.feed(msg) => r.is_ok(),
-                () = slow.cancelled() => return close_slow(sink).await,
+                () = &mut slow => return close_slow(sink).await,
             };
             if !fed {
                 return false;
@@ -159,7 +162,7 @@ async fn write_loop(
         }
         let flushed = tokio::select! {
             r = sink.flush() => r.is_ok(),
-            () = slow.cancelled() => return close_slow(sink).await,
+            () = &mut slow => return close_slow(sink).await,
         };
         if !flushed {
             return false;
@@ -193,12 +196,16 @@ async fn read_loop(
     let mut bucket = TokenBucket::new(limits.rate_burst, limits.rate_per_sec, Instant::now().into_std());
     let mut rate_notice = Coalesce::new(Duration::from_secs(1));
     let mut bad_notice = Coalesce::new(Duration::from_secs(10));
+    // Registered once, not per frame.
+    let slow = link.slow.cancelled();
+    let stop = ctx.stop.cancelled();
+    tokio::pin!(slow, stop);
 
     loop {
         let msg = tokio::select! {
             biased;
-            () = link.slow.cancelled() => return Exit::Slow,
-            () = ctx.stop.cancelled() => return Exit::Shutdown { joined: session.joined.is_some() },
+            () = &mut slow => return Exit::Slow,
+            () = &mut stop => return Exit::Shutdown { joined: session.joined.is_some() },
             () = &mut join_deadline, if session.joined.is_none() => return Exit::Error(ErrorCode::JoinTimeout),
             _ = pings.tick() => {
                 if unanswered >= 2 {

@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicUsize;
 
 use axum::serve::ListenerExt;
 use serde::{Deserialize, Serialize};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -360,6 +360,14 @@ fn local_addr_of(config: &NodeConfig) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], config.local_port))
 }
 
+/// Binds with a deeper accept backlog than the default 128, so a burst of joins
+/// (a whole class opening the app at once) is not met with SYN retries; and with
+/// SO_REUSEADDR, so a restarted node gets its port back at once.
 async fn bind(addr: SocketAddr) -> Result<TcpListener, NodeError> {
-    TcpListener::bind(addr).await.map_err(|source| NodeError::Bind { addr, source })
+    let err = |source| NodeError::Bind { addr, source };
+    let socket = if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }.map_err(err)?;
+    #[cfg(unix)]
+    socket.set_reuseaddr(true).map_err(err)?;
+    socket.bind(addr).map_err(err)?;
+    socket.listen(1024).map_err(err)
 }

@@ -8,7 +8,7 @@
 //! it). A queue that is full marks its socket a slow consumer; the socket's own
 //! task then closes it. Nothing here waits on a client.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -40,8 +40,12 @@ pub(crate) struct Link {
     /// Bytes of text frames queued and not yet written.
     queued: Arc<AtomicUsize>,
     max_bytes: usize,
-    /// Cancelled when the socket cannot keep up (`slow-consumer`).
+    /// Cancelled when the socket cannot keep up (`slow-consumer`); the socket's
+    /// task awaits it.
     pub(crate) slow: CancellationToken,
+    /// The same fact as a plain flag: checked on every push, where the token's
+    /// own check (a mutex) showed up in profiles.
+    slow_flag: Arc<AtomicBool>,
 }
 
 impl PartialEq for Link {
@@ -62,13 +66,23 @@ impl Link {
             queued: queued.clone(),
             max_bytes,
             slow: CancellationToken::new(),
+            slow_flag: Arc::new(AtomicBool::new(false)),
         };
         (link, rx, queued)
     }
 
+    pub(crate) fn is_slow(&self) -> bool {
+        self.slow_flag.load(Ordering::Relaxed)
+    }
+
+    fn mark_slow(&self) {
+        self.slow_flag.store(true, Ordering::Relaxed);
+        self.slow.cancel();
+    }
+
     /// Queues without waiting; a full queue makes the socket a slow consumer.
     pub(crate) fn push(&self, out: Outbound) {
-        if self.slow.is_cancelled() {
+        if self.is_slow() {
             return;
         }
         let len = match &out {
@@ -76,14 +90,14 @@ impl Link {
             _ => 0,
         };
         if len > 0 && self.queued.load(Ordering::Relaxed) + len > self.max_bytes {
-            self.slow.cancel();
+            self.mark_slow();
             return;
         }
         match self.tx.try_send(out) {
             Ok(()) => {
                 self.queued.fetch_add(len, Ordering::Relaxed);
             }
-            Err(mpsc::error::TrySendError::Full(_)) => self.slow.cancel(),
+            Err(mpsc::error::TrySendError::Full(_)) => self.mark_slow(),
             // The socket task is gone; it already left the registry or is about to.
             Err(mpsc::error::TrySendError::Closed(_)) => {}
         }
@@ -258,10 +272,10 @@ mod tests {
         let (link, mut rx, queued) = Link::new(2, 1 << 20);
         link.push(Outbound::Text("a".into()));
         link.push(Outbound::Text("bb".into()));
-        assert!(!link.slow.is_cancelled());
+        assert!(!link.is_slow() && !link.slow.is_cancelled());
         assert_eq!(queued.load(Ordering::Relaxed), 3);
         link.push(Outbound::Text("c".into()));
-        assert!(link.slow.is_cancelled());
+        assert!(link.is_slow() && link.slow.is_cancelled());
         assert!(matches!(rx.recv().await, Some(Outbound::Text(f)) if f.as_str() == "a"));
     }
 
@@ -269,8 +283,8 @@ mod tests {
     async fn too_many_queued_bytes_mark_a_slow_consumer() {
         let (link, _rx, _) = Link::new(100, 10);
         link.push(Outbound::Text("0123456789".into()));
-        assert!(!link.slow.is_cancelled());
+        assert!(!link.is_slow() && !link.slow.is_cancelled());
         link.push(Outbound::Text("x".into()));
-        assert!(link.slow.is_cancelled());
+        assert!(link.is_slow() && link.slow.is_cancelled());
     }
 }
