@@ -283,8 +283,10 @@ export class CallView {
 
   relayout() {
     const n = Math.max(1, this.tiles.size);
-    const rect = this.grid.getBoundingClientRect();
-    const g = gridLayout(n, rect.width, rect.height, { gap: 8 });
+    const cs = getComputedStyle(this.grid);
+    const padX = parseFloat(cs.paddingLeft) + parseFloat(cs.paddingRight) || 0;
+    const padY = parseFloat(cs.paddingTop) + parseFloat(cs.paddingBottom) || 0;
+    const g = gridLayout(n, this.grid.clientWidth - padX, this.grid.clientHeight - padY, { gap: 8 });
     this.grid.style.setProperty('--cols', String(g.cols));
     this.grid.style.setProperty('--rows', String(g.rows));
     this.grid.style.setProperty('--tile-w', g.tileWidth ? `${g.tileWidth}px` : '100%');
