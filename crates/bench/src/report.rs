@@ -85,7 +85,8 @@ pub(crate) struct Steady {
     pub(crate) sockets: usize,
     pub(crate) steps: Vec<Step>,
     pub(crate) max_rate_held: Option<u32>,
-    /// The load generator used ≥ 95 % of its core in a step that failed.
+    /// The load generator used ≥ 95 % of its core in a step that failed (so that step
+    /// may say as much about the load generator as about the server).
     pub(crate) load_bound: bool,
 }
 
@@ -287,7 +288,7 @@ impl Report {
                     t.target,
                     sd.sockets,
                     sd.max_rate_held.map_or("none".into(), |r| format!("{r}/s")),
-                    if sd.load_bound { "; the load generator was at its core's limit in a failed step" } else { "" }
+                    if sd.load_bound { "; in a failed step the load generator was at >= 95% of its core too" } else { "" }
                 );
                 let _ = writeln!(
                     s,
