@@ -79,6 +79,8 @@ fn config() -> WebSocketConfig {
         .max_message_size(Some(64 << 10))
 }
 
+// The handshake callback's error type (an HTTP response) is tungstenite's, not ours.
+#[allow(clippy::result_large_err)]
 async fn connection(stream: TcpStream, peers: Peers) {
     if stream.set_nodelay(true).is_err() {
         return;
