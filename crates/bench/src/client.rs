@@ -92,7 +92,10 @@ impl Shared {
     /// Opens a new phase; its number goes into every signal sent in it.
     pub(crate) fn new_phase(&self, label: String) -> Result<u8> {
         let mut phases = self.phases.borrow_mut();
-        let n = u8::try_from(phases.len()).ok().filter(|&n| n < 100).context("too many phases")?;
+        let n = u8::try_from(phases.len())
+            .ok()
+            .filter(|&n| n < 100)
+            .context("too many phases")?;
         eprintln!("  {} {label}", self.kind);
         phases.push(PhaseStats::default());
         Ok(n)
@@ -247,9 +250,11 @@ async fn handshake(shared: &Shared, sock: &Sock) -> Result<(Ws, Rc<str>)> {
     let stream = TcpStream::connect(("127.0.0.1", shared.port)).await?;
     stream.set_nodelay(true)?;
     let url = shared.kind.socket_url(shared.port, sock.idx);
-    let (mut ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(config())).await?;
+    let (mut ws, _) =
+        tokio_tungstenite::client_async_with_config(url, stream, Some(config())).await?;
     if let Some(room) = &sock.room {
-        let join = serde_json::json!({"type": "join", "room": &**room, "name": format!("b{}", sock.idx)});
+        let join =
+            serde_json::json!({"type": "join", "room": &**room, "name": format!("b{}", sock.idx)});
         ws.send(Message::text(join.to_string())).await?;
     }
     loop {
@@ -289,8 +294,15 @@ struct Inbox {
 }
 
 async fn serve(shared: &Shared, sock: &Sock, mut ws: Ws) -> String {
-    let mut out = Outbox { routes: Vec::new(), seq: Vec::new(), next: 0, built: false };
-    let mut inbox = Inbox { last_seq: vec![None; sock.mates.len()] };
+    let mut out = Outbox {
+        routes: Vec::new(),
+        seq: Vec::new(),
+        next: 0,
+        built: false,
+    };
+    let mut inbox = Inbox {
+        last_seq: vec![None; sock.mates.len()],
+    };
     let beat = shared.kind == Kind::Peerjs;
     let mut heartbeat = tokio::time::interval_at(
         tokio::time::Instant::now() + HEARTBEAT_EVERY,
@@ -363,7 +375,8 @@ async fn send_orders(shared: &Shared, sock: &Sock, out: &mut Outbox, ws: &mut Ws
             let r = out.next % out.routes.len();
             out.next = out.next.wrapping_add(1);
             out.seq[r] += 1;
-            let frame = out.routes[r].frame(&shared.tails, false, phase, shared.now_us(), out.seq[r]);
+            let frame =
+                out.routes[r].frame(&shared.tails, false, phase, shared.now_us(), out.seq[r]);
             ws.feed(Message::text(frame)).await?;
         }
         sent.push((phase, u64::from(pending)));

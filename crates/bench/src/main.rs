@@ -37,7 +37,10 @@ use crate::target::{Launcher, PidFile};
 use crate::wire::Kind;
 
 #[derive(Parser)]
-#[command(name = "lanmeet-bench", about = "Benchmark a lanmeet node against a bare relay and the PeerJS server")]
+#[command(
+    name = "lanmeet-bench",
+    about = "Benchmark a lanmeet node against a bare relay and the PeerJS server"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -121,16 +124,31 @@ fn run(args: RunArgs) -> Result<()> {
     for name in &args.targets {
         targets.push(Kind::parse(name).with_context(|| format!("unknown target {name:?}"))?);
     }
-    let mut plan = if args.quick { Plan::quick() } else { Plan::full() };
+    let mut plan = if args.quick {
+        Plan::quick()
+    } else {
+        Plan::full()
+    };
     plan.storm = args.scenarios.iter().any(|s| s == "storm");
     plan.steady = args.scenarios.iter().any(|s| s == "steady");
     plan.memory = args.scenarios.iter().any(|s| s == "memory");
     if plan.steady && !plan.storm {
         bail!("steady runs on the storm's sockets: ask for storm too");
     }
-    let boost = if args.boost { sys::boost() } else { "no".into() };
+    let boost = if args.boost {
+        sys::boost()
+    } else {
+        "no".into()
+    };
     let nofile = sys::raise_nofile(65_536)?;
-    let need = plan.memory_points.iter().copied().max().unwrap_or(0).max(plan.storm_rooms * scenario::ROOM_SIZE) as u64 + 256;
+    let need = plan
+        .memory_points
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(plan.storm_rooms * scenario::ROOM_SIZE) as u64
+        + 256;
     if nofile < need {
         bail!("open-file limit is {nofile}, need {need}: run `ulimit -n 65536` first");
     }
@@ -148,7 +166,11 @@ fn run(args: RunArgs) -> Result<()> {
     };
     let load_cores = std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("Cpus_allowed_list:")).map(|l| l.split_whitespace().skip(1).collect::<String>()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Cpus_allowed_list:"))
+                .map(|l| l.split_whitespace().skip(1).collect::<String>())
+        })
         .unwrap_or_default();
     let mut report = Report {
         quick: args.quick,
@@ -156,18 +178,30 @@ fn run(args: RunArgs) -> Result<()> {
         load_cores,
         loadavg_before: sys::loadavg(),
         boost,
-        relay_runtime: if args.relay_multi_thread { "multi-thread" } else { "current-thread" }.into(),
+        relay_runtime: if args.relay_multi_thread {
+            "multi-thread"
+        } else {
+            "current-thread"
+        }
+        .into(),
         ..Report::default()
     };
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let local = tokio::task::LocalSet::new();
     let base = Instant::now();
     local.block_on(&rt, async {
         for &kind in &targets {
-            let mut result = TargetResult { target: kind.name().into(), ..TargetResult::default() };
+            let mut result = TargetResult {
+                target: kind.name().into(),
+                ..TargetResult::default()
+            };
             eprintln!("== {kind}");
             if plan.storm {
-                if let Err(e) = scenario::storm_and_steady(&launcher, kind, &plan, base, &mut result).await {
+                if let Err(e) =
+                    scenario::storm_and_steady(&launcher, kind, &plan, base, &mut result).await
+                {
                     result.errors.push(format!("storm/steady: {e:#}"));
                 }
             }

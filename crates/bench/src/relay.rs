@@ -33,9 +33,13 @@ type Peers = Arc<Mutex<HashMap<Box<str>, mpsc::Sender<Utf8Bytes>>>>;
 /// lanmeet, to tell the scheduler's share of a difference from the rest.
 pub(crate) fn serve(port: u16, multi_thread: bool) -> Result<()> {
     let rt = if multi_thread {
-        tokio::runtime::Builder::new_multi_thread().enable_all().build()?
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
     } else {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()?
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
     };
     rt.block_on(async move {
         // tokio's `TcpListener::bind` listens with a backlog of 128 (mio follows std),
@@ -94,7 +98,8 @@ async fn connection(stream: TcpStream, peers: Peers) {
         });
         Ok(resp)
     };
-    let Ok(ws) = tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(config())).await
+    let Ok(ws) =
+        tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(config())).await
     else {
         return;
     };
@@ -107,7 +112,11 @@ async fn connection(stream: TcpStream, peers: Peers) {
         map.insert(id.clone(), tx.clone());
     }
     let writer = tokio::spawn(async move {
-        if sink.send(Message::text(r#"{"type":"open"}"#)).await.is_err() {
+        if sink
+            .send(Message::text(r#"{"type":"open"}"#))
+            .await
+            .is_err()
+        {
             return;
         }
         while let Some(first) = rx.recv().await {

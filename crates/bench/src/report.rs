@@ -26,7 +26,12 @@ impl Lat {
             let rank = (q * samples.len() as f64).ceil() as usize;
             f64::from(samples[rank.clamp(1, samples.len()) - 1]) / 1000.0
         };
-        Lat { p50_ms: at(0.50), p99_ms: at(0.99), max_ms: at(1.0), count: samples.len() }
+        Lat {
+            p50_ms: at(0.50),
+            p99_ms: at(0.99),
+            max_ms: at(1.0),
+            count: samples.len(),
+        }
     }
 }
 
@@ -187,7 +192,10 @@ impl Report {
             }
             if let Some(m) = &t.memory {
                 for p in m.points.iter().filter(|p| p.joined < p.sockets) {
-                    out.push(format!("memory: {} of {} sockets joined", p.joined, p.sockets));
+                    out.push(format!(
+                        "memory: {} of {} sockets joined",
+                        p.joined, p.sockets
+                    ));
                 }
             }
         }
@@ -199,30 +207,79 @@ impl Report {
         let mut s = String::new();
         let names: Vec<&str> = self.targets.iter().map(|t| t.target.as_str()).collect();
         let storm = |f: &dyn Fn(&Storm) -> f64| -> Vec<Option<f64>> {
-            self.targets.iter().map(|t| t.storm.as_ref().map(f)).collect()
+            self.targets
+                .iter()
+                .map(|t| t.storm.as_ref().map(f))
+                .collect()
         };
         let steady = |f: &dyn Fn(&Steady) -> Option<f64>| -> Vec<Option<f64>> {
-            self.targets.iter().map(|t| t.steady.as_ref().and_then(f)).collect()
+            self.targets
+                .iter()
+                .map(|t| t.steady.as_ref().and_then(f))
+                .collect()
         };
         let mem = |i: usize| -> Vec<Option<f64>> {
             self.targets
                 .iter()
-                .map(|t| t.memory.as_ref().and_then(|m| m.points.get(i)).map(|p| p.kib_per_socket))
+                .map(|t| {
+                    t.memory
+                        .as_ref()
+                        .and_then(|m| m.points.get(i))
+                        .map(|p| p.kib_per_socket)
+                })
                 .collect()
         };
         let mem_label = |i: usize| -> Option<usize> {
-            self.targets.iter().find_map(|t| t.memory.as_ref()?.points.get(i).map(|p| p.sockets))
+            self.targets
+                .iter()
+                .find_map(|t| t.memory.as_ref()?.points.get(i).map(|p| p.sockets))
         };
         let mut rows = vec![
-            Row { label: "storm join p50 (ms)".into(), values: storm(&|x| x.join.p50_ms), decimals: 2 },
-            Row { label: "storm join p99 (ms)".into(), values: storm(&|x| x.join.p99_ms), decimals: 2 },
-            Row { label: "storm delivery p50 (ms)".into(), values: storm(&|x| x.delivery.p50_ms), decimals: 2 },
-            Row { label: "storm delivery p99 (ms)".into(), values: storm(&|x| x.delivery.p99_ms), decimals: 2 },
-            Row { label: "storm delivery max (ms)".into(), values: storm(&|x| x.delivery.max_ms), decimals: 2 },
-            Row { label: "storm signals total (ms)".into(), values: storm(&|x| x.signal_total_ms), decimals: 1 },
-            Row { label: "storm total incl. join (ms)".into(), values: storm(&|x| x.total_ms), decimals: 1 },
-            Row { label: "storm lost + misrouted".into(), values: storm(&|x| (x.lost + x.misrouted) as f64), decimals: 0 },
-            Row { label: "storm load-gen CPU (%)".into(), values: storm(&|x| x.signal_load_cpu_pct), decimals: 0 },
+            Row {
+                label: "storm join p50 (ms)".into(),
+                values: storm(&|x| x.join.p50_ms),
+                decimals: 2,
+            },
+            Row {
+                label: "storm join p99 (ms)".into(),
+                values: storm(&|x| x.join.p99_ms),
+                decimals: 2,
+            },
+            Row {
+                label: "storm delivery p50 (ms)".into(),
+                values: storm(&|x| x.delivery.p50_ms),
+                decimals: 2,
+            },
+            Row {
+                label: "storm delivery p99 (ms)".into(),
+                values: storm(&|x| x.delivery.p99_ms),
+                decimals: 2,
+            },
+            Row {
+                label: "storm delivery max (ms)".into(),
+                values: storm(&|x| x.delivery.max_ms),
+                decimals: 2,
+            },
+            Row {
+                label: "storm signals total (ms)".into(),
+                values: storm(&|x| x.signal_total_ms),
+                decimals: 1,
+            },
+            Row {
+                label: "storm total incl. join (ms)".into(),
+                values: storm(&|x| x.total_ms),
+                decimals: 1,
+            },
+            Row {
+                label: "storm lost + misrouted".into(),
+                values: storm(&|x| (x.lost + x.misrouted) as f64),
+                decimals: 0,
+            },
+            Row {
+                label: "storm load-gen CPU (%)".into(),
+                values: storm(&|x| x.signal_load_cpu_pct),
+                decimals: 0,
+            },
             Row {
                 label: "steady max rate held (/s)".into(),
                 values: steady(&|x| x.max_rate_held.map(f64::from)),
@@ -231,7 +288,11 @@ impl Report {
         ];
         for i in 0..2 {
             if let Some(n) = mem_label(i) {
-                rows.push(Row { label: format!("memory KiB/socket @{n}"), values: mem(i), decimals: 1 });
+                rows.push(Row {
+                    label: format!("memory KiB/socket @{n}"),
+                    values: mem(i),
+                    decimals: 1,
+                });
             }
         }
         let _ = writeln!(
@@ -266,7 +327,10 @@ impl Report {
                 ratio(get(lan), get(peerjs))
             );
         }
-        let _ = writeln!(s, "(ratios are lanmeet's figure divided by the other's: for rates higher is better, for times and memory lower is better)");
+        let _ = writeln!(
+            s,
+            "(ratios are lanmeet's figure divided by the other's: for rates higher is better, for times and memory lower is better)"
+        );
 
         for t in &self.targets {
             if let Some(st) = &t.storm {
@@ -276,9 +340,25 @@ impl Report {
                      listen backlog overflows {}); \
                      {} signals expected, {} sent, {} received, {} lost, {} misrouted, {} out of order, {} rate-limited answers; \
                      signal phase load CPU {:.0}%, server CPU {:.0}%; sockets lost {}",
-                    t.target, st.rooms, st.joined, st.sockets, st.join_failed, st.join_wall_ms, st.join_load_cpu_pct,
-                    st.join_server_cpu_pct, st.listen_overflows, st.expected, st.sent, st.received, st.lost, st.misrouted, st.reordered,
-                    st.rate_limited, st.signal_load_cpu_pct, st.signal_server_cpu_pct, st.sockets_lost
+                    t.target,
+                    st.rooms,
+                    st.joined,
+                    st.sockets,
+                    st.join_failed,
+                    st.join_wall_ms,
+                    st.join_load_cpu_pct,
+                    st.join_server_cpu_pct,
+                    st.listen_overflows,
+                    st.expected,
+                    st.sent,
+                    st.received,
+                    st.lost,
+                    st.misrouted,
+                    st.reordered,
+                    st.rate_limited,
+                    st.signal_load_cpu_pct,
+                    st.signal_server_cpu_pct,
+                    st.sockets_lost
                 );
             }
             if let Some(sd) = &t.steady {
@@ -288,20 +368,45 @@ impl Report {
                     t.target,
                     sd.sockets,
                     sd.max_rate_held.map_or("none".into(), |r| format!("{r}/s")),
-                    if sd.load_bound { "; in a failed step the load generator was at >= 95% of its core too" } else { "" }
+                    if sd.load_bound {
+                        "; in a failed step the load generator was at >= 95% of its core too"
+                    } else {
+                        ""
+                    }
                 );
                 let _ = writeln!(
                     s,
                     "  {:>8} {:>9} {:>7} {:>8} {:>8} {:>8} {:>7} {:>6} {:>6} {:>6} {:>5} {:>5}  held",
-                    "target/s", "achieved", "/sock", "p50 ms", "p99 ms", "max ms", "lost", "misr", "order", "rl", "load%", "srv%"
+                    "target/s",
+                    "achieved",
+                    "/sock",
+                    "p50 ms",
+                    "p99 ms",
+                    "max ms",
+                    "lost",
+                    "misr",
+                    "order",
+                    "rl",
+                    "load%",
+                    "srv%"
                 );
                 for st in &sd.steps {
                     let _ = writeln!(
                         s,
                         "  {:>8} {:>9.0} {:>7.1} {:>8.2} {:>8.2} {:>8.1} {:>7} {:>6} {:>6} {:>6} {:>5.0} {:>5.0}  {}",
-                        st.target_rate, st.achieved_rate, st.per_socket_rate, st.latency.p50_ms, st.latency.p99_ms,
-                        st.latency.max_ms, st.lost, st.misrouted, st.reordered, st.rate_limited, st.load_cpu_pct,
-                        st.server_cpu_pct, if st.held { "yes" } else { "NO" }
+                        st.target_rate,
+                        st.achieved_rate,
+                        st.per_socket_rate,
+                        st.latency.p50_ms,
+                        st.latency.p99_ms,
+                        st.latency.max_ms,
+                        st.lost,
+                        st.misrouted,
+                        st.reordered,
+                        st.rate_limited,
+                        st.load_cpu_pct,
+                        st.server_cpu_pct,
+                        if st.held { "yes" } else { "NO" }
                     );
                 }
             }
@@ -309,16 +414,29 @@ impl Report {
                 let points: Vec<String> = m
                     .points
                     .iter()
-                    .map(|p| format!("{} sockets ({} joined): {} KiB, {:.1} KiB/socket", p.sockets, p.joined, p.rss_kib, p.kib_per_socket))
+                    .map(|p| {
+                        format!(
+                            "{} sockets ({} joined): {} KiB, {:.1} KiB/socket",
+                            p.sockets, p.joined, p.rss_kib, p.kib_per_socket
+                        )
+                    })
                     .collect();
                 let _ = writeln!(
                     s,
                     "[{}] memory: fresh {} KiB, with {} rooms {} KiB; {}",
-                    t.target, m.base_rss_kib, m.rooms, m.rooms_rss_kib, points.join("; ")
+                    t.target,
+                    m.base_rss_kib,
+                    m.rooms,
+                    m.rooms_rss_kib,
+                    points.join("; ")
                 );
             }
             if !t.server_frames.is_empty() {
-                let _ = writeln!(s, "[{}] server frames other than signals: {:?}", t.target, t.server_frames);
+                let _ = writeln!(
+                    s,
+                    "[{}] server frames other than signals: {:?}",
+                    t.target, t.server_frames
+                );
             }
             if !t.problems.is_empty() {
                 let _ = writeln!(s, "[{}] PROBLEMS: {:?}", t.target, t.problems);

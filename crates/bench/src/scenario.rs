@@ -63,7 +63,13 @@ impl Plan {
 
     /// The most rooms any scenario asks lanmeet for.
     pub(crate) fn max_rooms(&self) -> usize {
-        let mem = self.memory_points.iter().copied().max().unwrap_or(0).div_ceil(ROOM_SIZE);
+        let mem = self
+            .memory_points
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(0)
+            .div_ceil(ROOM_SIZE);
         self.storm_rooms.max(mem)
     }
 }
@@ -77,7 +83,11 @@ struct Fleet {
 
 impl Fleet {
     fn new(shared: Rc<Shared>) -> Fleet {
-        Fleet { shared, socks: Vec::new(), tasks: Vec::new() }
+        Fleet {
+            shared,
+            socks: Vec::new(),
+            tasks: Vec::new(),
+        }
     }
 
     /// Starts sockets until there are `n`; socket `i` is in room `i / ROOM_SIZE`,
@@ -86,10 +96,15 @@ impl Fleet {
         for idx in self.socks.len()..n {
             let room = idx / ROOM_SIZE;
             let first = room * ROOM_SIZE;
-            let mates = (first..(first + ROOM_SIZE).min(n)).filter(|&m| m != idx).collect();
+            let mates = (first..(first + ROOM_SIZE).min(n))
+                .filter(|&m| m != idx)
+                .collect();
             let sock = Sock::new(idx, codes.get(room).cloned(), mates);
             client::reserve(&self.shared, idx);
-            self.tasks.push(tokio::task::spawn_local(client::run(Rc::clone(&self.shared), Rc::clone(&sock))));
+            self.tasks.push(tokio::task::spawn_local(client::run(
+                Rc::clone(&self.shared),
+                Rc::clone(&sock),
+            )));
             self.socks.push(sock);
         }
     }
@@ -97,7 +112,9 @@ impl Fleet {
     /// Waits until no socket is still joining (bounded); returns how many are ready.
     async fn settle_joins(&self, limit: Duration) -> usize {
         let deadline = Instant::now() + limit;
-        while Instant::now() < deadline && self.socks.iter().any(|s| s.state.get() == State::Joining) {
+        while Instant::now() < deadline
+            && self.socks.iter().any(|s| s.state.get() == State::Joining)
+        {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         self.count(State::Ready)
@@ -108,7 +125,11 @@ impl Fleet {
     }
 
     fn alive(&self) -> Vec<Rc<Sock>> {
-        self.socks.iter().filter(|s| s.state.get() == State::Ready).cloned().collect()
+        self.socks
+            .iter()
+            .filter(|s| s.state.get() == State::Ready)
+            .cloned()
+            .collect()
     }
 
     /// Asks every socket to close, waits a little, then aborts the stragglers.
@@ -132,7 +153,9 @@ async fn create_rooms(server: &Server<'_>, n: usize) -> Result<Vec<Rc<str>>> {
     }
     let mut codes = Vec::with_capacity(n);
     for i in 0..n {
-        let code = server.create_room(&format!("bench {i}"), ROOM_SIZE as u8).await?;
+        let code = server
+            .create_room(&format!("bench {i}"), ROOM_SIZE as u8)
+            .await?;
         codes.push(Rc::from(code));
     }
     Ok(codes)
@@ -152,7 +175,13 @@ async fn drain(shared: &Shared, phase: u8, expected_sent: Option<u64>, limit: Du
 
 /// Storm and steady against one server process. Fills `result` as it goes, so an
 /// error half-way keeps what was measured.
-pub(crate) async fn storm_and_steady(launcher: &Launcher, kind: Kind, plan: &Plan, base: Instant, result: &mut TargetResult) -> Result<()> {
+pub(crate) async fn storm_and_steady(
+    launcher: &Launcher,
+    kind: Kind,
+    plan: &Plan,
+    base: Instant,
+    result: &mut TargetResult,
+) -> Result<()> {
     let server = launcher.start(kind, "signal")?;
     let shared = Shared::new(kind, server.ws_port, base);
     let mut fleet = Fleet::new(Rc::clone(&shared));
@@ -172,7 +201,9 @@ pub(crate) async fn storm_and_steady(launcher: &Launcher, kind: Kind, plan: &Pla
     .await;
     fleet.close().await;
     server.stop();
-    result.server_frames.extend(std::mem::take(&mut *shared.events.borrow_mut()));
+    result
+        .server_frames
+        .extend(std::mem::take(&mut *shared.events.borrow_mut()));
     merge(&mut result.problems, &shared);
     outcome
 }
@@ -183,7 +214,12 @@ fn merge(into: &mut std::collections::BTreeMap<String, u64>, shared: &Shared) {
     }
 }
 
-async fn storm(server: &Server<'_>, fleet: &mut Fleet, plan: &Plan, codes: &[Rc<str>]) -> Result<Storm> {
+async fn storm(
+    server: &Server<'_>,
+    fleet: &mut Fleet,
+    plan: &Plan,
+    codes: &[Rc<str>],
+) -> Result<Storm> {
     let shared = Rc::clone(&fleet.shared);
     let sockets = plan.storm_rooms * ROOM_SIZE;
     let overflows = sys::listen_overflows();
@@ -201,10 +237,21 @@ async fn storm(server: &Server<'_>, fleet: &mut Fleet, plan: &Plan, codes: &[Rc<
     let alive = fleet.alive();
     let expected: u64 = alive
         .iter()
-        .map(|s| 9 * s.mates.iter().filter(|&&m| client::joined(&shared, m)).count() as u64)
+        .map(|s| {
+            9 * s
+                .mates
+                .iter()
+                .filter(|&&m| client::joined(&shared, m))
+                .count() as u64
+        })
         .sum();
     let lost_before = fleet.count(State::Lost);
-    let (cpu2, srv2, t2, go_us) = (sys::self_cpu(), server.cpu(), Instant::now(), shared.now_us());
+    let (cpu2, srv2, t2, go_us) = (
+        sys::self_cpu(),
+        server.cpu(),
+        Instant::now(),
+        shared.now_us(),
+    );
     for s in &alive {
         s.order_storm(phase);
     }
@@ -244,7 +291,10 @@ async fn storm(server: &Server<'_>, fleet: &mut Fleet, plan: &Plan, codes: &[Rc<
 
 async fn steady(server: &Server<'_>, fleet: &Fleet, plan: &Plan) -> Result<Steady> {
     let shared = Rc::clone(&fleet.shared);
-    let mut out = Steady { sockets: fleet.alive().len(), ..Steady::default() };
+    let mut out = Steady {
+        sockets: fleet.alive().len(),
+        ..Steady::default()
+    };
     let mut failures_in_a_row = 0;
     for &rate in &plan.steady_rates {
         let alive = fleet.alive();
@@ -266,7 +316,8 @@ async fn steady(server: &Server<'_>, fleet: &Fleet, plan: &Plan) -> Result<Stead
             if elapsed >= plan.step {
                 break;
             }
-            let due = u64::try_from(u128::from(rate) * elapsed.as_micros() / 1_000_000).unwrap_or(u64::MAX);
+            let due = u64::try_from(u128::from(rate) * elapsed.as_micros() / 1_000_000)
+                .unwrap_or(u64::MAX);
             for _ in issued..due {
                 alive[cursor].order_steady(phase, 1);
                 cursor = (cursor + 1) % alive.len();
@@ -328,7 +379,13 @@ async fn steady(server: &Server<'_>, fleet: &Fleet, plan: &Plan) -> Result<Stead
 }
 
 /// RSS per idle joined socket, on a fresh server.
-pub(crate) async fn memory(launcher: &Launcher, kind: Kind, plan: &Plan, base: Instant, result: &mut TargetResult) -> Result<()> {
+pub(crate) async fn memory(
+    launcher: &Launcher,
+    kind: Kind,
+    plan: &Plan,
+    base: Instant,
+    result: &mut TargetResult,
+) -> Result<()> {
     let server = launcher.start(kind, "memory")?;
     let shared = Shared::new(kind, server.ws_port, base);
     let mut fleet = Fleet::new(Rc::clone(&shared));
@@ -336,11 +393,20 @@ pub(crate) async fn memory(launcher: &Launcher, kind: Kind, plan: &Plan, base: I
         tokio::time::sleep(Duration::from_millis(500)).await;
         let base_rss = server.rss_kib()?;
         let most = plan.memory_points.iter().copied().max().unwrap_or(0);
-        let rooms = if kind == Kind::Lanmeet { most.div_ceil(ROOM_SIZE) } else { 0 };
+        let rooms = if kind == Kind::Lanmeet {
+            most.div_ceil(ROOM_SIZE)
+        } else {
+            0
+        };
         let codes = create_rooms(&server, rooms).await?;
         tokio::time::sleep(Duration::from_millis(300)).await;
         let rooms_rss = server.rss_kib()?;
-        let mut mem = Memory { base_rss_kib: base_rss, rooms_rss_kib: rooms_rss, rooms, points: Vec::new() };
+        let mut mem = Memory {
+            base_rss_kib: base_rss,
+            rooms_rss_kib: rooms_rss,
+            rooms,
+            points: Vec::new(),
+        };
         for &n in &plan.memory_points {
             fleet.grow(n, &codes);
             let joined = fleet.settle_joins(Duration::from_secs(30)).await;

@@ -20,9 +20,8 @@ pub(crate) fn self_cpu() -> Duration {
         Ok(usage) => {
             let user = usage.user_time();
             let system = usage.system_time();
-            let micros = (user.tv_sec() + system.tv_sec()) * 1_000_000
-                + user.tv_usec()
-                + system.tv_usec();
+            let micros =
+                (user.tv_sec() + system.tv_sec()) * 1_000_000 + user.tv_usec() + system.tv_usec();
             Duration::from_micros(u64::try_from(micros).unwrap_or(0))
         }
         Err(_) => Duration::ZERO,

@@ -47,7 +47,10 @@ pub(crate) struct PidFile {
 
 impl PidFile {
     pub(crate) fn new(path: Option<PathBuf>) -> PidFile {
-        PidFile { path, pids: RefCell::default() }
+        PidFile {
+            path,
+            pids: RefCell::default(),
+        }
     }
 
     fn add(&self, pid: u32) {
@@ -62,7 +65,12 @@ impl PidFile {
 
     fn write(&self) {
         if let Some(path) = &self.path {
-            let text: String = self.pids.borrow().iter().map(|p| format!("{p}\n")).collect();
+            let text: String = self
+                .pids
+                .borrow()
+                .iter()
+                .map(|p| format!("{p}\n"))
+                .collect();
             if let Err(e) = std::fs::write(path, text) {
                 tracing::warn!("writing pid file {}: {e}", path.display());
             }
@@ -88,7 +96,8 @@ impl Launcher {
     pub(crate) fn start(&self, kind: Kind, label: &str) -> Result<Server<'_>> {
         std::fs::create_dir_all(&self.log_dir)?;
         let log_path = self.log_dir.join(format!("{kind}-{label}.log"));
-        let log = File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
+        let log =
+            File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
         let mut cmd = Command::new("taskset");
         cmd.arg("-c").arg(self.core.to_string());
         let peerjs_port = match kind {
@@ -124,11 +133,18 @@ impl Launcher {
                 let port = free_port()?;
                 let script = self.peerjs_dir.join("node_modules/peer/dist/bin/peerjs.js");
                 if !script.exists() {
-                    bail!("{} missing: run `npm ci` in {}", script.display(), self.peerjs_dir.display());
+                    bail!(
+                        "{} missing: run `npm ci` in {}",
+                        script.display(),
+                        self.peerjs_dir.display()
+                    );
                 }
-                cmd.arg(&self.node)
-                    .arg(script)
-                    .args(["--host", "127.0.0.1", "--port", &port.to_string()]);
+                cmd.arg(&self.node).arg(script).args([
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    &port.to_string(),
+                ]);
                 cmd.stdout(log.try_clone()?).stderr(log);
                 Some(port)
             }
@@ -151,11 +167,12 @@ impl Launcher {
         match kind {
             Kind::Lanmeet => {
                 let line = first_line(stdout, &mut server.child)?;
-                let v: serde_json::Value =
-                    serde_json::from_str(&line).with_context(|| format!("lanmeet said {line:?}"))?;
+                let v: serde_json::Value = serde_json::from_str(&line)
+                    .with_context(|| format!("lanmeet said {line:?}"))?;
                 server.ws_port = url_port(v["lan"].as_str().context("no \"lan\" in --json line")?)?;
-                server.control_port =
-                    Some(url_port(v["local"].as_str().context("no \"local\" in --json line")?)?);
+                server.control_port = Some(url_port(
+                    v["local"].as_str().context("no \"local\" in --json line")?,
+                )?);
             }
             Kind::Relay => {
                 let line = first_line(stdout, &mut server.child)?;
@@ -209,7 +226,10 @@ impl Server<'_> {
             bail!("POST /api/rooms answered {status}: {json}");
         }
         let v: serde_json::Value = serde_json::from_str(json).context("room answer not JSON")?;
-        Ok(v["code"].as_str().context("room answer has no code")?.to_owned())
+        Ok(v["code"]
+            .as_str()
+            .context("room answer has no code")?
+            .to_owned())
     }
 
     /// SIGTERM, up to 5 s for a clean exit, then SIGKILL.
@@ -229,7 +249,9 @@ impl Server<'_> {
         loop {
             match self.child.try_wait() {
                 Ok(Some(_)) => break,
-                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
                 _ => {
                     let _ = self.child.kill();
                     let _ = self.child.wait();
@@ -277,7 +299,10 @@ fn wait_for_log(path: &Path, needle: &str, child: &mut Child) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(25));
     }
-    bail!("no {needle:?} in {} after {READY_TIMEOUT:?}", path.display())
+    bail!(
+        "no {needle:?} in {} after {READY_TIMEOUT:?}",
+        path.display()
+    )
 }
 
 /// The port of an `http://HOST:PORT/...` URL.

@@ -124,14 +124,19 @@ impl Tails {
             pad(cand_pad)
         );
         // Every frame dialect is one object around the data: close it.
-        Tails { offer: offer + "}", candidate: candidate + "}" }
+        Tails {
+            offer: offer + "}",
+            candidate: candidate + "}",
+        }
     }
 }
 
 /// Filler text shaped a little like SDP, with no characters JSON would escape.
 fn pad(n: usize) -> String {
     let pattern = b"a=candidate 1 udp 2113937151 192.168.1.23 54321 typ host ";
-    (0..n).map(|i| char::from(pattern[i % pattern.len()])).collect()
+    (0..n)
+        .map(|i| char::from(pattern[i % pattern.len()]))
+        .collect()
 }
 
 /// The fixed part of one sender's frames to one receiver.
@@ -142,7 +147,12 @@ pub(crate) struct Route {
 
 impl Route {
     pub(crate) fn new(kind: Kind, to: &str, from_idx: usize, to_idx: usize) -> Route {
-        let mark = format!("{}{:06}:{:06}:", tag_str(), from_idx % 1_000_000, to_idx % 1_000_000);
+        let mark = format!(
+            "{}{:06}:{:06}:",
+            tag_str(),
+            from_idx % 1_000_000,
+            to_idx % 1_000_000
+        );
         Route {
             offer_prefix: format!(r#"{}{{"m":"{mark}"#, kind.frame_head(to, true)),
             candidate_prefix: format!(r#"{}{{"m":"{mark}"#, kind.frame_head(to, false)),
@@ -150,7 +160,14 @@ impl Route {
     }
 
     /// One frame, stamped now.
-    pub(crate) fn frame(&self, tails: &Tails, offer: bool, phase: u8, t_us: u64, seq: u32) -> String {
+    pub(crate) fn frame(
+        &self,
+        tails: &Tails,
+        offer: bool,
+        phase: u8,
+        t_us: u64,
+        seq: u32,
+    ) -> String {
         let (prefix, tail) = if offer {
             (&self.offer_prefix, &tails.offer)
         } else {
@@ -261,7 +278,13 @@ mod tests {
         let mark = find_mark(again.as_bytes()).and_then(Result::ok);
         assert_eq!(
             mark,
-            Some(Mark { from: 7, to: 9, phase: 17, t_us: 987_654_321_012, seq: 4_000_000_000 })
+            Some(Mark {
+                from: 7,
+                to: 9,
+                phase: 17,
+                t_us: 987_654_321_012,
+                seq: 4_000_000_000
+            })
         );
     }
 
