@@ -48,7 +48,10 @@ impl Launch {
     }
 
     /// The same, from given arguments and an environment lookup (for tests).
-    pub fn from_parts(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Launch, LaunchError> {
+    pub fn from_parts(
+        args: &[String],
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Launch, LaunchError> {
         Ok(Launch {
             room: room_argument(args),
             local_port: parse_env(&env, "LANMEET_LOCAL_PORT", "a port number")?.unwrap_or(0),
@@ -96,7 +99,11 @@ fn parse_env<T: std::str::FromStr>(
     match env(name) {
         None => Ok(None),
         Some(v) if v.trim().is_empty() => Ok(None),
-        Some(v) => v.trim().parse().map(Some).map_err(|_| LaunchError { name, what, value: v }),
+        Some(v) => v.trim().parse().map(Some).map_err(|_| LaunchError {
+            name,
+            what,
+            value: v,
+        }),
     }
 }
 
@@ -105,7 +112,9 @@ pub fn room_query(room: &str) -> String {
     let encoded: String = room
         .bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect();
@@ -127,10 +136,16 @@ mod tests {
             room_argument(&args(&["--automation", "lanmeet://10.0.0.5:7878/K7MQ2P"])).as_deref(),
             Some("lanmeet://10.0.0.5:7878/K7MQ2P")
         );
-        assert_eq!(room_argument(&args(&["k7m-q2p"])).as_deref(), Some("k7m-q2p"));
+        assert_eq!(
+            room_argument(&args(&["k7m-q2p"])).as_deref(),
+            Some("k7m-q2p")
+        );
         assert_eq!(room_argument(&args(&["hello", "--x"])), None);
         assert_eq!(room_argument(&args(&["lanmeet://nohost"])), None);
-        assert_eq!(room_argument(&args(&["lanmeet://1.2.3.4:7878/not-a-code"])), None);
+        assert_eq!(
+            room_argument(&args(&["lanmeet://1.2.3.4:7878/not-a-code"])),
+            None
+        );
         assert_eq!(room_argument(&[]), None);
     }
 
@@ -151,12 +166,18 @@ mod tests {
 
     #[test]
     fn refuses_a_port_that_is_not_a_number() {
-        let err = Launch::from_parts(&[], |n| (n == "LANMEET_LAN_PORT").then(|| "seventy".to_owned())).unwrap_err();
+        let err = Launch::from_parts(&[], |n| {
+            (n == "LANMEET_LAN_PORT").then(|| "seventy".to_owned())
+        })
+        .unwrap_err();
         assert!(err.to_string().contains("LANMEET_LAN_PORT"), "{err}");
     }
 
     #[test]
     fn encodes_the_room_for_a_query_string() {
-        assert_eq!(room_query("lanmeet://1.2.3.4:7878/K7MQ2P"), "?room=lanmeet%3A%2F%2F1.2.3.4%3A7878%2FK7MQ2P");
+        assert_eq!(
+            room_query("lanmeet://1.2.3.4:7878/K7MQ2P"),
+            "?room=lanmeet%3A%2F%2F1.2.3.4%3A7878%2FK7MQ2P"
+        );
     }
 }

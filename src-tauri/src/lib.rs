@@ -113,7 +113,10 @@ fn run_app() -> anyhow::Result<i32> {
     if let Some(node) = node {
         stop.cancel();
         tauri::async_runtime::block_on(async {
-            if tokio::time::timeout(SHUTDOWN_LIMIT, node.stopped()).await.is_err() {
+            if tokio::time::timeout(SHUTDOWN_LIMIT, node.stopped())
+                .await
+                .is_err()
+            {
                 tracing::warn!("the node did not stop within {SHUTDOWN_LIMIT:?}");
             }
         });
@@ -134,9 +137,15 @@ fn start(
 ) -> anyhow::Result<()> {
     let node = tauri::async_runtime::block_on(start_node(launch, stop))?;
     let origin = Origin::local(node.local_addr().port());
-    println!("lanmeet: UI at {} · LAN listener {}", node.local_url(), node.lan_url());
+    println!(
+        "lanmeet: UI at {} · LAN listener {}",
+        node.local_url(),
+        node.lan_url()
+    );
     tracing::info!(local = %node.local_url(), lan = %node.lan_url(), ms = since_start_ms(), "node ready");
-    app.manage(NodeInfo { origin: origin.clone() });
+    app.manage(NodeInfo {
+        origin: origin.clone(),
+    });
     let start_url = match &launch.room {
         Some(room) => format!("{}{}", origin.home(), launch::room_query(room)),
         None => origin.home(),
@@ -170,8 +179,12 @@ async fn start_node(launch: &Launch, stop: CancellationToken) -> anyhow::Result<
     };
     let first = launch.first_lan_port();
     match Node::start(config(first), stop.clone()).await {
-        Err(NodeError::Bind { addr, .. }) if launch.lan_port.is_none() && addr.port() == first && first != 0 => {
-            tracing::warn!("port {first} is taken; guests will use another port (it is in the invite)");
+        Err(NodeError::Bind { addr, .. })
+            if launch.lan_port.is_none() && addr.port() == first && first != 0 =>
+        {
+            tracing::warn!(
+                "port {first} is taken; guests will use another port (it is in the invite)"
+            );
             Ok(Node::start(config(0), stop).await?)
         }
         other => other.context("could not start the lanmeet node"),
@@ -184,7 +197,9 @@ async fn start_node(launch: &Launch, stop: CancellationToken) -> anyhow::Result<
 fn on_second_instance(app: &tauri::AppHandle, argv: Vec<String>, _cwd: String) {
     let room = launch::room_argument(argv.get(1..).unwrap_or_default());
     tracing::info!(?room, "another launch of lanmeet handed over to this one");
-    let Some(window) = app.get_webview_window(MAIN_WINDOW) else { return };
+    let Some(window) = app.get_webview_window(MAIN_WINDOW) else {
+        return;
+    };
     let _ = window.unminimize();
     let _ = window.show();
     let _ = window.set_focus();

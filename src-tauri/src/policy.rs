@@ -68,7 +68,10 @@ mod tests {
         assert!(origin.may_navigate(&url("http://127.0.0.1:40123/?room=K7MQ2P")));
         assert!(origin.may_navigate(&url("http://localhost:40123/call")));
         assert!(origin.may_navigate(&url("about:blank")));
-        assert!(!origin.may_navigate(&url("http://127.0.0.1:40124/")), "another local server");
+        assert!(
+            !origin.may_navigate(&url("http://127.0.0.1:40124/")),
+            "another local server"
+        );
         assert!(!origin.may_navigate(&url("https://127.0.0.1:40123/")));
         assert!(!origin.may_navigate(&url("http://10.0.0.5:40123/")));
         assert!(!origin.may_navigate(&url("http://evil@127.0.0.1:40123/")));

@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tauri::webview::{NewWindowResponse, PageLoadEvent, PermissionKind, PermissionResponse};
-use tauri::{AppHandle, Url, Webview, WebviewUrl, WebviewWindow, WebviewWindowBuilder, WindowEvent};
+use tauri::{
+    AppHandle, Url, Webview, WebviewUrl, WebviewWindow, WebviewWindowBuilder, WindowEvent,
+};
 
 use crate::MAIN_WINDOW;
 use crate::launch::{Launch, room_query};
@@ -37,9 +39,18 @@ const BRIDGE_JS: &str = r#"(() => {
 
 /// Opens the main window on `about:blank`, applies the webview's media settings,
 /// then loads `start_url` (a page of `origin`).
-pub(crate) fn open(app: &AppHandle, origin: &Origin, start_url: &str, launch: &Launch) -> tauri::Result<()> {
-    let start: Url = start_url.parse().map_err(|_| tauri::Error::InvalidWebviewUrl("the node's UI URL"))?;
-    let blank: Url = "about:blank".parse().map_err(|_| tauri::Error::InvalidWebviewUrl("about:blank"))?;
+pub(crate) fn open(
+    app: &AppHandle,
+    origin: &Origin,
+    start_url: &str,
+    launch: &Launch,
+) -> tauri::Result<()> {
+    let start: Url = start_url
+        .parse()
+        .map_err(|_| tauri::Error::InvalidWebviewUrl("the node's UI URL"))?;
+    let blank: Url = "about:blank"
+        .parse()
+        .map_err(|_| tauri::Error::InvalidWebviewUrl("about:blank"))?;
     let closing = Arc::new(AtomicBool::new(false));
 
     let window = WebviewWindowBuilder::new(app, MAIN_WINDOW, WebviewUrl::External(blank))
@@ -109,7 +120,8 @@ pub(crate) fn open(app: &AppHandle, origin: &Origin, start_url: &str, launch: &L
 /// the lobby is loaded with `?room=`.
 pub(crate) fn open_room(window: &WebviewWindow, origin: &Origin, room: &str) {
     let url = format!("{}{}", origin.home(), room_query(room));
-    let (Ok(room_js), Ok(url_js)) = (serde_json::to_string(room), serde_json::to_string(&url)) else {
+    let (Ok(room_js), Ok(url_js)) = (serde_json::to_string(room), serde_json::to_string(&url))
+    else {
         return;
     };
     let script = format!(
@@ -123,11 +135,27 @@ pub(crate) fn open_room(window: &WebviewWindow, origin: &Origin, room: &str) {
 
 /// Camera, microphone and screen capture for our own UI; nothing for anything
 /// else (the window cannot show anything else, this is the second lock).
-fn media_permission(origin: &Origin, webview: &Webview, kind: PermissionKind) -> PermissionResponse {
-    let media = matches!(kind, PermissionKind::Camera | PermissionKind::Microphone | PermissionKind::DisplayCapture);
+fn media_permission(
+    origin: &Origin,
+    webview: &Webview,
+    kind: PermissionKind,
+) -> PermissionResponse {
+    let media = matches!(
+        kind,
+        PermissionKind::Camera | PermissionKind::Microphone | PermissionKind::DisplayCapture
+    );
     let ours = webview.url().is_ok_and(|url| origin.is_ours(&url));
-    let response = if media && ours { PermissionResponse::Allow } else { PermissionResponse::Deny };
-    tracing::info!(?kind, ours, allowed = matches!(response, PermissionResponse::Allow), "permission request");
+    let response = if media && ours {
+        PermissionResponse::Allow
+    } else {
+        PermissionResponse::Deny
+    };
+    tracing::info!(
+        ?kind,
+        ours,
+        allowed = matches!(response, PermissionResponse::Allow),
+        "permission request"
+    );
     response
 }
 
@@ -136,7 +164,10 @@ fn media_permission(origin: &Origin, webview: &Webview, kind: PermissionKind) ->
 fn leave_then_close(window: &WebviewWindow) {
     tracing::info!("window closing: leaving the page first");
     let blank = "about:blank".parse::<Url>();
-    if blank.map(|url| window.navigate(url)).map_or(true, |r| r.is_err()) {
+    if blank
+        .map(|url| window.navigate(url))
+        .map_or(true, |r| r.is_err())
+    {
         let _ = window.destroy();
         return;
     }
@@ -151,11 +182,13 @@ fn leave_then_close(window: &WebviewWindow) {
 /// Hands `url` to the desktop's browser (`xdg-open` on Linux), off the UI thread.
 fn open_in_system_browser(url: Url) {
     tracing::info!(%url, "opening in the system browser");
-    let spawned = std::thread::Builder::new().name("open-browser".into()).spawn(move || {
-        if let Err(err) = tauri_plugin_opener::open_url(url.as_str(), None::<&str>) {
-            tracing::warn!(%err, "could not open the system browser");
-        }
-    });
+    let spawned = std::thread::Builder::new()
+        .name("open-browser".into())
+        .spawn(move || {
+            if let Err(err) = tauri_plugin_opener::open_url(url.as_str(), None::<&str>) {
+                tracing::warn!(%err, "could not open the system browser");
+            }
+        });
     if let Err(err) = spawned {
         tracing::warn!(%err, "could not open the system browser");
     }
@@ -175,7 +208,10 @@ fn load(window: &WebviewWindow, start: Url, launch: &Launch) -> tauri::Result<()
     let mock_media = launch.mock_media;
     let gpu = launch.webview_gpu;
     window.with_webview(move |platform| {
-        use webkit2gtk::{CacheModel, HardwareAccelerationPolicy, SettingsExt as _, WebContextExt as _, WebViewExt as _};
+        use webkit2gtk::{
+            CacheModel, HardwareAccelerationPolicy, SettingsExt as _, WebContextExt as _,
+            WebViewExt as _,
+        };
         let view = platform.inner();
         if let Some(settings) = view.settings() {
             settings.set_enable_webrtc(true);
