@@ -279,11 +279,13 @@ async function showLobby(opts = {}) {
  * The page has no RTCPeerConnection (e.g. a Linux webview built without WebRTC):
  * say so and offer the same room in the system browser.
  * @param {string} roomText
+ * @param {string} [before] a sentence to say first (e.g. the room just hosted)
  */
-function showNoWebRTC(roomText) {
+function showNoWebRTC(roomText, before = '') {
   const url = `${location.origin}/${roomText.trim() ? `?room=${encodeURIComponent(roomText.trim())}` : ''}`;
   const opener = /** @type {any} */ (window).__lanmeetOpenInBrowser;
-  lobby?.setNotice('This window cannot make video calls: its web engine has no WebRTC. Open the same room in your web browser instead; nothing is lost.', {
+  const why = 'This window cannot make video calls: its web engine has no WebRTC. Open the same room in your web browser instead; nothing is lost.';
+  lobby?.setNotice(before ? `${before} ${why}` : why, {
     actions: [
       {
         label: 'Open in browser',
@@ -375,7 +377,7 @@ async function joinNearby(room, name) {
 
 /** @param {{name: string, roomName: string, passcode: string, listed: boolean}} v */
 async function hostFromLobby(v) {
-  if (!hasWebRTC) return showNoWebRTC('');
+  if (!hasWebRTC) return hostWithoutWebRTC(v);
   if (!checkName(v.name)) return;
   lobby?.setNotice(null);
   lobby?.setBusy(true);
@@ -388,6 +390,27 @@ async function hostFromLobby(v) {
     return;
   }
   await startCall({ ws: room.ws, code: room.code, name: v.name, passcode: v.passcode || undefined, roomName: room.name });
+}
+
+/**
+ * A window without WebRTC still hosts: the room lives on this node (guests can
+ * join it now), and the host takes part from the browser.
+ * @param {{name: string, roomName: string, passcode: string, listed: boolean}} v
+ */
+async function hostWithoutWebRTC(v) {
+  if (v.name) save(globalThis.localStorage, NAME_KEY, v.name);
+  lobby?.setNotice(null);
+  lobby?.setBusy(true);
+  let room;
+  try {
+    room = await api.createRoom({ name: v.roomName || undefined, passcode: v.passcode || null, listed: v.listed });
+  } catch (err) {
+    lobby?.setBusy(false);
+    showApiError(err, () => hostFromLobby(v));
+    return;
+  }
+  lobby?.setBusy(false);
+  showNoWebRTC(room.code, `Room ${formatCode(room.code)} is open: friends join with that code or the invite ${room.invite}.`);
 }
 
 /**

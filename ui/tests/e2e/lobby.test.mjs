@@ -224,6 +224,18 @@ describe('lobby and errors in Chromium', { timeout: 12 * WAIT_MS }, () => {
     await page.getByRole('button', { name: 'Open in browser' }).click();
     const opened = await page.evaluate(() => /** @type {any} */ (window).__opened);
     assert.deepEqual(opened, [`${host.info.local}?room=K7M-Q2P`]);
+
+    // "Host a room" still hosts: the room lives on this node, the call runs in the browser.
+    const before = new Set((await hostApi(host.info, 'rooms')).map((/** @type {any} */ r) => r.code));
+    await page.getByLabel('Room name (optional)').fill('From the window');
+    await page.getByRole('button', { name: 'Host a room' }).click();
+    await page.getByTestId('lobby-notice').getByText('is open: friends join').waitFor();
+    const hosted = (await hostApi(host.info, 'rooms')).filter((/** @type {any} */ r) => !before.has(r.code));
+    assert.equal(hosted.length, 1, 'one new room on the node');
+    assert.equal(hosted[0].name, 'From the window');
+    await page.getByTestId('lobby-notice').getByRole('button', { name: 'Open in browser' }).click();
+    const openedAfter = await page.evaluate(() => /** @type {any} */ (window).__opened);
+    assert.deepEqual(openedAfter.slice(1), [`${host.info.local}?room=${hosted[0].code}`]);
     await closeAll();
   });
 
