@@ -2,8 +2,9 @@
 //!
 //! Codes are read aloud and typed on phones, so parsing forgives what people get
 //! wrong (case, dashes, spaces, `I`/`L` for `1`, `O` for `0`) and display groups them
-//! as `K7M-Q2P`. 30 random bits are plenty for a LAN: guessing is rate-limited on
-//! the LAN listener.
+//! as `K7M-Q2P`. 30 random bits are plenty for a LAN: probing codes on the LAN
+//! listener (`HEAD /api/rooms/{code}`) is rate-limited per address, and each
+//! guess over the peer socket costs a WebSocket handshake and a close.
 
 use std::fmt;
 use std::str::FromStr;

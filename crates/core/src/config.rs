@@ -41,6 +41,9 @@ pub struct Limits {
     pub grace: Duration,
     /// Signals kept for a held participant.
     pub resume_buffer: usize,
+    /// Bytes of signals kept for a held participant (below `send_queue_bytes`, so
+    /// a resumed socket can take them all at once).
+    pub resume_buffer_bytes: usize,
     /// WebSocket ping interval; two unanswered pings in a row drop the socket.
     pub ping_interval: Duration,
     /// Time from the upgrade to the `join` frame.
@@ -74,6 +77,7 @@ impl Default for Limits {
             max_capacity: 8,
             grace: Duration::from_secs(15),
             resume_buffer: 256,
+            resume_buffer_bytes: 1024 * 1024,
             ping_interval: Duration::from_secs(10),
             join_timeout: Duration::from_secs(5),
             rate_burst: 400,

@@ -62,32 +62,46 @@ pub(crate) async fn serve(socket: WebSocket, ctx: SocketContext) {
     let (mut sink, mut stream) = socket.split();
     let mut session = Session { joined: None };
 
-    let wrote_close = {
+    // Boxed so it can be dropped (releasing `sink`) before the close handshake.
+    let mut writer = Box::pin(write_loop(&mut sink, rx, queued, link.slow.clone()));
+    let outcome = {
         let reader = read_loop(&mut stream, &mut session, &link, &ctx);
-        let writer = write_loop(&mut sink, rx, queued, link.slow.clone());
-        tokio::pin!(reader, writer);
+        tokio::pin!(reader);
         tokio::select! {
-            exit = &mut reader => {
-                match exit {
-                    Exit::Error(code) => {
-                        link.push(Outbound::Text(error_frame(code, message_for(code))));
-                        link.push(Outbound::Close(code.close_status().unwrap_or(close::POLICY), code.as_str()));
-                    }
-                    Exit::Shutdown { joined: false } => {
-                        link.push(Outbound::Close(close::GOING_AWAY, "shutdown"));
-                    }
-                    Exit::Gone | Exit::Dead | Exit::Left | Exit::Shutdown { .. } | Exit::Slow => {}
-                }
-                if matches!(exit, Exit::Gone | Exit::Dead) {
-                    false
-                } else {
-                    // Let the writer flush what is queued, ending with the close.
-                    tokio::time::timeout(limits.shutdown_timeout, &mut writer).await.unwrap_or(false)
-                }
-            }
-            wrote = &mut writer => wrote,
+            exit = &mut reader => Ok(exit),
+            wrote = &mut writer => Err(wrote),
         }
     };
+
+    // From here on this socket no longer speaks for its member: hold the id now,
+    // so that signals sent to it while we finish closing are kept for a resume
+    // rather than queued to a socket that will never write them.
+    if let Some(id) = &session.joined {
+        ctx.registry.disconnect(id, &link);
+    }
+
+    let wrote_close = match outcome {
+        Err(wrote) => wrote,
+        Ok(exit) => {
+            match exit {
+                Exit::Error(code) => {
+                    link.push(Outbound::Text(error_frame(code, message_for(code))));
+                    link.push(Outbound::Close(code.close_status().unwrap_or(close::POLICY), code.as_str()));
+                }
+                Exit::Shutdown { joined: false } => {
+                    link.push(Outbound::Close(close::GOING_AWAY, "shutdown"));
+                }
+                Exit::Gone | Exit::Dead | Exit::Left | Exit::Shutdown { .. } | Exit::Slow => {}
+            }
+            if matches!(exit, Exit::Gone | Exit::Dead) {
+                false
+            } else {
+                // Let the writer flush what is queued, ending with the close.
+                tokio::time::timeout(limits.shutdown_timeout, &mut writer).await.unwrap_or(false)
+            }
+        }
+    };
+    drop(writer);
 
     if wrote_close {
         // Give the client a moment to answer our close frame (the handshake).
@@ -101,10 +115,6 @@ pub(crate) async fn serve(socket: WebSocket, ctx: SocketContext) {
         .await;
     } else {
         let _ = tokio::time::timeout(Duration::from_millis(500), sink.close()).await;
-    }
-
-    if let Some(id) = session.joined {
-        ctx.registry.disconnect(&id, &link);
     }
 }
 
@@ -282,7 +292,7 @@ async fn read_loop(
             (Request::Signal { .. } | Request::Leave, None) => return Exit::Error(ErrorCode::NotJoined),
             (Request::Signal { to, data }, Some(id)) => {
                 let frame = signal_frame(id, data);
-                match ctx.registry.signal(id, &to, frame) {
+                match ctx.registry.signal(id, link, &to, frame) {
                     Ok(_) => {}
                     Err(SignalError::UnknownPeer) => link.push(Outbound::Text(error_frame(
                         ErrorCode::UnknownPeer,
@@ -293,7 +303,7 @@ async fn read_loop(
                 }
             }
             (Request::Leave, Some(id)) => {
-                ctx.registry.leave(id);
+                ctx.registry.leave(id, link);
                 return Exit::Left;
             }
         }
@@ -324,5 +334,20 @@ fn message_for(code: ErrorCode) -> &'static str {
         ErrorCode::RateLimited => "too many messages; some were dropped",
         ErrorCode::JoinTimeout => "no join received in time",
         ErrorCode::SlowConsumer => "you were not reading fast enough",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tungstenite::error::CapacityError;
+
+    /// `too-large` relies on seeing the WebSocket layer's own error type through
+    /// axum's wrapper: this breaks if our `tungstenite` is not the version axum uses.
+    #[test]
+    fn recognizes_the_websocket_layers_size_error() {
+        let err = tungstenite::Error::Capacity(CapacityError::MessageTooLong { size: 70_000, max_size: 65_536 });
+        assert!(is_too_large(axum::Error::new(err)));
+        assert!(!is_too_large(axum::Error::new(tungstenite::Error::ConnectionClosed)));
     }
 }

@@ -224,7 +224,7 @@ impl Node {
         let tasks = TaskTracker::new();
         let sockets_stop = CancellationToken::new();
         let registry = Registry::new(
-            Rooms::new(limits.grace, limits.resume_buffer, limits.max_rooms),
+            Rooms::new(limits.grace, limits.resume_buffer, limits.resume_buffer_bytes, limits.max_rooms),
             tasks.clone(),
             shutdown.clone(),
         );

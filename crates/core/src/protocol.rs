@@ -104,11 +104,8 @@ pub fn parse_request(text: &str, max_name: usize) -> Result<Request<'_>, BadMess
 /// Trims a display name and checks its length in characters; control characters
 /// become spaces so a name cannot forge lines in someone's log or UI.
 pub fn clean_name(raw: &str, max_chars: usize) -> Option<String> {
-    let name: String = raw
-        .trim()
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let spaced: String = raw.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let name = spaced.trim().to_owned();
     let count = name.chars().count();
     (1..=max_chars).contains(&count).then_some(name)
 }
@@ -273,7 +270,7 @@ mod tests {
             parse_request(r#"{"type":"join","room":"X"}"#, 64).unwrap_err(),
             BadMessage::Missing("join", "name")
         );
-        for bad in [r#""""#, r#""   ""#, &format!("\"{}\"", "é".repeat(65))] {
+        for bad in [r#""""#, r#""   ""#, r#""\u0001""#, &format!("\"{}\"", "é".repeat(65))] {
             let text = format!(r#"{{"type":"join","room":"X","name":{bad}}}"#);
             assert_eq!(parse_request(&text, 64).unwrap_err(), BadMessage::BadName(64));
         }

@@ -89,17 +89,24 @@ impl Link {
             Outbound::Text(frame) => frame.as_str().len(),
             _ => 0,
         };
-        if len > 0 && self.queued.load(Ordering::Relaxed) + len > self.max_bytes {
+        // Count before sending: the writer subtracts after receiving, so the
+        // counter never dips below what is really queued.
+        let before = self.queued.fetch_add(len, Ordering::Relaxed);
+        if len > 0 && before.saturating_add(len) > self.max_bytes {
+            self.queued.fetch_sub(len, Ordering::Relaxed);
             self.mark_slow();
             return;
         }
         match self.tx.try_send(out) {
-            Ok(()) => {
-                self.queued.fetch_add(len, Ordering::Relaxed);
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.queued.fetch_sub(len, Ordering::Relaxed);
+                self.mark_slow();
             }
-            Err(mpsc::error::TrySendError::Full(_)) => self.mark_slow(),
             // The socket task is gone; it already left the registry or is about to.
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                self.queued.fetch_sub(len, Ordering::Relaxed);
+            }
         }
     }
 }
@@ -211,13 +218,14 @@ impl Registry {
         Ok(joined)
     }
 
-    pub(crate) fn signal(&self, from: &str, to: &str, frame: Frame) -> Result<Routed, SignalError> {
-        self.lock().signal(from, to, frame, &mut Queues)
+    pub(crate) fn signal(&self, from: &str, link: &Link, to: &str, frame: Frame) -> Result<Routed, SignalError> {
+        self.lock().signal(from, link, to, frame, &mut Queues)
     }
 
-    pub(crate) fn leave(&self, id: &str) {
-        self.lock().leave(id, &mut Queues);
-        self.changed();
+    pub(crate) fn leave(&self, id: &str, link: &Link) {
+        if self.lock().leave(id, link, &mut Queues) {
+            self.changed();
+        }
     }
 
     /// The socket of `id` ended without `leave`: hold the id and end the hold when

@@ -142,6 +142,8 @@ struct Member<L> {
     held_until: Option<Instant>,
     /// Signals that arrived while held, delivered after the resumed `welcome`.
     buffer: VecDeque<Frame>,
+    /// Bytes in `buffer`.
+    buffered_bytes: usize,
 }
 
 struct Room<L> {
@@ -169,19 +171,22 @@ pub struct Rooms<L> {
     tokens: HashMap<String, String>,
     grace: Duration,
     resume_buffer: usize,
+    resume_buffer_bytes: usize,
     max_rooms: usize,
 }
 
 impl<L: Clone + PartialEq> Rooms<L> {
-    /// `grace`: how long a dropped member's id is held; `resume_buffer`: signals kept
-    /// for a held member; `max_rooms`: rooms this node hosts at most.
-    pub fn new(grace: Duration, resume_buffer: usize, max_rooms: usize) -> Self {
+    /// `grace`: how long a dropped member's id is held; `resume_buffer` and
+    /// `resume_buffer_bytes`: signals (and their bytes) kept for a held member;
+    /// `max_rooms`: rooms this node hosts at most.
+    pub fn new(grace: Duration, resume_buffer: usize, resume_buffer_bytes: usize, max_rooms: usize) -> Self {
         Rooms {
             rooms: HashMap::new(),
             peers: HashMap::new(),
             tokens: HashMap::new(),
             grace,
             resume_buffer,
+            resume_buffer_bytes,
             max_rooms,
         }
     }
@@ -274,6 +279,7 @@ impl<L: Clone + PartialEq> Rooms<L> {
             link: Some(link.clone()),
             held_until: None,
             buffer: VecDeque::new(),
+            buffered_bytes: 0,
         });
         self.peers.insert(fresh.id.clone(), join.room);
         self.tokens.insert(fresh.token, fresh.id.clone());
@@ -321,19 +327,27 @@ impl<L: Clone + PartialEq> Rooms<L> {
             out.send(link, frame);
         }
         member.buffer = VecDeque::new();
+        member.buffered_bytes = 0;
         Some(Joined { id, room: code, resumed: true })
     }
 
     /// Relays a prepared `signal` frame from `from` to `to`, within `from`'s room.
+    /// `from_link` must be the sender's current connection: a socket that was
+    /// replaced by a resume no longer speaks for the member.
     pub fn signal(
         &mut self,
         from: &str,
+        from_link: &L,
         to: &str,
         frame: Frame,
         out: &mut impl Outbox<L>,
     ) -> Result<Routed, SignalError> {
         let code = self.peers.get(from).ok_or(SignalError::NotJoined)?;
         let room = self.rooms.get_mut(code).ok_or(SignalError::NotJoined)?;
+        let sender = room.member(from).ok_or(SignalError::NotJoined)?;
+        if room.members[sender].link.as_ref() != Some(from_link) {
+            return Err(SignalError::NotJoined);
+        }
         let index = room.member(to).ok_or(SignalError::UnknownPeer)?;
         let member = &mut room.members[index];
         match &member.link {
@@ -341,7 +355,10 @@ impl<L: Clone + PartialEq> Rooms<L> {
                 out.send(link, frame);
                 Ok(Routed::Delivered)
             }
-            None if member.buffer.len() < self.resume_buffer => {
+            None if member.buffer.len() < self.resume_buffer
+                && member.buffered_bytes + frame.as_str().len() <= self.resume_buffer_bytes =>
+            {
+                member.buffered_bytes += frame.as_str().len();
                 member.buffer.push_back(frame);
                 Ok(Routed::Buffered)
             }
@@ -350,13 +367,24 @@ impl<L: Clone + PartialEq> Rooms<L> {
     }
 
     /// `leave`: the member is gone at once; others get `peer-left`, the socket is
-    /// closed (1000, `leave`).
-    pub fn leave(&mut self, id: &str, out: &mut impl Outbox<L>) {
+    /// closed (1000, `leave`). Ignored (returns false) unless `link` is the
+    /// member's current connection.
+    pub fn leave(&mut self, id: &str, link: &L, out: &mut impl Outbox<L>) -> bool {
+        let current = self
+            .peers
+            .get(id)
+            .and_then(|code| self.rooms.get(code))
+            .and_then(|room| room.member(id).map(|i| &room.members[i]))
+            .is_some_and(|m| m.link.as_ref() == Some(link));
+        if !current {
+            return false;
+        }
         if let Some(member) = self.remove_member(id, out)
             && let Some(link) = &member.link
         {
             out.close(link, close::NORMAL, "leave");
         }
+        true
     }
 
     /// The connection `link` of member `id` ended without `leave`. Holds the id for
@@ -494,7 +522,7 @@ mod tests {
     }
 
     fn rooms_with(capacity: usize, passcode: Option<&str>) -> Rooms<u32> {
-        let mut rooms = Rooms::new(GRACE, 3, 16);
+        let mut rooms = Rooms::new(GRACE, 3, 1 << 20, 16);
         rooms
             .create(
                 code(),
@@ -579,10 +607,10 @@ mod tests {
         out.log.clear();
 
         let frame: Frame = "{\"type\":\"signal\",\"from\":\"p1\",\"data\":1}".into();
-        assert_eq!(rooms.signal("p1", "p2", frame.clone(), &mut out), Ok(Routed::Delivered));
-        assert_eq!(rooms.signal("p1", "p9", frame.clone(), &mut out), Err(SignalError::UnknownPeer));
-        assert_eq!(rooms.signal("p1", "nobody", frame.clone(), &mut out), Err(SignalError::UnknownPeer));
-        assert_eq!(rooms.signal("ghost", "p2", frame, &mut out), Err(SignalError::NotJoined));
+        assert_eq!(rooms.signal("p1", &1, "p2", frame.clone(), &mut out), Ok(Routed::Delivered));
+        assert_eq!(rooms.signal("p1", &1, "p9", frame.clone(), &mut out), Err(SignalError::UnknownPeer));
+        assert_eq!(rooms.signal("p1", &1, "nobody", frame.clone(), &mut out), Err(SignalError::UnknownPeer));
+        assert_eq!(rooms.signal("ghost", &7, "p2", frame, &mut out), Err(SignalError::NotJoined));
         assert_eq!(out.take(2).len(), 1);
         assert!(out.log.is_empty(), "nothing reached another room: {:?}", out.log);
     }
@@ -601,7 +629,7 @@ mod tests {
         assert_eq!(rooms.stats(), RoomStats { rooms: 1, joined: 1, held: 1 });
         for n in 0..5 {
             let frame: Frame = format!("{{\"type\":\"signal\",\"from\":\"p1\",\"data\":{n}}}").into();
-            let routed = rooms.signal("p1", "p2", frame, &mut out).unwrap();
+            let routed = rooms.signal("p1", &1, "p2", frame, &mut out).unwrap();
             assert_eq!(routed, if n < 3 { Routed::Buffered } else { Routed::Dropped });
         }
         assert!(out.log.is_empty(), "no peer-left during grace");
@@ -627,6 +655,19 @@ mod tests {
     }
 
     #[test]
+    fn kept_signals_are_bounded_in_bytes_too() {
+        let mut rooms: Rooms<u32> = Rooms::new(GRACE, 256, 100, 16);
+        rooms.create(code(), RoomSettings { name: "a".into(), listed: true, capacity: 8, passcode: None }).unwrap();
+        let mut out = Recorder::default();
+        join(&mut rooms, 1, &mut out).unwrap();
+        join(&mut rooms, 2, &mut out).unwrap();
+        rooms.disconnect("p2", &2, Instant::now());
+        let frame: Frame = "x".repeat(60).into();
+        assert_eq!(rooms.signal("p1", &1, "p2", frame.clone(), &mut out), Ok(Routed::Buffered));
+        assert_eq!(rooms.signal("p1", &1, "p2", frame, &mut out), Ok(Routed::Dropped), "120 bytes > 100");
+    }
+
+    #[test]
     fn resume_of_a_live_socket_replaces_it() {
         let mut rooms = rooms_with(8, None);
         let mut out = Recorder::default();
@@ -635,6 +676,9 @@ mod tests {
         let again = Join { room: code(), name: "N", passcode: None, resume: Some(&token) };
         rooms.join(&10, again, fresh(10), &mut out).unwrap();
         assert_eq!(out.types(1), ["close:replaced"]);
+        let frame: Frame = "{}".into();
+        assert_eq!(rooms.signal("p1", &1, "p1", frame, &mut out), Err(SignalError::NotJoined), "the old link cannot signal");
+        assert!(!rooms.leave("p1", &1, &mut out), "nor leave on the new socket's behalf");
         assert_eq!(rooms.disconnect("p1", &1, Instant::now()), None, "the old link no longer counts");
         assert_eq!(rooms.stats().joined, 1);
     }
@@ -692,7 +736,9 @@ mod tests {
         join(&mut rooms, 1, &mut out).unwrap();
         join(&mut rooms, 2, &mut out).unwrap();
         out.log.clear();
-        rooms.leave("p2", &mut out);
+        assert!(!rooms.leave("p2", &99, &mut out), "only the member's own socket can leave");
+        assert!(out.log.is_empty());
+        assert!(rooms.leave("p2", &2, &mut out));
         assert_eq!(out.types(1), ["peer-left"]);
         assert_eq!(out.types(2), ["close:leave"]);
         assert_eq!(rooms.disconnect("p2", &2, Instant::now()), None);
@@ -722,7 +768,7 @@ mod tests {
 
     #[test]
     fn room_limits() {
-        let mut rooms: Rooms<u32> = Rooms::new(GRACE, 3, 1);
+        let mut rooms: Rooms<u32> = Rooms::new(GRACE, 3, 1 << 20, 1);
         let s = RoomSettings { name: "a".into(), listed: true, capacity: 8, passcode: None };
         rooms.create(code(), s.clone()).unwrap();
         assert_eq!(rooms.create(code(), s.clone()), Err(CreateError::CodeTaken));
