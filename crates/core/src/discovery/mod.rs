@@ -41,8 +41,11 @@ use table::{Checked, Table, Timing};
 pub const SERVICE_TYPE: &str = "_lanmeet._tcp.local.";
 
 /// How long after the browse starts its answers are complete enough to say
-/// "no such room" (a running node answers a new browser within ~100 ms).
-pub const SETTLE: Duration = Duration::from_millis(1500);
+/// "no such room". A running node usually answers a new browser within ~100 ms,
+/// but an answer that coincides with another browser's query can be missed and
+/// only comes with the next query, about a second later; on a busy machine
+/// later still. Only a "not found" waits this long: anything found returns at once.
+pub const SETTLE: Duration = Duration::from_millis(3000);
 /// Timeout of one health check or room probe.
 const ASK_TIMEOUT: Duration = Duration::from_secs(1);
 /// How often the table looks for entries due a health check.
