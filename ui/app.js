@@ -375,10 +375,15 @@ async function joinNearby(room, name) {
   await startCall({ ws: room.ws, code: room.code, name, roomName: room.name, passcode: lobby?.passcodeInput.value || undefined });
 }
 
-/** @param {{name: string, roomName: string, passcode: string, listed: boolean}} v */
+/**
+ * "Host a room". A window without WebRTC still hosts: the room lives on this node
+ * (guests can join it now), and the host takes part from the browser.
+ * @param {{name: string, roomName: string, passcode: string, listed: boolean}} v
+ */
 async function hostFromLobby(v) {
-  if (!hasWebRTC) return hostWithoutWebRTC(v);
-  if (!checkName(v.name)) return;
+  // The call needs a name; a window without WebRTC only hosts here, and the
+  // browser that runs the call asks for the name.
+  if (hasWebRTC && !checkName(v.name)) return;
   lobby?.setNotice(null);
   lobby?.setBusy(true);
   let room;
@@ -387,30 +392,14 @@ async function hostFromLobby(v) {
   } catch (err) {
     lobby?.setBusy(false);
     showApiError(err, () => hostFromLobby(v));
+    return;
+  }
+  if (!hasWebRTC) {
+    lobby?.setBusy(false);
+    showNoWebRTC(room.code, `Room ${formatCode(room.code)} is open: friends join with that code or the invite ${room.invite}.`);
     return;
   }
   await startCall({ ws: room.ws, code: room.code, name: v.name, passcode: v.passcode || undefined, roomName: room.name });
-}
-
-/**
- * A window without WebRTC still hosts: the room lives on this node (guests can
- * join it now), and the host takes part from the browser.
- * @param {{name: string, roomName: string, passcode: string, listed: boolean}} v
- */
-async function hostWithoutWebRTC(v) {
-  if (v.name) save(globalThis.localStorage, NAME_KEY, v.name);
-  lobby?.setNotice(null);
-  lobby?.setBusy(true);
-  let room;
-  try {
-    room = await api.createRoom({ name: v.roomName || undefined, passcode: v.passcode || null, listed: v.listed });
-  } catch (err) {
-    lobby?.setBusy(false);
-    showApiError(err, () => hostFromLobby(v));
-    return;
-  }
-  lobby?.setBusy(false);
-  showNoWebRTC(room.code, `Room ${formatCode(room.code)} is open: friends join with that code or the invite ${room.invite}.`);
 }
 
 /**
