@@ -89,9 +89,7 @@ async fn a_thousand_signals_arrive_in_order() {
     let node = start_node_with(|c| c.limits.rate_burst = 5000).await;
     let room = node.room();
     let url = node.ws_url();
-    let mut a = Client::join(&url, room.code.as_str(), "A").await;
-    let mut b = Client::join(&url, room.code.as_str(), "B").await;
-    a.expect("peer-joined").await;
+    let (mut a, mut b) = Client::pair(&url, room.code.as_str()).await;
     for n in 0..1000 {
         a.ws.feed(Message::text(json!({"type":"signal","to":b.id,"data":{"n":n}}).to_string())).await.unwrap();
     }
@@ -196,9 +194,7 @@ async fn oversized_messages_close_with_1009() {
     let node = start_node().await;
     let room = node.room();
     let url = node.ws_url();
-    let mut a = Client::join(&url, room.code.as_str(), "A").await;
-    let mut b = Client::join(&url, room.code.as_str(), "B").await;
-    a.expect("peer-joined").await;
+    let (mut a, mut b) = Client::pair(&url, room.code.as_str()).await;
     // Exactly at the limit is fine.
     let envelope = json!({"type":"signal","to":b.id,"data":""}).to_string().len();
     let fits = "x".repeat(64 * 1024 - envelope);
@@ -223,9 +219,7 @@ async fn floods_are_rate_limited_without_closing() {
     let node = start_node().await;
     let room = node.room();
     let url = node.ws_url();
-    let mut a = Client::join(&url, room.code.as_str(), "A").await;
-    let mut b = Client::join(&url, room.code.as_str(), "B").await;
-    a.expect("peer-joined").await;
+    let (mut a, mut b) = Client::pair(&url, room.code.as_str()).await;
     for n in 0..1000 {
         a.ws.feed(Message::text(json!({"type":"signal","to":b.id,"data":n}).to_string())).await.unwrap();
     }
@@ -262,9 +256,7 @@ async fn leave_is_immediate() {
     let node = start_node().await;
     let room = node.room();
     let url = node.ws_url();
-    let mut a = Client::join(&url, room.code.as_str(), "A").await;
-    let mut b = Client::join(&url, room.code.as_str(), "B").await;
-    a.expect("peer-joined").await;
+    let (mut a, mut b) = Client::pair(&url, room.code.as_str()).await;
     b.send(json!({"type":"leave"})).await;
     assert_eq!(a.expect("peer-left").await["id"], b.id.as_str());
     let (frames, closed) = b.expect_closed().await;
@@ -280,9 +272,7 @@ async fn dropped_sockets_are_held_for_the_grace_period() {
     let node = start_node_with(|c| c.limits.grace = Duration::from_millis(600)).await;
     let room = node.room();
     let url = node.ws_url();
-    let mut a = Client::join(&url, room.code.as_str(), "A").await;
-    let b = Client::join(&url, room.code.as_str(), "B").await;
-    a.expect("peer-joined").await;
+    let (mut a, b) = Client::pair(&url, room.code.as_str()).await;
     let b_id = b.id.clone();
     b.drop_abruptly();
     node.settle("B held", |s| s.held == 1).await;
@@ -303,9 +293,7 @@ async fn resume_takes_the_same_id_back_with_signals_kept_in_order() {
     let node = start_node().await;
     let room = node.room();
     let url = node.ws_url();
-    let mut a = Client::join(&url, room.code.as_str(), "A").await;
-    let b = Client::join(&url, room.code.as_str(), "B").await;
-    a.expect("peer-joined").await;
+    let (mut a, b) = Client::pair(&url, room.code.as_str()).await;
     let (b_id, b_token) = (b.id.clone(), b.token.clone());
     b.drop_abruptly();
     node.settle("B held", |s| s.held == 1).await;
@@ -341,9 +329,7 @@ async fn resume_while_the_old_socket_lives_replaces_it() {
     let node = start_node().await;
     let room = node.room();
     let url = node.ws_url();
-    let mut a = Client::join(&url, room.code.as_str(), "A").await;
-    let mut b = Client::join(&url, room.code.as_str(), "B").await;
-    a.expect("peer-joined").await;
+    let (mut a, mut b) = Client::pair(&url, room.code.as_str()).await;
     let mut b2 = Client::connect(&url).await;
     b2.send(json!({"type":"join","room":room.code.as_str(),"name":"B","resume":b.token})).await;
     b2.expect_welcome().await;
@@ -363,9 +349,7 @@ async fn closing_a_room_tells_everyone() {
     let node = start_node().await;
     let room = node.room();
     let url = node.ws_url();
-    let mut a = Client::join(&url, room.code.as_str(), "A").await;
-    let b = Client::join(&url, room.code.as_str(), "B").await;
-    a.expect("peer-joined").await;
+    let (mut a, b) = Client::pair(&url, room.code.as_str()).await;
     let b_token = b.token.clone();
     b.drop_abruptly();
     node.settle("B held", |s| s.held == 1).await;
@@ -521,9 +505,7 @@ async fn shutdown_closes_every_socket_cleanly() {
     let node = start_node().await;
     let room = node.room();
     let url = node.ws_url();
-    let mut a = Client::join(&url, room.code.as_str(), "A").await;
-    let mut b = Client::join(&url, room.code.as_str(), "B").await;
-    a.expect("peer-joined").await;
+    let (mut a, mut b) = Client::pair(&url, room.code.as_str()).await;
     let mut idle = Client::connect(&url).await;
     let lan = node.lan;
     node.shutdown().await;

@@ -130,6 +130,14 @@ impl Client {
         client
     }
 
+    /// "A" and "B" in `room`, with A's `peer-joined` for B already consumed.
+    pub async fn pair(url: &str, room: &str) -> (Client, Client) {
+        let mut a = Client::join(url, room, "A").await;
+        let b = Client::join(url, room, "B").await;
+        a.expect("peer-joined").await;
+        (a, b)
+    }
+
     pub async fn expect_welcome(&mut self) -> Value {
         let welcome = self.expect("welcome").await;
         self.id = welcome["id"].as_str().expect("id").to_owned();
