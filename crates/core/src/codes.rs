@@ -3,8 +3,8 @@
 //! Codes are read aloud and typed on phones, so parsing forgives what people get
 //! wrong (case, dashes, spaces, `I`/`L` for `1`, `O` for `0`) and display groups them
 //! as `K7M-Q2P`. 30 random bits are plenty for a LAN: probing codes on the LAN
-//! listener (`HEAD /api/rooms/{code}`) is rate-limited per address, and each
-//! guess over the peer socket costs a WebSocket handshake and a close.
+//! listener (`HEAD /api/rooms/{code}`) and failed joins on the peer socket are
+//! both rate-limited per source address.
 
 use std::fmt;
 use std::str::FromStr;

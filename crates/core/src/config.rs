@@ -60,6 +60,12 @@ pub struct Limits {
     pub max_rooms: usize,
     /// Open peer sockets at most; more are refused with 503.
     pub max_sockets: usize,
+    /// Failed joins (`room-not-found`, `bad-passcode`) a source address may make in
+    /// a burst before its joins are answered `rate-limited`: guessing codes or
+    /// passcodes over the peer socket must not be practical either.
+    pub join_failure_burst: u32,
+    /// Failed joins per second a source address gets back.
+    pub join_failures_per_sec: u32,
     /// `HEAD /api/rooms/{code}` on the LAN listener: burst per source address.
     pub probe_burst: u32,
     /// `HEAD /api/rooms/{code}` on the LAN listener: refill per second.
@@ -86,6 +92,8 @@ impl Default for Limits {
             send_queue_bytes: 4 * 1024 * 1024,
             max_rooms: 1024,
             max_sockets: 8192,
+            join_failure_burst: 20,
+            join_failures_per_sec: 1,
             probe_burst: 20,
             probe_per_sec: 10,
             shutdown_timeout: Duration::from_secs(3),

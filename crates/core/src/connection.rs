@@ -6,6 +6,7 @@
 //! how the socket closes; then the task reports to the registry (which holds the
 //! id for the grace period) and ends. No task outlives its socket.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -20,9 +21,9 @@ use tokio_util::sync::CancellationToken;
 use crate::codes::RoomCode;
 use crate::config::Limits;
 use crate::protocol::{ErrorCode, Request, close, error_frame, parse_request, signal_frame};
-use crate::ratelimit::{Coalesce, TokenBucket};
+use crate::ratelimit::{AddressLimiter, Coalesce, TokenBucket};
 use crate::registry::{Link, Outbound, Registry};
-use crate::rooms::{Join, SignalError};
+use crate::rooms::{Join, JoinError, SignalError};
 
 /// What a socket task needs from its node.
 #[derive(Clone)]
@@ -31,6 +32,8 @@ pub(crate) struct SocketContext {
     pub(crate) limits: Arc<Limits>,
     /// Cancelled on node shutdown, after every room was told `room-closed`.
     pub(crate) stop: CancellationToken,
+    /// Failed joins per source address (code and passcode guessing).
+    pub(crate) join_failures: Arc<AddressLimiter>,
 }
 
 /// Why the reader stopped.
@@ -56,7 +59,7 @@ struct Session {
 }
 
 /// Runs one upgraded socket to its end.
-pub(crate) async fn serve(socket: WebSocket, ctx: SocketContext) {
+pub(crate) async fn serve(socket: WebSocket, ctx: SocketContext, from: IpAddr) {
     let limits = ctx.limits.clone();
     let (link, rx, queued) = Link::new(limits.send_queue, limits.send_queue_bytes);
     let (mut sink, mut stream) = socket.split();
@@ -65,7 +68,7 @@ pub(crate) async fn serve(socket: WebSocket, ctx: SocketContext) {
     // Boxed so it can be dropped (releasing `sink`) before the close handshake.
     let mut writer = Box::pin(write_loop(&mut sink, rx, queued, link.slow.clone()));
     let outcome = {
-        let reader = read_loop(&mut stream, &mut session, &link, &ctx);
+        let reader = read_loop(&mut stream, &mut session, &link, &ctx, from);
         tokio::pin!(reader);
         tokio::select! {
             exit = &mut reader => Ok(exit),
@@ -196,6 +199,7 @@ async fn read_loop(
     session: &mut Session,
     link: &Link,
     ctx: &SocketContext,
+    from: IpAddr,
 ) -> Exit {
     let limits = &*ctx.limits;
     let join_deadline = tokio::time::sleep(limits.join_timeout);
@@ -272,7 +276,17 @@ async fn read_loop(
         match (request, &session.joined) {
             (Request::Join(_), Some(_)) => return Exit::Error(ErrorCode::AlreadyJoined),
             (Request::Join(join), None) => {
+                if !ctx.join_failures.has_token(from, now) {
+                    // Too many wrong codes or passcodes from this address: no
+                    // answer either way for a while (the socket stays open).
+                    link.push(Outbound::Text(error_frame(
+                        ErrorCode::RateLimited,
+                        "too many failed joins from your address; wait a few seconds and try again",
+                    )));
+                    continue;
+                }
                 let Ok(room) = RoomCode::parse(&join.room) else {
+                    ctx.join_failures.allow(from, now);
                     return Exit::Error(ErrorCode::RoomNotFound);
                 };
                 let request = Join {
@@ -286,7 +300,12 @@ async fn read_loop(
                         tracing::debug!(room = %joined.room, id = %joined.id, resumed = joined.resumed, "joined");
                         session.joined = Some(joined.id);
                     }
-                    Err(err) => return Exit::Error(err.code()),
+                    Err(err) => {
+                        if matches!(err, JoinError::RoomNotFound | JoinError::BadPasscode) {
+                            ctx.join_failures.allow(from, now);
+                        }
+                        return Exit::Error(err.code());
+                    }
                 }
             }
             (Request::Signal { .. } | Request::Leave, None) => return Exit::Error(ErrorCode::NotJoined),

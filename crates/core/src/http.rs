@@ -208,7 +208,11 @@ async fn resolve(State(shared): State<AppState>, Path(code): Path<String>) -> Re
 
 /// `GET /ws`: any Origin may connect (other nodes' UIs do); a room code is what
 /// lets a socket in.
-async fn upgrade(State(shared): State<AppState>, ws: WebSocketUpgrade) -> Response {
+async fn upgrade(
+    State(shared): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ws: WebSocketUpgrade,
+) -> Response {
     let limits = &shared.limits;
     let open = shared.sockets.fetch_add(1, Ordering::AcqRel);
     if open >= limits.max_sockets {
@@ -228,7 +232,7 @@ async fn upgrade(State(shared): State<AppState>, ws: WebSocketUpgrade) -> Respon
         .on_upgrade(move |socket| {
             tasks.track_future(async move {
                 let _count = guard;
-                connection::serve(socket, ctx).await;
+                connection::serve(socket, ctx, peer.ip()).await;
             })
         })
 }

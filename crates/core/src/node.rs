@@ -253,7 +253,16 @@ impl Node {
             addresses,
             probes: AddressLimiter::new(limits.probe_burst, limits.probe_per_sec, 4096),
             sockets: AtomicUsize::new(0),
-            socket_ctx: SocketContext { registry: registry.clone(), limits: limits.clone(), stop: sockets_stop.clone() },
+            socket_ctx: SocketContext {
+                registry: registry.clone(),
+                limits: limits.clone(),
+                stop: sockets_stop.clone(),
+                join_failures: Arc::new(AddressLimiter::new(
+                    limits.join_failure_burst,
+                    limits.join_failures_per_sec,
+                    4096,
+                )),
+            },
             tasks: tasks.clone(),
             discovery: discovery.clone(),
         });

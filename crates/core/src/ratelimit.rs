@@ -38,6 +38,12 @@ impl TokenBucket {
         self.last = now;
     }
 
+    /// Whether a token is there, without taking it.
+    pub fn has_token(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        self.tokens >= 1.0
+    }
+
     /// Whether the bucket would be full by `now` (its entry can be forgotten).
     fn full_at(&mut self, now: Instant) -> bool {
         self.refill(now);
@@ -57,6 +63,13 @@ pub struct AddressLimiter {
 impl AddressLimiter {
     pub fn new(burst: u32, per_sec: u32, max_entries: usize) -> Self {
         AddressLimiter { buckets: Mutex::new(HashMap::new()), burst, per_sec, max_entries }
+    }
+
+    /// Whether `addr` has a token left, without taking one (an address never
+    /// seen has a full bucket).
+    pub fn has_token(&self, addr: IpAddr, now: Instant) -> bool {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        buckets.get_mut(&addr).is_none_or(|b| b.has_token(now))
     }
 
     /// Takes a token for `addr`; `false` means answer 429.
@@ -123,6 +136,18 @@ mod tests {
         assert!(!limiter.allow(c, t0), "table full of busy buckets: refuse rather than grow");
         let later = t0 + Duration::from_secs(5);
         assert!(limiter.allow(c, later), "full buckets are forgotten to make room");
+    }
+
+    #[test]
+    fn peeking_takes_nothing() {
+        let t0 = Instant::now();
+        let limiter = AddressLimiter::new(2, 1, 16);
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        assert!(limiter.has_token(a, t0), "unknown address: full bucket");
+        assert!(limiter.allow(a, t0) && limiter.allow(a, t0));
+        assert!(!limiter.has_token(a, t0));
+        assert!(!limiter.has_token(a, t0 + Duration::from_millis(500)));
+        assert!(limiter.has_token(a, t0 + Duration::from_secs(1)));
     }
 
     #[test]

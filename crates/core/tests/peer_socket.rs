@@ -519,3 +519,31 @@ async fn shutdown_closes_every_socket_cleanly() {
     // The port is free again.
     tokio::net::TcpListener::bind(lan).await.expect("port released");
 }
+
+#[tokio::test]
+async fn guessing_codes_or_passcodes_is_rate_limited_per_address() {
+    let node = start_node_with(|c| {
+        c.limits.join_failure_burst = 3;
+        c.limits.join_failures_per_sec = 1;
+    })
+    .await;
+    let room = node.room_with(RoomRequest { passcode: Some("pw".into()), ..Default::default() });
+    let url = node.ws_url();
+    let guesses = [("ZZZZZZ", "pw"), ("YYYYYY", "pw"), (room.code.as_str(), "wrong")];
+    for (code, passcode) in guesses {
+        let mut c = Client::connect(&url).await;
+        c.send(json!({"type":"join","room":code,"name":"Guesser","passcode":passcode})).await;
+        c.recv().await;
+    }
+    // The budget is spent: even the right code and passcode get no answer but
+    // rate-limited, and the socket stays open.
+    let mut c = Client::connect(&url).await;
+    let right = json!({"type":"join","room":room.code.as_str(),"name":"Guesser","passcode":"pw"});
+    c.send(right.clone()).await;
+    c.expect_error("rate-limited").await;
+    // Failed joins come back over time (here one a second): then it works.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    c.send(right).await;
+    c.expect_welcome().await;
+    node.shutdown().await;
+}
