@@ -16,7 +16,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { chromium } from 'playwright-core';
-import { startHost, hostApi, openPerson, typeAndJoin, waitInCall, waitPlaying, CHROMIUM } from '../tests/e2e/helpers.mjs';
+import { startHost, hostApi, openPerson, typeAndJoin, waitInCall, waitPlaying, remotesPlayingAt, CHROMIUM } from '../tests/e2e/helpers.mjs';
 
 const argv = process.argv.slice(2);
 /** @param {string} name @param {string} dflt */
@@ -134,34 +134,13 @@ async function measureCpu(root) {
  * @param {import('../tests/e2e/helpers.mjs').Person} p
  * @param {number} n
  */
-function whenAllPlaying(p, n) {
-  return p.page.evaluate(
-    ([n, limitMs]) =>
-      new Promise((resolve) => {
-        const start = Date.now();
-        const check = () => {
-          const tiles = [...document.querySelectorAll('[data-testid=tile][data-self=false]')];
-          return (
-            tiles.length === n &&
-            tiles.every((t) => {
-              const v = /** @type {HTMLVideoElement | null} */ (t.querySelector('video'));
-              return !!v && !v.paused && v.readyState >= 2 && v.videoWidth > 0 && v.currentTime > 0;
-            })
-          );
-        };
-        if (check()) return resolve(Date.now());
-        const timer = setInterval(() => {
-          if (check()) {
-            clearInterval(timer);
-            resolve(Date.now());
-          } else if (Date.now() - start > limitMs) {
-            clearInterval(timer);
-            resolve(Number.NaN); // did not get there: reported, not waited for forever
-          }
-        }, 10);
-      }),
-    [n, LIMIT_MS],
-  );
+async function whenAllPlaying(p, n) {
+  try {
+    const at = await p.page.waitForFunction(remotesPlayingAt, n, { timeout: LIMIT_MS, polling: 10 });
+    return /** @type {number} */ (await at.jsonValue());
+  } catch {
+    return Number.NaN; // did not get there: reported, not waited for forever
+  }
 }
 
 /**

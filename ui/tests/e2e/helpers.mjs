@@ -192,25 +192,31 @@ export async function selfId(p) {
 }
 
 /**
+ * Runs in the page: the page's clock when it shows exactly `n` remote tiles, each
+ * playing video, else `false`. For `page.waitForFunction`.
+ * @param {number} n
+ * @returns {number | false}
+ */
+export function remotesPlayingAt(n) {
+  const tiles = [...document.querySelectorAll('[data-testid=tile][data-self=false]')];
+  const playing =
+    tiles.length === n &&
+    tiles.every((t) => {
+      const v = /** @type {HTMLVideoElement | null} */ (t.querySelector('video'));
+      return !!v && !v.paused && v.readyState >= 2 && v.videoWidth > 0 && v.currentTime > 0;
+    });
+  return playing ? Date.now() : false;
+}
+
+/**
  * Waits until the page shows exactly `n` remote tiles, each playing video.
  * @param {Person} p
  * @param {number} n
  */
 export async function waitPlaying(p, n) {
-  await withDiagnosis(p, `${p.name} plays ${n} remote videos`, () => p.page.waitForFunction(
-    (n) => {
-      const tiles = [...document.querySelectorAll('[data-testid=tile][data-self=false]')];
-      return (
-        tiles.length === n &&
-        tiles.every((t) => {
-          const v = /** @type {HTMLVideoElement | null} */ (t.querySelector('video'));
-          return !!v && !v.paused && v.readyState >= 2 && v.videoWidth > 0 && v.currentTime > 0;
-        })
-      );
-    },
-    n,
-    { timeout: WAIT_MS, polling: 50 },
-  ));
+  await withDiagnosis(p, `${p.name} plays ${n} remote videos`, () =>
+    p.page.waitForFunction(remotesPlayingAt, n, { timeout: WAIT_MS, polling: 50 }),
+  );
 }
 
 /**
