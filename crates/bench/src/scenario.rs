@@ -42,7 +42,9 @@ impl Plan {
     pub(crate) fn full() -> Plan {
         Plan {
             storm_rooms: 250,
-            steady_rates: vec![10_000, 20_000, 40_000, 60_000, 80_000, 100_000, 120_000, 140_000, 160_000],
+            steady_rates: vec![
+                10_000, 20_000, 40_000, 60_000, 80_000, 100_000, 120_000, 140_000, 160_000,
+            ],
             step: Duration::from_secs(3),
             memory_points: vec![1000, 4000],
             storm: true,

@@ -35,13 +35,19 @@ pub(crate) fn parse_target(input: &str) -> Result<Target> {
         let Some((host, code)) = rest.rsplit_once('/') else {
             bail!("an invite looks like lanmeet://HOST:PORT/CODE");
         };
-        let code = RoomCode::parse(code).map_err(|e| anyhow::anyhow!("the invite's room code is wrong: {e}"))?;
+        let code = RoomCode::parse(code)
+            .map_err(|e| anyhow::anyhow!("the invite's room code is wrong: {e}"))?;
         if host.is_empty() || !host.contains(':') {
             bail!("an invite looks like lanmeet://HOST:PORT/CODE");
         }
-        return Ok(Target::Invite { host: host.to_owned(), code });
+        return Ok(Target::Invite {
+            host: host.to_owned(),
+            code,
+        });
     }
-    Ok(Target::Code(RoomCode::parse(input).map_err(|e| anyhow::anyhow!("that is not a room code: {e}"))?))
+    Ok(Target::Code(RoomCode::parse(input).map_err(|e| {
+        anyhow::anyhow!("that is not a room code: {e}")
+    })?))
 }
 
 pub(crate) async fn run(args: JoinArgs) -> Result<()> {
@@ -88,7 +94,9 @@ pub(crate) async fn run(args: JoinArgs) -> Result<()> {
 fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -104,11 +112,17 @@ mod tests {
         assert_eq!(parse_target("k7m-q2p").unwrap(), Target::Code(code));
         assert_eq!(
             parse_target("lanmeet://192.168.1.20:7878/K7MQ2P").unwrap(),
-            Target::Invite { host: "192.168.1.20:7878".into(), code }
+            Target::Invite {
+                host: "192.168.1.20:7878".into(),
+                code
+            }
         );
         assert_eq!(
             parse_target(" lanmeet://[fd00::1]:7878/k7m-q2p/ ").unwrap(),
-            Target::Invite { host: "[fd00::1]:7878".into(), code }
+            Target::Invite {
+                host: "[fd00::1]:7878".into(),
+                code
+            }
         );
         assert!(parse_target("lanmeet://nohost").is_err());
         assert!(parse_target("lanmeet://1.2.3.4/K7MQ2P").is_err());
@@ -117,6 +131,9 @@ mod tests {
 
     #[test]
     fn encodes_invites_for_a_query_string() {
-        assert_eq!(percent_encode("lanmeet://1.2.3.4:7878/K7MQ2P"), "lanmeet%3A%2F%2F1.2.3.4%3A7878%2FK7MQ2P");
+        assert_eq!(
+            percent_encode("lanmeet://1.2.3.4:7878/K7MQ2P"),
+            "lanmeet%3A%2F%2F1.2.3.4%3A7878%2FK7MQ2P"
+        );
     }
 }

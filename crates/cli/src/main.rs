@@ -50,7 +50,9 @@ enum Command {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     init_logs(cli.verbose);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let all_ok = runtime.block_on(async move {
         match cli.command {
             Some(Command::Host(args)) => host::run(args).await.map(|()| true),
@@ -72,12 +74,17 @@ fn init_logs(verbose: u8) {
     let default = match verbose {
         // The WebRTC stack (probe) warns about normal events, such as checks sent
         // before the remote candidates arrive.
-        0 => "warn,lanmeet=info,lanmeet_core=warn,lanmeet_probe=warn,rtc=error,rtc_ice=error,rtc_dtls=error,rtc_sctp=error,rtc_srtp=error,webrtc=error",
+        0 => {
+            "warn,lanmeet=info,lanmeet_core=warn,lanmeet_probe=warn,rtc=error,rtc_ice=error,rtc_dtls=error,rtc_sctp=error,rtc_srtp=error,webrtc=error"
+        }
         1 => "info",
         _ => "debug",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 /// Resolves when the user presses Ctrl-C or the process gets SIGTERM.

@@ -51,7 +51,10 @@ impl NodeArgs {
     fn config(&self, lan_port: u16) -> Result<NodeConfig> {
         anyhow::ensure!(self.grace_secs <= 3600, "--grace-secs is at most 3600");
         anyhow::ensure!(self.ping_secs >= 1, "--ping-secs must be at least 1");
-        anyhow::ensure!(self.join_timeout_secs >= 1, "--join-timeout-secs must be at least 1");
+        anyhow::ensure!(
+            self.join_timeout_secs >= 1,
+            "--join-timeout-secs must be at least 1"
+        );
         let mut config = NodeConfig {
             local_port: self.local_port,
             lan_port,
@@ -76,8 +79,12 @@ impl NodeArgs {
     pub(crate) async fn start(&self, stop: CancellationToken) -> Result<Node> {
         let port = self.lan_port.unwrap_or(DEFAULT_LAN_PORT);
         match Node::start(self.config(port)?, stop.clone()).await {
-            Err(NodeError::Bind { addr, .. }) if self.lan_port.is_none() && addr.port() == DEFAULT_LAN_PORT => {
-                tracing::warn!("port {DEFAULT_LAN_PORT} is taken; guests will use another port (it is in the invite)");
+            Err(NodeError::Bind { addr, .. })
+                if self.lan_port.is_none() && addr.port() == DEFAULT_LAN_PORT =>
+            {
+                tracing::warn!(
+                    "port {DEFAULT_LAN_PORT} is taken; guests will use another port (it is in the invite)"
+                );
                 Ok(Node::start(self.config(0)?, stop).await?)
             }
             other => other.context("could not start the lanmeet node"),

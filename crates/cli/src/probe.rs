@@ -58,8 +58,11 @@ pub(crate) async fn run(args: ProbeArgs) -> Result<bool> {
             stop.cancel();
             node.stopped().await;
             let Some(ws) = ws else {
-                bail!("no room {} was found on this network (or discovery is off): \
-                       pass the invite lanmeet://HOST:PORT/CODE instead", code.grouped());
+                bail!(
+                    "no room {} was found on this network (or discovery is off): \
+                       pass the invite lanmeet://HOST:PORT/CODE instead",
+                    code.grouped()
+                );
             };
             (ws, code.to_string())
         }

@@ -23,7 +23,8 @@ pub(crate) struct RoomsArgs {
 }
 
 pub(crate) async fn run(args: RoomsArgs) -> Result<()> {
-    let discovery = Discovery::start(&args.interfaces, None).context("could not start LAN discovery (mDNS)")?;
+    let discovery =
+        Discovery::start(&args.interfaces, None).context("could not start LAN discovery (mDNS)")?;
     let mut changes = discovery.subscribe();
     tokio::select! {
         () = tokio::time::sleep(Duration::from_millis(args.wait_ms)) => {}
@@ -55,7 +56,10 @@ pub(crate) async fn run(args: RoomsArgs) -> Result<()> {
 
 fn print_rooms(rooms: &[LanRoom], json: bool, waited_ms: u64) {
     if json {
-        println!("{}", serde_json::to_string(rooms).unwrap_or_else(|_| "[]".into()));
+        println!(
+            "{}",
+            serde_json::to_string(rooms).unwrap_or_else(|_| "[]".into())
+        );
         return;
     }
     if rooms.is_empty() {
@@ -64,7 +68,14 @@ fn print_rooms(rooms: &[LanRoom], json: bool, waited_ms: u64) {
     }
     let rows: Vec<[String; 4]> = rooms
         .iter()
-        .map(|r| [r.name.clone(), r.code.grouped(), r.host.clone(), format!("{}/{}", r.peers, r.capacity)])
+        .map(|r| {
+            [
+                r.name.clone(),
+                r.code.grouped(),
+                r.host.clone(),
+                format!("{}/{}", r.peers, r.capacity),
+            ]
+        })
         .collect();
     let header = ["ROOM", "CODE", "HOST", "PEOPLE"];
     let mut widths = header.map(|h| h.chars().count());

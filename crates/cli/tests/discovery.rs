@@ -31,11 +31,19 @@ fn listed(node: &NodeProc, code: &str) -> bool {
 }
 
 fn wait_listed(node: &NodeProc, code: &str) -> Value {
-    wait_for(&format!("{code} in {}'s list", node.label), PATIENCE, || node.lan_room(code))
+    wait_for(
+        &format!("{code} in {}'s list", node.label),
+        PATIENCE,
+        || node.lan_room(code),
+    )
 }
 
 fn wait_gone(node: &NodeProc, code: &str, limit: Duration) {
-    wait_for(&format!("{code} gone from {}'s list", node.label), limit, || (!listed(node, code)).then_some(()));
+    wait_for(
+        &format!("{code} gone from {}'s list", node.label),
+        limit,
+        || (!listed(node, code)).then_some(()),
+    );
 }
 
 #[test]
@@ -44,7 +52,18 @@ fn listed_room_shows_everywhere_and_tracks_head_count() {
         return;
     }
     let (lan, a, b, c) = three_hosts("ls");
-    let na = lan.start_node(&a, "alpha", &["--name", "Friday call", "--grace-secs", "0", "--ping-secs", "120"]);
+    let na = lan.start_node(
+        &a,
+        "alpha",
+        &[
+            "--name",
+            "Friday call",
+            "--grace-secs",
+            "0",
+            "--ping-secs",
+            "120",
+        ],
+    );
     let nb = lan.start_node(&b, "bravo", &["--unlisted"]);
     let nc = lan.start_node(&c, "charlie", &["--unlisted"]);
     let code = na.code();
@@ -54,12 +73,28 @@ fn listed_room_shows_everywhere_and_tracks_head_count() {
         assert_eq!(room["local"], false);
         assert_eq!(room["name"], "Friday call");
         assert_eq!(room["host"], "alpha");
-        assert_eq!(room["ws"], na.ws(), "guests get the host's LAN address and port");
-        assert!(room["ws"].as_str().is_some_and(|ws| ws.starts_with("ws://10.61.0.1:")), "{room}");
-        assert_eq!((room["peers"].as_u64(), room["capacity"].as_u64()), (Some(0), Some(8)));
+        assert_eq!(
+            room["ws"],
+            na.ws(),
+            "guests get the host's LAN address and port"
+        );
+        assert!(
+            room["ws"]
+                .as_str()
+                .is_some_and(|ws| ws.starts_with("ws://10.61.0.1:")),
+            "{room}"
+        );
+        assert_eq!(
+            (room["peers"].as_u64(), room["capacity"].as_u64()),
+            (Some(0), Some(8))
+        );
     }
     // A lists its own room once, as local (its own mDNS record is not repeated).
-    let own: Vec<Value> = na.lan_rooms().into_iter().filter(|r| r["code"] == code).collect();
+    let own: Vec<Value> = na
+        .lan_rooms()
+        .into_iter()
+        .filter(|r| r["code"] == code)
+        .collect();
     assert_eq!(own.len(), 1, "{own:?}");
     assert_eq!(own[0]["local"], true);
 
@@ -80,7 +115,11 @@ fn listed_room_shows_everywhere_and_tracks_head_count() {
     // Unlisted rooms stay out of every list but resolve by code, in any form.
     let secret = nb.code();
     for node in [&na, &nb, &nc] {
-        assert!(!listed(node, &secret), "unlisted {secret} listed by {}", node.label);
+        assert!(
+            !listed(node, &secret),
+            "unlisted {secret} listed by {}",
+            node.label
+        );
     }
     let grouped = format!("{}-{}", &secret[..3], secret[3..].to_lowercase());
     let (status, body) = nc.api("GET", &format!("/api/lan/resolve/{grouped}"), None);
@@ -90,16 +129,37 @@ fn listed_room_shows_everywhere_and_tracks_head_count() {
     assert_eq!(resolved["code"], secret);
     // A listed room resolves too, and an unknown code does not.
     let (status, body) = nb.api("GET", &format!("/api/lan/resolve/{code}"), None);
-    assert_eq!((status, serde_json::from_str::<Value>(&body).unwrap_or_default()["ws"].clone()), (200, na.ws().into()));
-    let unknown = if secret == "ZZZZZZ" || code == "ZZZZZZ" { "YYYYYY" } else { "ZZZZZZ" };
+    assert_eq!(
+        (
+            status,
+            serde_json::from_str::<Value>(&body).unwrap_or_default()["ws"].clone()
+        ),
+        (200, na.ws().into())
+    );
+    let unknown = if secret == "ZZZZZZ" || code == "ZZZZZZ" {
+        "YYYYYY"
+    } else {
+        "ZZZZZZ"
+    };
     let (status, body) = na.api("GET", &format!("/api/lan/resolve/{unknown}"), None);
     assert_eq!(status, 404, "{body}");
     let (_, node) = na.api("GET", "/api/node", None);
-    assert_eq!(serde_json::from_str::<Value>(&node).unwrap_or_default()["discovery"], true);
+    assert_eq!(
+        serde_json::from_str::<Value>(&node).unwrap_or_default()["discovery"],
+        true
+    );
 
     // `lanmeet join CODE` finds the unlisted room through discovery...
     let mut join = Command::new("ip")
-        .args(["netns", "exec", &c.ns, env!("CARGO_BIN_EXE_lanmeet"), "join", &grouped, "--no-open"])
+        .args([
+            "netns",
+            "exec",
+            &c.ns,
+            env!("CARGO_BIN_EXE_lanmeet"),
+            "join",
+            &grouped,
+            "--no-open",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -114,14 +174,28 @@ fn listed_room_shows_everywhere_and_tracks_head_count() {
     let line = rx.recv_timeout(PATIENCE).unwrap_or_default();
     let _ = join.kill();
     let _ = join.wait();
-    assert!(line.starts_with("Open http://127.0.0.1:") && line.contains(&format!("?room={secret}")), "{line:?}");
+    assert!(
+        line.starts_with("Open http://127.0.0.1:") && line.contains(&format!("?room={secret}")),
+        "{line:?}"
+    );
     // ...and says so plainly when nothing on the LAN hosts the code.
     let out = Command::new("ip")
-        .args(["netns", "exec", &c.ns, env!("CARGO_BIN_EXE_lanmeet"), "join", unknown, "--no-open"])
+        .args([
+            "netns",
+            "exec",
+            &c.ns,
+            env!("CARGO_BIN_EXE_lanmeet"),
+            "join",
+            unknown,
+            "--no-open",
+        ])
         .output()
         .unwrap_or_else(|e| panic!("lanmeet join: {e}"));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("no room") && err.contains("invite"), "{err}");
+    assert!(
+        !out.status.success() && err.contains("no room") && err.contains("invite"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -140,7 +214,10 @@ fn clean_shutdown_removes_the_room_and_a_restart_is_found_again() {
     let status = na.terminate();
     assert!(status.success(), "clean exit: {status}");
     let log = std::fs::read_to_string(lan.logs.join("alpha.log")).unwrap_or_default();
-    assert!(log.contains("said goodbye on mDNS"), "A withdrew its record before stopping:\n{log}");
+    assert!(
+        log.contains("said goodbye on mDNS"),
+        "A withdrew its record before stopping:\n{log}"
+    );
     wait_gone(&nb, &code, PATIENCE);
     wait_gone(&nc, &code, PATIENCE);
 
@@ -188,40 +265,106 @@ fn garbage_records_are_ignored() {
     wait_listed(&nb, &na.code());
     // Where a well-formed injected record will point: C's LAN listener, which
     // answers health checks.
-    let c_port: u16 = nc.ws().rsplit(':').next().and_then(|p| p.trim_end_matches("/ws").parse().ok()).unwrap_or(0);
+    let c_port: u16 = nc
+        .ws()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.trim_end_matches("/ws").parse().ok())
+        .unwrap_or(0);
 
     let garbage: Vec<(&str, Vec<Vec<u8>>)> = vec![
-        ("gv2", dns::txt(&["v=2", "id=gv2", "name=Future", "r0=GARBA1|0|8|v2 room"])),
-        ("gnoid", dns::txt(&["v=1", "name=No id", "r0=GARBA2|0|8|no id"])),
-        ("gbadid", dns::txt(&["v=1", "id=a b/c", "name=Bad id", "r0=GARBA3|0|8|bad id"])),
-        ("gnoname", dns::txt(&["v=1", "id=gnoname", "r0=GARBA4|0|8|no name"])),
-        ("gcap", dns::txt(&["v=1", "id=gcap", "name=Absurd", "r0=GARBA5|1|99999|huge", "r1=GARBA6|50|8|overfull"])),
-        ("gbin", vec![b"v=1".to_vec(), b"id=gbin".to_vec(), vec![b'n', b'a', b'm', b'e', b'=', 0xff, 0xfe], b"r0=GARBA7|0|8|x".to_vec()]),
-        ("gmany", (0..200).map(|i| format!("k{i}=1").into_bytes()).chain([b"v=1".to_vec()]).collect()),
+        (
+            "gv2",
+            dns::txt(&["v=2", "id=gv2", "name=Future", "r0=GARBA1|0|8|v2 room"]),
+        ),
+        (
+            "gnoid",
+            dns::txt(&["v=1", "name=No id", "r0=GARBA2|0|8|no id"]),
+        ),
+        (
+            "gbadid",
+            dns::txt(&["v=1", "id=a b/c", "name=Bad id", "r0=GARBA3|0|8|bad id"]),
+        ),
+        (
+            "gnoname",
+            dns::txt(&["v=1", "id=gnoname", "r0=GARBA4|0|8|no name"]),
+        ),
+        (
+            "gcap",
+            dns::txt(&[
+                "v=1",
+                "id=gcap",
+                "name=Absurd",
+                "r0=GARBA5|1|99999|huge",
+                "r1=GARBA6|50|8|overfull",
+            ]),
+        ),
+        (
+            "gbin",
+            vec![
+                b"v=1".to_vec(),
+                b"id=gbin".to_vec(),
+                vec![b'n', b'a', b'm', b'e', b'=', 0xff, 0xfe],
+                b"r0=GARBA7|0|8|x".to_vec(),
+            ],
+        ),
+        (
+            "gmany",
+            (0..200)
+                .map(|i| format!("k{i}=1").into_bytes())
+                .chain([b"v=1".to_vec()])
+                .collect(),
+        ),
     ];
     for (instance, txt) in &garbage {
-        lan.send_mdns(&g, &dns::announcement(instance, txt, c_port, [10, 61, 0, 3]));
+        lan.send_mdns(
+            &g,
+            &dns::announcement(instance, txt, c_port, [10, 61, 0, 3]),
+        );
     }
     // Not even DNS.
-    lan.send_mdns(&g, b"\x00\x00\x84\x00\x00\x00\xff\xff\x00\x00\x00\x00garbage");
+    lan.send_mdns(
+        &g,
+        b"\x00\x00\x84\x00\x00\x00\xff\xff\x00\x00\x00\x00garbage",
+    );
     lan.send_mdns(&g, &[0xff; 300]);
     // A well-formed record sent the same way, last: once it shows, everything
     // before it has been read.
-    let control = dns::txt(&["v=1", "id=injected1", "name=Injected", "r0=GARBA8|1|4|Control room"]);
-    lan.send_mdns(&g, &dns::announcement("ok1", &control, c_port, [10, 61, 0, 3]));
-    let room = wait_for("the injected well-formed room in bravo's list", PATIENCE, || {
-        nb.lan_room("GARBA8")
-    });
+    let control = dns::txt(&[
+        "v=1",
+        "id=injected1",
+        "name=Injected",
+        "r0=GARBA8|1|4|Control room",
+    ]);
+    lan.send_mdns(
+        &g,
+        &dns::announcement("ok1", &control, c_port, [10, 61, 0, 3]),
+    );
+    let room = wait_for(
+        "the injected well-formed room in bravo's list",
+        PATIENCE,
+        || nb.lan_room("GARBA8"),
+    );
     assert_eq!(room["host"], "Injected");
     assert_eq!(room["ws"], format!("ws://10.61.0.3:{c_port}/ws"));
 
-    let codes = ["GARBA1", "GARBA2", "GARBA3", "GARBA4", "GARBA5", "GARBA6", "GARBA7"];
+    let codes = [
+        "GARBA1", "GARBA2", "GARBA3", "GARBA4", "GARBA5", "GARBA6", "GARBA7",
+    ];
     for node in [&na, &nb, &nc] {
         let rooms = node.lan_rooms();
         for code in codes {
-            assert!(!rooms.iter().any(|r| r["code"] == code), "{code} listed by {}: {rooms:?}", node.label);
+            assert!(
+                !rooms.iter().any(|r| r["code"] == code),
+                "{code} listed by {}: {rooms:?}",
+                node.label
+            );
         }
-        assert!(rooms.iter().any(|r| r["code"] == na.code()), "{} still lists alpha's room", node.label);
+        assert!(
+            rooms.iter().any(|r| r["code"] == na.code()),
+            "{} still lists alpha's room",
+            node.label
+        );
         let (status, _) = node.api("GET", "/api/health", None);
         assert_eq!(status, 200);
     }
@@ -246,22 +389,64 @@ fn node_limited_to_one_interface_announces_only_there() {
     let everywhere = lan.start_node(&d, "delta", &[]);
 
     // Each limited node shows on its own segment, with that segment's address...
-    assert_eq!(wait_listed(&nb, &d0.code())["ws"].as_str().map(|w| w.starts_with("ws://10.62.0.1:")), Some(true));
-    assert_eq!(wait_listed(&ne, &d1.code())["ws"].as_str().map(|w| w.starts_with("ws://10.63.0.1:")), Some(true));
+    assert_eq!(
+        wait_listed(&nb, &d0.code())["ws"]
+            .as_str()
+            .map(|w| w.starts_with("ws://10.62.0.1:")),
+        Some(true)
+    );
+    assert_eq!(
+        wait_listed(&ne, &d1.code())["ws"]
+            .as_str()
+            .map(|w| w.starts_with("ws://10.63.0.1:")),
+        Some(true)
+    );
     // ...and an unlimited one on both, each side with an address it can reach.
-    assert_eq!(wait_listed(&nb, &everywhere.code())["ws"].as_str().map(|w| w.starts_with("ws://10.62.0.1:")), Some(true));
-    assert_eq!(wait_listed(&ne, &everywhere.code())["ws"].as_str().map(|w| w.starts_with("ws://10.63.0.1:")), Some(true));
+    assert_eq!(
+        wait_listed(&nb, &everywhere.code())["ws"]
+            .as_str()
+            .map(|w| w.starts_with("ws://10.62.0.1:")),
+        Some(true)
+    );
+    assert_eq!(
+        wait_listed(&ne, &everywhere.code())["ws"]
+            .as_str()
+            .map(|w| w.starts_with("ws://10.63.0.1:")),
+        Some(true)
+    );
     // Everything that reaches a segment has reached it by now (the unlimited
     // node started last); a fresh browser on each side confirms.
     for (host, node, absent) in [(&b, &nb, &d1), (&e, &ne, &d0)] {
-        assert!(!listed(node, &absent.code()), "{} sees {} through the wrong interface", node.label, absent.label);
+        assert!(
+            !listed(node, &absent.code()),
+            "{} sees {} through the wrong interface",
+            node.label,
+            absent.label
+        );
         let out = Command::new("ip")
-            .args(["netns", "exec", &host.ns, env!("CARGO_BIN_EXE_lanmeet"), "rooms", "--json", "--wait-ms", "2000"])
+            .args([
+                "netns",
+                "exec",
+                &host.ns,
+                env!("CARGO_BIN_EXE_lanmeet"),
+                "rooms",
+                "--json",
+                "--wait-ms",
+                "2000",
+            ])
             .output()
             .unwrap_or_else(|e| panic!("lanmeet rooms: {e}"));
         let rooms: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
-        assert!(rooms.iter().any(|r| r["code"] == everywhere.code()), "{}: {rooms:?}", host.name);
-        assert!(!rooms.iter().any(|r| r["code"] == absent.code()), "{}: {rooms:?}", host.name);
+        assert!(
+            rooms.iter().any(|r| r["code"] == everywhere.code()),
+            "{}: {rooms:?}",
+            host.name
+        );
+        assert!(
+            !rooms.iter().any(|r| r["code"] == absent.code()),
+            "{}: {rooms:?}",
+            host.name
+        );
     }
 }
 
@@ -269,7 +454,11 @@ fn node_limited_to_one_interface_announces_only_there() {
 /// namespace's own /proc/net/udp{,6}.
 fn mdns_socket_open(lan: &Lan, host: &netns::Host) -> bool {
     let out = lan.bash(host, "cat /proc/net/udp /proc/net/udp6", &[]);
-    String::from_utf8_lossy(&out.stdout).lines().any(|l| l.split_whitespace().nth(1).is_some_and(|a| a.ends_with(":14E9")))
+    String::from_utf8_lossy(&out.stdout).lines().any(|l| {
+        l.split_whitespace()
+            .nth(1)
+            .is_some_and(|a| a.ends_with(":14E9"))
+    })
 }
 
 #[test]
@@ -283,35 +472,71 @@ fn no_discovery_starts_no_mdns_and_rooms_explains_an_empty_list() {
     let b = lan.host("b", &[("br0", "10.64.0.2/24")]);
     let quiet = lan.start_node(&a, "quiet", &["--no-discovery"]);
     let (_, node) = quiet.api("GET", "/api/node", None);
-    assert_eq!(serde_json::from_str::<Value>(&node).unwrap_or_default()["discovery"], false, "{node}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&node).unwrap_or_default()["discovery"],
+        false,
+        "{node}"
+    );
     // Its own room is still in its list and resolves, without mDNS.
-    assert_eq!(quiet.lan_room(&quiet.code()).map(|r| r["local"].clone()), Some(Value::Bool(true)));
+    assert_eq!(
+        quiet.lan_room(&quiet.code()).map(|r| r["local"].clone()),
+        Some(Value::Bool(true))
+    );
     let (status, _) = quiet.api("GET", &format!("/api/lan/resolve/{}", quiet.code()), None);
     assert_eq!(status, 200);
-    assert!(!mdns_socket_open(&lan, &a), "a node with --no-discovery opened an mDNS socket");
+    assert!(
+        !mdns_socket_open(&lan, &a),
+        "a node with --no-discovery opened an mDNS socket"
+    );
 
     // Control: the same check sees a node with discovery.
     let loud = lan.start_node(&b, "loud", &[]);
-    wait_for("an mDNS socket in b", PATIENCE, || mdns_socket_open(&lan, &b).then_some(()));
+    wait_for("an mDNS socket in b", PATIENCE, || {
+        mdns_socket_open(&lan, &b).then_some(())
+    });
     // The quiet node is invisible, so a browser next to it finds only the loud one.
     let out = Command::new("ip")
-        .args(["netns", "exec", &a.ns, env!("CARGO_BIN_EXE_lanmeet"), "rooms", "--wait-ms", "1500"])
+        .args([
+            "netns",
+            "exec",
+            &a.ns,
+            env!("CARGO_BIN_EXE_lanmeet"),
+            "rooms",
+            "--wait-ms",
+            "1500",
+        ])
         .output()
         .unwrap_or_else(|e| panic!("lanmeet rooms: {e}"));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
     let grouped = |code: String| format!("{}-{}", &code[..3], &code[3..]);
-    assert!(text.contains(&grouped(loud.code())) && text.contains("loud"), "{text}");
+    assert!(
+        text.contains(&grouped(loud.code())) && text.contains("loud"),
+        "{text}"
+    );
     assert!(!text.contains(&grouped(quiet.code())), "{text}");
     drop(loud);
     // With nobody announcing, `rooms` says what to try.
     let lonely = lan.host("c", &[("br0", "10.64.0.3/24")]);
     let out = Command::new("ip")
-        .args(["netns", "exec", &lonely.ns, env!("CARGO_BIN_EXE_lanmeet"), "rooms", "--wait-ms", "300"])
+        .args([
+            "netns",
+            "exec",
+            &lonely.ns,
+            env!("CARGO_BIN_EXE_lanmeet"),
+            "rooms",
+            "--wait-ms",
+            "300",
+        ])
         .output()
         .unwrap_or_else(|e| panic!("lanmeet rooms: {e}"));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("No rooms found nearby") && text.contains("UDP port 5353") && text.contains("invite"), "{text}");
+    assert!(
+        text.contains("No rooms found nearby")
+            && text.contains("UDP port 5353")
+            && text.contains("invite"),
+        "{text}"
+    );
 }
 
 /// Median of durations, in milliseconds.
@@ -319,16 +544,29 @@ fn median_ms(mut samples: Vec<Duration>) -> f64 {
     samples.sort();
     let mid = samples.len() / 2;
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    if samples.len() % 2 == 0 { (ms(samples[mid - 1]) + ms(samples[mid])) / 2.0 } else { ms(samples[mid]) }
+    if samples.len() % 2 == 0 {
+        (ms(samples[mid - 1]) + ms(samples[mid])) / 2.0
+    } else {
+        ms(samples[mid])
+    }
 }
 
 fn summary(what: &str, samples: &[Duration]) {
-    let ms: Vec<String> = samples.iter().map(|d| format!("{:.0}", d.as_secs_f64() * 1000.0)).collect();
+    let ms: Vec<String> = samples
+        .iter()
+        .map(|d| format!("{:.0}", d.as_secs_f64() * 1000.0))
+        .collect();
     println!(
         "{what:<42} median {:>7.0} ms  min {:>6.0}  max {:>6.0}  (n={}: {})",
         median_ms(samples.to_vec()),
-        samples.iter().min().map_or(0.0, |d| d.as_secs_f64() * 1000.0),
-        samples.iter().max().map_or(0.0, |d| d.as_secs_f64() * 1000.0),
+        samples
+            .iter()
+            .min()
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0),
+        samples
+            .iter()
+            .max()
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0),
         samples.len(),
         ms.join(" ")
     );
@@ -367,9 +605,16 @@ fn bench_discovery() {
     for i in 0..RUNS {
         std::thread::sleep(Duration::from_millis(300));
         let started = Instant::now();
-        let (status, body) = na.api("POST", "/api/rooms", Some(&format!(r#"{{"name":"bench {i}"}}"#)));
+        let (status, body) = na.api(
+            "POST",
+            "/api/rooms",
+            Some(&format!(r#"{{"name":"bench {i}"}}"#)),
+        );
         assert_eq!(status, 201, "{body}");
-        let code = serde_json::from_str::<Value>(&body).unwrap_or_default()["code"].as_str().unwrap_or_default().to_owned();
+        let code = serde_json::from_str::<Value>(&body).unwrap_or_default()["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let _ = time_until(PATIENCE, || listed(&nb, &code));
         appear.push(started.elapsed());
         let (status, _) = na.api("DELETE", &format!("/api/rooms/{code}"), None);

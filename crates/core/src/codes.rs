@@ -133,7 +133,10 @@ mod tests {
         assert_eq!(RoomCode::parse("K7MQ2PX"), Err(CodeError::Length(7)));
         assert_eq!(RoomCode::parse(""), Err(CodeError::Length(0)));
         assert_eq!(RoomCode::parse("---"), Err(CodeError::Length(0)));
-        assert!(matches!(RoomCode::parse(&"A".repeat(10_000)), Err(CodeError::Length(10_000))));
+        assert!(matches!(
+            RoomCode::parse(&"A".repeat(10_000)),
+            Err(CodeError::Length(10_000))
+        ));
     }
 
     #[test]
@@ -150,9 +153,16 @@ mod tests {
         for _ in 0..1000 {
             let code = RoomCode::random(&mut rng);
             assert_eq!(RoomCode::parse(&code.grouped()).unwrap(), code);
-            assert_eq!(RoomCode::parse(&code.as_str().to_lowercase()).unwrap(), code);
+            assert_eq!(
+                RoomCode::parse(&code.as_str().to_lowercase()).unwrap(),
+                code
+            );
             seen.insert(code);
         }
-        assert!(seen.len() > 990, "1000 random codes gave only {} distinct", seen.len());
+        assert!(
+            seen.len() > 990,
+            "1000 random codes gave only {} distinct",
+            seen.len()
+        );
     }
 }

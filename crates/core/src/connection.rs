@@ -89,7 +89,10 @@ pub(crate) async fn serve(socket: WebSocket, ctx: SocketContext, from: IpAddr) {
             match exit {
                 Exit::Error(code) => {
                     link.push(Outbound::Text(error_frame(code, message_for(code))));
-                    link.push(Outbound::Close(code.close_status().unwrap_or(close::POLICY), code.as_str()));
+                    link.push(Outbound::Close(
+                        code.close_status().unwrap_or(close::POLICY),
+                        code.as_str(),
+                    ));
                 }
                 Exit::Shutdown { joined: false } => {
                     link.push(Outbound::Close(close::GOING_AWAY, "shutdown"));
@@ -100,7 +103,9 @@ pub(crate) async fn serve(socket: WebSocket, ctx: SocketContext, from: IpAddr) {
                 false
             } else {
                 // Let the writer flush what is queued, ending with the close.
-                tokio::time::timeout(limits.shutdown_timeout, &mut writer).await.unwrap_or(false)
+                tokio::time::timeout(limits.shutdown_timeout, &mut writer)
+                    .await
+                    .unwrap_or(false)
             }
         }
     };
@@ -154,7 +159,10 @@ async fn write_loop(
                 }
                 Outbound::Ping => Message::Ping(Default::default()),
                 Outbound::Close(code, reason) => {
-                    let frame = CloseFrame { code, reason: reason.into() };
+                    let frame = CloseFrame {
+                        code,
+                        reason: reason.into(),
+                    };
                     let sent = tokio::select! {
                         r = sink.send(Message::Close(Some(frame))) => r.is_ok(),
                         () = &mut slow => false,
@@ -187,11 +195,18 @@ async fn write_loop(
 async fn close_slow(sink: &mut SplitSink<WebSocket, Message>) -> bool {
     let code = ErrorCode::SlowConsumer;
     let attempt = async {
-        sink.feed(Message::Text(error_frame(code, message_for(code)))).await?;
-        let frame = CloseFrame { code: close::POLICY, reason: code.as_str().into() };
+        sink.feed(Message::Text(error_frame(code, message_for(code))))
+            .await?;
+        let frame = CloseFrame {
+            code: close::POLICY,
+            reason: code.as_str().into(),
+        };
         sink.send(Message::Close(Some(frame))).await
     };
-    matches!(tokio::time::timeout(Duration::from_millis(500), attempt).await, Ok(Ok(())))
+    matches!(
+        tokio::time::timeout(Duration::from_millis(500), attempt).await,
+        Ok(Ok(()))
+    )
 }
 
 async fn read_loop(
@@ -204,10 +219,15 @@ async fn read_loop(
     let limits = &*ctx.limits;
     let join_deadline = tokio::time::sleep(limits.join_timeout);
     tokio::pin!(join_deadline);
-    let mut pings = tokio::time::interval_at(Instant::now() + limits.ping_interval, limits.ping_interval);
+    let mut pings =
+        tokio::time::interval_at(Instant::now() + limits.ping_interval, limits.ping_interval);
     pings.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut unanswered = 0u8;
-    let mut bucket = TokenBucket::new(limits.rate_burst, limits.rate_per_sec, Instant::now().into_std());
+    let mut bucket = TokenBucket::new(
+        limits.rate_burst,
+        limits.rate_per_sec,
+        Instant::now().into_std(),
+    );
     let mut rate_notice = Coalesce::new(Duration::from_secs(1));
     let mut bad_notice = Coalesce::new(Duration::from_secs(10));
     // Registered once, not per frame.
@@ -234,7 +254,11 @@ async fn read_loop(
         let text = match msg {
             None => return Exit::Gone,
             Some(Err(err)) => {
-                return if is_too_large(err) { Exit::Error(ErrorCode::TooLarge) } else { Exit::Gone };
+                return if is_too_large(err) {
+                    Exit::Error(ErrorCode::TooLarge)
+                } else {
+                    Exit::Gone
+                };
             }
             Some(Ok(Message::Pong(_))) => {
                 unanswered = 0;
@@ -269,7 +293,10 @@ async fn read_loop(
                 if bad_notice.ready(now) {
                     tracing::debug!(error = %bad, "bad message from a client");
                 }
-                link.push(Outbound::Text(error_frame(ErrorCode::BadMessage, &bad.to_string())));
+                link.push(Outbound::Text(error_frame(
+                    ErrorCode::BadMessage,
+                    &bad.to_string(),
+                )));
                 continue;
             }
         };
@@ -308,7 +335,9 @@ async fn read_loop(
                     }
                 }
             }
-            (Request::Signal { .. } | Request::Leave, None) => return Exit::Error(ErrorCode::NotJoined),
+            (Request::Signal { .. } | Request::Leave, None) => {
+                return Exit::Error(ErrorCode::NotJoined);
+            }
             (Request::Signal { to, data }, Some(id)) => {
                 let frame = signal_frame(id, data);
                 match ctx.registry.signal(id, link, &to, frame) {
@@ -365,8 +394,13 @@ mod tests {
     /// axum's wrapper: this breaks if our `tungstenite` is not the version axum uses.
     #[test]
     fn recognizes_the_websocket_layers_size_error() {
-        let err = tungstenite::Error::Capacity(CapacityError::MessageTooLong { size: 70_000, max_size: 65_536 });
+        let err = tungstenite::Error::Capacity(CapacityError::MessageTooLong {
+            size: 70_000,
+            max_size: 65_536,
+        });
         assert!(is_too_large(axum::Error::new(err)));
-        assert!(!is_too_large(axum::Error::new(tungstenite::Error::ConnectionClosed)));
+        assert!(!is_too_large(axum::Error::new(
+            tungstenite::Error::ConnectionClosed
+        )));
     }
 }

@@ -34,10 +34,18 @@ pub(crate) struct ApiError {
 
 impl ApiError {
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {
-        ApiError { status: StatusCode::BAD_REQUEST, code: "bad-request", message: message.into() }
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "bad-request",
+            message: message.into(),
+        }
     }
     fn forbidden(message: &str) -> Self {
-        ApiError { status: StatusCode::FORBIDDEN, code: "forbidden", message: message.into() }
+        ApiError {
+            status: StatusCode::FORBIDDEN,
+            code: "forbidden",
+            message: message.into(),
+        }
     }
     fn room_not_found() -> Self {
         ApiError {
@@ -47,10 +55,18 @@ impl ApiError {
         }
     }
     fn not_found() -> Self {
-        ApiError { status: StatusCode::NOT_FOUND, code: "not-found", message: "no such endpoint".into() }
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: "not-found",
+            message: "no such endpoint".into(),
+        }
     }
     fn unavailable(message: impl Into<String>) -> Self {
-        ApiError { status: StatusCode::SERVICE_UNAVAILABLE, code: "unavailable", message: message.into() }
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "unavailable",
+            message: message.into(),
+        }
     }
 }
 
@@ -158,7 +174,8 @@ async fn create_room(State(shared): State<AppState>, body: Bytes) -> Result<Resp
     let request: RoomRequest = if body.iter().all(u8::is_ascii_whitespace) {
         RoomRequest::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?
     };
     let created = shared.create_room(request).map_err(|e| match e {
         crate::NodeError::Settings(m) => ApiError::bad_request(m),
@@ -171,9 +188,16 @@ fn parse_code(raw: &str) -> Result<RoomCode, ApiError> {
     RoomCode::parse(raw).map_err(|_| ApiError::room_not_found())
 }
 
-async fn close_room(State(shared): State<AppState>, Path(code): Path<String>) -> Result<StatusCode, ApiError> {
+async fn close_room(
+    State(shared): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<StatusCode, ApiError> {
     let code = parse_code(&code)?;
-    if shared.registry.close_room(code) { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::room_not_found()) }
+    if shared.registry.close_room(code) {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::room_not_found())
+    }
 }
 
 async fn probe_room(State(shared): State<AppState>, Path(code): Path<String>) -> StatusCode {
@@ -188,7 +212,10 @@ async fn lan_probe_room(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(code): Path<String>,
 ) -> StatusCode {
-    if !shared.probes.allow(peer.ip(), tokio::time::Instant::now().into_std()) {
+    if !shared
+        .probes
+        .allow(peer.ip(), tokio::time::Instant::now().into_std())
+    {
         return StatusCode::TOO_MANY_REQUESTS;
     }
     probe_room(State(shared), Path(code)).await
@@ -198,7 +225,10 @@ async fn lan_rooms(State(shared): State<AppState>) -> Json<serde_json::Value> {
     Json(json!(shared.lan_rooms()))
 }
 
-async fn resolve(State(shared): State<AppState>, Path(code): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn resolve(
+    State(shared): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let code = parse_code(&code)?;
     match shared.resolve(code).await {
         Some(ws) => Ok(Json(json!({"code": code, "ws": ws}))),
@@ -217,7 +247,8 @@ async fn upgrade(
     let open = shared.sockets.fetch_add(1, Ordering::AcqRel);
     if open >= limits.max_sockets {
         shared.sockets.fetch_sub(1, Ordering::AcqRel);
-        return ApiError::unavailable("this node has too many open sockets; try again later").into_response();
+        return ApiError::unavailable("this node has too many open sockets; try again later")
+            .into_response();
     }
     let guard = SocketCount(shared.clone());
     let ctx = shared.socket_ctx.clone();

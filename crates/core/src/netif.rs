@@ -16,9 +16,32 @@ pub struct LanAddress {
 
 /// Name prefixes of virtual interfaces that are not the user's LAN.
 const VIRTUAL_PREFIXES: &[&str] = &[
-    "docker", "br-", "veth", "virbr", "vboxnet", "vmnet", "tun", "tap", "wg", "utun", "zt",
-    "tailscale", "ts", "ppp", "ipsec", "lxc", "lxd", "cni", "flannel", "podman", "awdl", "llw",
-    "anpi", "gif", "stf", "bridge100",
+    "docker",
+    "br-",
+    "veth",
+    "virbr",
+    "vboxnet",
+    "vmnet",
+    "tun",
+    "tap",
+    "wg",
+    "utun",
+    "zt",
+    "tailscale",
+    "ts",
+    "ppp",
+    "ipsec",
+    "lxc",
+    "lxd",
+    "cni",
+    "flannel",
+    "podman",
+    "awdl",
+    "llw",
+    "anpi",
+    "gif",
+    "stf",
+    "bridge100",
 ];
 
 /// Whether an interface name looks like a container bridge, VM network or VPN.
@@ -32,23 +55,35 @@ pub fn is_virtual(name: &str) -> bool {
 /// non-loopback, non-virtual interface. mDNS uses the same rule, so a node
 /// announces where its invites point.
 pub fn is_lan_interface(name: &str, loopback: bool, only: &[String]) -> bool {
-    !loopback && if only.is_empty() { !is_virtual(name) } else { only.iter().any(|n| n == name) }
+    !loopback
+        && if only.is_empty() {
+            !is_virtual(name)
+        } else {
+            only.iter().any(|n| n == name)
+        }
 }
 
 /// Addresses of the interfaces discovery and invites may use
 /// (see [`is_lan_interface`]).
 pub fn lan_addresses(only: &[String]) -> Vec<LanAddress> {
-    let Ok(all) = if_addrs::get_if_addrs() else { return Vec::new() };
+    let Ok(all) = if_addrs::get_if_addrs() else {
+        return Vec::new();
+    };
     all.into_iter()
         .filter(|i| is_lan_interface(&i.name, i.is_loopback(), only))
-        .map(|i| LanAddress { ip: i.ip(), interface: i.name })
+        .map(|i| LanAddress {
+            ip: i.ip(),
+            interface: i.name,
+        })
         .collect()
 }
 
 /// The IPv4 networks (address, netmask) this machine is on, loopback excluded:
 /// an address of another node inside one of them is reachable without a router.
 pub fn ipv4_networks() -> Vec<(Ipv4Addr, Ipv4Addr)> {
-    let Ok(all) = if_addrs::get_if_addrs() else { return Vec::new() };
+    let Ok(all) = if_addrs::get_if_addrs() else {
+        return Vec::new();
+    };
     all.into_iter()
         .filter(|i| !i.is_loopback())
         .filter_map(|i| match i.addr {
@@ -64,10 +99,16 @@ pub fn ipv4_networks() -> Vec<(Ipv4Addr, Ipv4Addr)> {
 /// carry portably). `None` when nothing usable was announced.
 pub fn reachable(candidates: &[IpAddr], networks: &[(Ipv4Addr, Ipv4Addr)]) -> Option<IpAddr> {
     let usable_v4 = |ip: &Ipv4Addr| {
-        !ip.is_loopback() && !ip.is_link_local() && !ip.is_unspecified() && !ip.is_multicast() && !ip.is_broadcast()
+        !ip.is_loopback()
+            && !ip.is_link_local()
+            && !ip.is_unspecified()
+            && !ip.is_multicast()
+            && !ip.is_broadcast()
     };
     let on_link = |ip: &Ipv4Addr| {
-        networks.iter().any(|(net, mask)| u32::from(*ip) & u32::from(*mask) == u32::from(*net) & u32::from(*mask))
+        networks.iter().any(|(net, mask)| {
+            u32::from(*ip) & u32::from(*mask) == u32::from(*net) & u32::from(*mask)
+        })
     };
     let mut v4: Vec<Ipv4Addr> = candidates
         .iter()
@@ -85,7 +126,10 @@ pub fn reachable(candidates: &[IpAddr], networks: &[(Ipv4Addr, Ipv4Addr)]) -> Op
         .iter()
         .filter_map(|ip| match ip {
             IpAddr::V6(v6)
-                if (v6.segments()[0] & 0xffc0) != 0xfe80 && !v6.is_loopback() && !v6.is_unspecified() && !v6.is_multicast() =>
+                if (v6.segments()[0] & 0xffc0) != 0xfe80
+                    && !v6.is_loopback()
+                    && !v6.is_unspecified()
+                    && !v6.is_multicast() =>
             {
                 Some(*v6)
             }
@@ -126,12 +170,19 @@ mod tests {
     use super::*;
 
     fn addr(interface: &str, ip: &str) -> LanAddress {
-        LanAddress { interface: interface.into(), ip: ip.parse().unwrap() }
+        LanAddress {
+            interface: interface.into(),
+            ip: ip.parse().unwrap(),
+        }
     }
 
     #[test]
     fn prefers_routable_ipv4() {
-        let list = [addr("eth0", "fe80::1"), addr("eth0", "169.254.3.3"), addr("eth0", "192.168.1.20")];
+        let list = [
+            addr("eth0", "fe80::1"),
+            addr("eth0", "169.254.3.3"),
+            addr("eth0", "192.168.1.20"),
+        ];
         assert_eq!(preferred(&list), "192.168.1.20".parse::<IpAddr>().unwrap());
         let v6_only = [addr("eth0", "fe80::1"), addr("eth0", "fd00::5")];
         assert_eq!(preferred(&v6_only), "fd00::5".parse::<IpAddr>().unwrap());
@@ -140,7 +191,15 @@ mod tests {
 
     #[test]
     fn tells_virtual_interfaces_apart() {
-        for name in ["docker0", "br-1a2b", "veth12", "tun0", "wg0", "tailscale0", "utun3"] {
+        for name in [
+            "docker0",
+            "br-1a2b",
+            "veth12",
+            "tun0",
+            "wg0",
+            "tailscale0",
+            "utun3",
+        ] {
             assert!(is_virtual(name), "{name}");
         }
         for name in ["eth0", "enp3s0", "wlan0", "wlp2s0", "en0", "lan0"] {
@@ -151,12 +210,30 @@ mod tests {
     #[test]
     fn reaches_other_nodes_on_our_network_first() {
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
-        let nets = [("10.1.0.7".parse().unwrap(), "255.255.255.0".parse().unwrap())];
-        let announced = [ip("fe80::1"), ip("192.168.5.5"), ip("10.1.0.9"), ip("169.254.1.1")];
+        let nets = [(
+            "10.1.0.7".parse().unwrap(),
+            "255.255.255.0".parse().unwrap(),
+        )];
+        let announced = [
+            ip("fe80::1"),
+            ip("192.168.5.5"),
+            ip("10.1.0.9"),
+            ip("169.254.1.1"),
+        ];
         assert_eq!(reachable(&announced, &nets), Some(ip("10.1.0.9")));
-        assert_eq!(reachable(&announced, &[]), Some(ip("10.1.0.9")), "lowest routable IPv4");
-        assert_eq!(reachable(&[ip("fe80::1"), ip("fd00::2")], &nets), Some(ip("fd00::2")));
-        assert_eq!(reachable(&[ip("fe80::1"), ip("127.0.0.1"), ip("169.254.0.3")], &nets), None);
+        assert_eq!(
+            reachable(&announced, &[]),
+            Some(ip("10.1.0.9")),
+            "lowest routable IPv4"
+        );
+        assert_eq!(
+            reachable(&[ip("fe80::1"), ip("fd00::2")], &nets),
+            Some(ip("fd00::2"))
+        );
+        assert_eq!(
+            reachable(&[ip("fe80::1"), ip("127.0.0.1"), ip("169.254.0.3")], &nets),
+            None
+        );
         assert!(is_lan_interface("eth0", false, &[]));
         assert!(!is_lan_interface("lo", true, &[]));
         assert!(!is_lan_interface("docker0", false, &[]));
@@ -166,7 +243,13 @@ mod tests {
 
     #[test]
     fn brackets_ipv6() {
-        assert_eq!(host_port("10.0.0.1".parse().unwrap(), 7878), "10.0.0.1:7878");
-        assert_eq!(host_port("fd00::1".parse().unwrap(), 7878), "[fd00::1]:7878");
+        assert_eq!(
+            host_port("10.0.0.1".parse().unwrap(), 7878),
+            "10.0.0.1:7878"
+        );
+        assert_eq!(
+            host_port("fd00::1".parse().unwrap(), 7878),
+            "[fd00::1]:7878"
+        );
     }
 }

@@ -125,12 +125,17 @@ impl Shared {
         let name = match request.name.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(raw) => Some(clean_name(raw, limits.max_name).ok_or_else(|| {
-                NodeError::Settings(format!("room name must be at most {} characters", limits.max_name))
+                NodeError::Settings(format!(
+                    "room name must be at most {} characters",
+                    limits.max_name
+                ))
             })?),
         };
         let passcode = request.passcode.filter(|p| !p.is_empty());
         if passcode.as_ref().is_some_and(|p| p.chars().count() > 128) {
-            return Err(NodeError::Settings("passcode must be at most 128 characters".into()));
+            return Err(NodeError::Settings(
+                "passcode must be at most 128 characters".into(),
+            ));
         }
         let listed = request.listed.unwrap_or(true);
         let summary = self.registry.create_room(RoomSettings {
@@ -210,21 +215,41 @@ impl Node {
     /// and [`Node::stopped`] returns once every task has ended.
     pub async fn start(config: NodeConfig, shutdown: CancellationToken) -> Result<Node, NodeError> {
         let limits = Arc::new(config.limits.clone());
-        if limits.max_capacity < 2 || limits.default_capacity > limits.max_capacity || limits.default_capacity < 2 {
-            return Err(NodeError::Config("room capacity limits must allow at least 2 people".into()));
+        if limits.max_capacity < 2
+            || limits.default_capacity > limits.max_capacity
+            || limits.default_capacity < 2
+        {
+            return Err(NodeError::Config(
+                "room capacity limits must allow at least 2 people".into(),
+            ));
         }
         let local = bind(SocketAddr::from(([127, 0, 0, 1], config.local_port))).await?;
         let lan = bind(SocketAddr::new(config.lan_bind, config.lan_port)).await?;
-        let local_addr = local.local_addr().map_err(|source| NodeError::Bind { addr: local_addr_of(&config), source })?;
-        let lan_addr = lan.local_addr().map_err(|source| NodeError::Bind { addr: SocketAddr::new(config.lan_bind, config.lan_port), source })?;
+        let local_addr = local.local_addr().map_err(|source| NodeError::Bind {
+            addr: local_addr_of(&config),
+            source,
+        })?;
+        let lan_addr = lan.local_addr().map_err(|source| NodeError::Bind {
+            addr: SocketAddr::new(config.lan_bind, config.lan_port),
+            source,
+        })?;
 
         let addresses = netif::lan_addresses(&config.interfaces);
-        let lan_host = if config.lan_bind.is_unspecified() { netif::preferred(&addresses) } else { config.lan_bind };
+        let lan_host = if config.lan_bind.is_unspecified() {
+            netif::preferred(&addresses)
+        } else {
+            config.lan_bind
+        };
 
         let tasks = TaskTracker::new();
         let sockets_stop = CancellationToken::new();
         let registry = Registry::new(
-            Rooms::new(limits.grace, limits.resume_buffer, limits.resume_buffer_bytes, limits.max_rooms),
+            Rooms::new(
+                limits.grace,
+                limits.resume_buffer,
+                limits.resume_buffer_bytes,
+                limits.max_rooms,
+            ),
             tasks.clone(),
             shutdown.clone(),
         );
@@ -278,7 +303,9 @@ impl Node {
             });
             let app = router.into_make_service_with_connect_info::<SocketAddr>();
             tasks.spawn(async move {
-                let served = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned()).await;
+                let served = axum::serve(listener, app)
+                    .with_graceful_shutdown(stop.cancelled_owned())
+                    .await;
                 if let Err(err) = served {
                     tracing::warn!(%err, "listener stopped");
                 }
@@ -300,13 +327,21 @@ impl Node {
                 registry.close_all();
                 sockets_stop.cancel();
                 tasks.close();
-                if tokio::time::timeout(timeout + std::time::Duration::from_secs(2), tasks.wait()).await.is_err() {
+                if tokio::time::timeout(timeout + std::time::Duration::from_secs(2), tasks.wait())
+                    .await
+                    .is_err()
+                {
                     tracing::warn!(left = tasks.len(), "some connections did not close in time");
                 }
             })
         };
 
-        Ok(Node { shared, local_addr, lan_addr, supervisor })
+        Ok(Node {
+            shared,
+            local_addr,
+            lan_addr,
+            supervisor,
+        })
     }
 
     /// The loopback listener (UI, control API, `/ws`).
@@ -331,7 +366,10 @@ impl Node {
 
     /// The LAN listener's URL, `http://HOST:PORT`.
     pub fn lan_url(&self) -> String {
-        format!("http://{}", netif::host_port(self.shared.lan_host, self.lan_addr.port()))
+        format!(
+            "http://{}",
+            netif::host_port(self.shared.lan_host, self.lan_addr.port())
+        )
     }
 
     /// This node's random id (also in its mDNS record).
@@ -374,7 +412,12 @@ fn local_addr_of(config: &NodeConfig) -> SocketAddr {
 /// SO_REUSEADDR, so a restarted node gets its port back at once.
 async fn bind(addr: SocketAddr) -> Result<TcpListener, NodeError> {
     let err = |source| NodeError::Bind { addr, source };
-    let socket = if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }.map_err(err)?;
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()
+    } else {
+        TcpSocket::new_v6()
+    }
+    .map_err(err)?;
     #[cfg(unix)]
     socket.set_reuseaddr(true).map_err(err)?;
     socket.bind(addr).map_err(err)?;

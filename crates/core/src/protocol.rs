@@ -20,7 +20,10 @@ pub enum Request<'a> {
     /// Enter a room (the first frame of every socket).
     Join(JoinRequest<'a>),
     /// Relay `data` to the participant `to` in the same room.
-    Signal { to: Cow<'a, str>, data: &'a RawValue },
+    Signal {
+        to: Cow<'a, str>,
+        data: &'a RawValue,
+    },
     /// Leave now, without a grace period.
     Leave,
 }
@@ -104,7 +107,10 @@ pub fn parse_request(text: &str, max_name: usize) -> Result<Request<'_>, BadMess
 /// Trims a display name and checks its length in characters; control characters
 /// become spaces so a name cannot forge lines in someone's log or UI.
 pub fn clean_name(raw: &str, max_chars: usize) -> Option<String> {
-    let spaced: String = raw.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let spaced: String = raw
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     let name = spaced.trim().to_owned();
     let count = name.chars().count();
     (1..=max_chars).contains(&count).then_some(name)
@@ -203,9 +209,16 @@ pub enum Event<'a> {
         room: RoomBrief<'a>,
         peers: Vec<&'a PeerInfo>,
     },
-    PeerJoined { peer: &'a PeerInfo },
-    PeerLeft { id: &'a str },
-    Error { code: ErrorCode, message: &'a str },
+    PeerJoined {
+        peer: &'a PeerInfo,
+    },
+    PeerLeft {
+        id: &'a str,
+    },
+    Error {
+        code: ErrorCode,
+        message: &'a str,
+    },
     RoomClosed,
 }
 
@@ -214,7 +227,9 @@ impl Event<'_> {
     pub fn frame(&self) -> Frame {
         // Serializing these plain structs cannot fail; an empty object is a safe
         // fallback that clients ignore.
-        serde_json::to_string(self).unwrap_or_else(|_| "{}".to_owned()).into()
+        serde_json::to_string(self)
+            .unwrap_or_else(|_| "{}".to_owned())
+            .into()
     }
 }
 
@@ -253,7 +268,9 @@ mod tests {
             64,
         )
         .unwrap();
-        let Request::Join(j) = req else { panic!("not a join") };
+        let Request::Join(j) = req else {
+            panic!("not a join")
+        };
         assert_eq!(j.room, "k7m-q2p");
         assert_eq!(j.name, "Alice");
         assert_eq!(j.passcode.as_deref(), Some("x"));
@@ -270,11 +287,22 @@ mod tests {
             parse_request(r#"{"type":"join","room":"X"}"#, 64).unwrap_err(),
             BadMessage::Missing("join", "name")
         );
-        for bad in [r#""""#, r#""   ""#, r#""\u0001""#, &format!("\"{}\"", "é".repeat(65))] {
+        for bad in [
+            r#""""#,
+            r#""   ""#,
+            r#""\u0001""#,
+            &format!("\"{}\"", "é".repeat(65)),
+        ] {
             let text = format!(r#"{{"type":"join","room":"X","name":{bad}}}"#);
-            assert_eq!(parse_request(&text, 64).unwrap_err(), BadMessage::BadName(64));
+            assert_eq!(
+                parse_request(&text, 64).unwrap_err(),
+                BadMessage::BadName(64)
+            );
         }
-        let text = format!(r#"{{"type":"join","room":"X","name":"{}"}}"#, "é".repeat(64));
+        let text = format!(
+            r#"{{"type":"join","room":"X","name":"{}"}}"#,
+            "é".repeat(64)
+        );
         assert!(parse_request(&text, 64).is_ok());
     }
 
@@ -299,16 +327,30 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        assert!(matches!(parse_request("not json", 64), Err(BadMessage::NotJson(_))));
-        assert!(matches!(parse_request("[1,2]", 64), Err(BadMessage::NotJson(_))));
-        assert!(matches!(parse_request(r#"{"room":"x"}"#, 64), Err(BadMessage::NotJson(_))));
-        assert!(matches!(parse_request(r#"{"type":42}"#, 64), Err(BadMessage::NotJson(_))));
+        assert!(matches!(
+            parse_request("not json", 64),
+            Err(BadMessage::NotJson(_))
+        ));
+        assert!(matches!(
+            parse_request("[1,2]", 64),
+            Err(BadMessage::NotJson(_))
+        ));
+        assert!(matches!(
+            parse_request(r#"{"room":"x"}"#, 64),
+            Err(BadMessage::NotJson(_))
+        ));
+        assert!(matches!(
+            parse_request(r#"{"type":42}"#, 64),
+            Err(BadMessage::NotJson(_))
+        ));
         assert!(matches!(
             parse_request(r#"{"type":"dance"}"#, 64),
             Err(BadMessage::UnknownType(t)) if t == "dance"
         ));
         let long = format!(r#"{{"type":"{}"}}"#, "x".repeat(5000));
-        let Err(BadMessage::UnknownType(t)) = parse_request(&long, 64) else { panic!() };
+        let Err(BadMessage::UnknownType(t)) = parse_request(&long, 64) else {
+            panic!()
+        };
         assert!(t.chars().count() <= 81);
     }
 
@@ -331,13 +373,20 @@ mod tests {
 
     #[test]
     fn events_serialize_as_documented() {
-        let peer = PeerInfo { id: "b".into(), name: "Bob".into() };
+        let peer = PeerInfo {
+            id: "b".into(),
+            name: "Bob".into(),
+        };
         let code = RoomCode::parse("K7MQ2P").unwrap();
         let welcome = Event::Welcome {
             id: "a",
             token: "t",
             resumed: false,
-            room: RoomBrief { code, name: "Friday", capacity: 8 },
+            room: RoomBrief {
+                code,
+                name: "Friday",
+                capacity: 8,
+            },
             peers: vec![&peer],
         };
         let v: Value = serde_json::from_str(welcome.frame().as_str()).unwrap();
@@ -347,10 +396,20 @@ mod tests {
                    "room":{"code":"K7MQ2P","name":"Friday","capacity":8},
                    "peers":[{"id":"b","name":"Bob"}]})
         );
-        let v: Value = serde_json::from_str(error_frame(ErrorCode::RoomFull, "full").as_str()).unwrap();
-        assert_eq!(v, json!({"type":"error","code":"room-full","message":"full"}));
-        assert_eq!(Event::RoomClosed.frame().as_str(), r#"{"type":"room-closed"}"#);
-        assert_eq!(Event::PeerLeft { id: "x" }.frame().as_str(), r#"{"type":"peer-left","id":"x"}"#);
+        let v: Value =
+            serde_json::from_str(error_frame(ErrorCode::RoomFull, "full").as_str()).unwrap();
+        assert_eq!(
+            v,
+            json!({"type":"error","code":"room-full","message":"full"})
+        );
+        assert_eq!(
+            Event::RoomClosed.frame().as_str(),
+            r#"{"type":"room-closed"}"#
+        );
+        assert_eq!(
+            Event::PeerLeft { id: "x" }.frame().as_str(),
+            r#"{"type":"peer-left","id":"x"}"#
+        );
     }
 
     #[test]

@@ -18,7 +18,12 @@ pub struct TokenBucket {
 impl TokenBucket {
     /// A full bucket of `burst` tokens refilled at `per_sec` a second.
     pub fn new(burst: u32, per_sec: u32, now: Instant) -> Self {
-        TokenBucket { tokens: f64::from(burst), burst: f64::from(burst), per_sec: f64::from(per_sec), last: now }
+        TokenBucket {
+            tokens: f64::from(burst),
+            burst: f64::from(burst),
+            per_sec: f64::from(per_sec),
+            last: now,
+        }
     }
 
     /// Takes one token if there is one.
@@ -62,7 +67,12 @@ pub struct AddressLimiter {
 
 impl AddressLimiter {
     pub fn new(burst: u32, per_sec: u32, max_entries: usize) -> Self {
-        AddressLimiter { buckets: Mutex::new(HashMap::new()), burst, per_sec, max_entries }
+        AddressLimiter {
+            buckets: Mutex::new(HashMap::new()),
+            burst,
+            per_sec,
+            max_entries,
+        }
     }
 
     /// Whether `addr` has a token left, without taking one (an address never
@@ -81,7 +91,10 @@ impl AddressLimiter {
                 return false;
             }
         }
-        buckets.entry(addr).or_insert_with(|| TokenBucket::new(self.burst, self.per_sec, now)).take(now)
+        buckets
+            .entry(addr)
+            .or_insert_with(|| TokenBucket::new(self.burst, self.per_sec, now))
+            .take(now)
     }
 }
 
@@ -119,9 +132,18 @@ mod tests {
         let mut b = TokenBucket::new(400, 200, t0);
         assert_eq!((0..500).filter(|_| b.take(t0)).count(), 400);
         assert!(!b.take(t0));
-        assert!(b.take(t0 + Duration::from_millis(5)), "one token after 5 ms at 200/s");
+        assert!(
+            b.take(t0 + Duration::from_millis(5)),
+            "one token after 5 ms at 200/s"
+        );
         assert!(!b.take(t0 + Duration::from_millis(5)));
-        assert_eq!((0..1000).filter(|_| b.take(t0 + Duration::from_secs(10))).count(), 400, "never above burst");
+        assert_eq!(
+            (0..1000)
+                .filter(|_| b.take(t0 + Duration::from_secs(10)))
+                .count(),
+            400,
+            "never above burst"
+        );
     }
 
     #[test]
@@ -133,9 +155,15 @@ mod tests {
         let c: IpAddr = "10.0.0.3".parse().unwrap();
         assert_eq!((0..30).filter(|_| limiter.allow(a, t0)).count(), 20);
         assert!(limiter.allow(b, t0), "another address has its own bucket");
-        assert!(!limiter.allow(c, t0), "table full of busy buckets: refuse rather than grow");
+        assert!(
+            !limiter.allow(c, t0),
+            "table full of busy buckets: refuse rather than grow"
+        );
         let later = t0 + Duration::from_secs(5);
-        assert!(limiter.allow(c, later), "full buckets are forgotten to make room");
+        assert!(
+            limiter.allow(c, later),
+            "full buckets are forgotten to make room"
+        );
     }
 
     #[test]

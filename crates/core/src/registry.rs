@@ -20,8 +20,8 @@ use tokio_util::task::TaskTracker;
 use crate::codes::RoomCode;
 use crate::protocol::Frame;
 use crate::rooms::{
-    CreateError, Fresh, Join, JoinError, Joined, Outbox, RoomSettings, RoomStats, RoomSummary, Rooms,
-    Routed, SignalError,
+    CreateError, Fresh, Join, JoinError, Joined, Outbox, RoomSettings, RoomStats, RoomSummary,
+    Rooms, Routed, SignalError,
 };
 
 /// What a socket's writer sends.
@@ -57,7 +57,10 @@ impl PartialEq for Link {
 static NEXT_LINK: AtomicU64 = AtomicU64::new(1);
 
 impl Link {
-    pub(crate) fn new(queue: usize, max_bytes: usize) -> (Link, mpsc::Receiver<Outbound>, Arc<AtomicUsize>) {
+    pub(crate) fn new(
+        queue: usize,
+        max_bytes: usize,
+    ) -> (Link, mpsc::Receiver<Outbound>, Arc<AtomicUsize>) {
         let (tx, rx) = mpsc::channel(queue.max(1));
         let queued = Arc::new(AtomicUsize::new(0));
         let link = Link {
@@ -144,13 +147,23 @@ impl Registry {
         shutdown: CancellationToken,
     ) -> Registry {
         let (changes, _) = watch::channel(0);
-        Registry { inner: Arc::new(Inner { rooms: Mutex::new(rooms), tasks, shutdown, changes }) }
+        Registry {
+            inner: Arc::new(Inner {
+                rooms: Mutex::new(rooms),
+                tasks,
+                shutdown,
+                changes,
+            }),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Rooms<Link>> {
         // A panic while holding the lock would be a bug in `rooms`; the state is
         // still consistent enough to keep serving everybody else.
-        self.inner.rooms.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .rooms
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn changed(&self) {
@@ -210,7 +223,10 @@ impl Registry {
     }
 
     pub(crate) fn join(&self, link: &Link, join: Join<'_>) -> Result<Joined, JoinError> {
-        let fresh = Fresh { id: random_id(12), token: random_id(18) };
+        let fresh = Fresh {
+            id: random_id(12),
+            token: random_id(18),
+        };
         let joined = self.lock().join(link, join, fresh, &mut Queues)?;
         if !joined.resumed {
             self.changed();
@@ -218,7 +234,13 @@ impl Registry {
         Ok(joined)
     }
 
-    pub(crate) fn signal(&self, from: &str, link: &Link, to: &str, frame: Frame) -> Result<Routed, SignalError> {
+    pub(crate) fn signal(
+        &self,
+        from: &str,
+        link: &Link,
+        to: &str,
+        frame: Frame,
+    ) -> Result<Routed, SignalError> {
         self.lock().signal(from, link, to, frame, &mut Queues)
     }
 
@@ -232,7 +254,9 @@ impl Registry {
     /// the grace period runs out (unless resumed first).
     pub(crate) fn disconnect(&self, id: &str, link: &Link) {
         let now = now();
-        let Some(deadline) = self.lock().disconnect(id, link, now) else { return };
+        let Some(deadline) = self.lock().disconnect(id, link, now) else {
+            return;
+        };
         let registry = self.clone();
         let shutdown = self.inner.shutdown.clone();
         self.inner.tasks.spawn(async move {
@@ -260,7 +284,9 @@ pub(crate) fn random_id(bytes: usize) -> String {
     const URL_SAFE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut rng = rand::rng();
     // Each character carries 6 bits: 12 bytes → 16 characters (96 bits).
-    (0..bytes * 4 / 3).map(|_| URL_SAFE[rng.random_range(0..64)] as char).collect()
+    (0..bytes * 4 / 3)
+        .map(|_| URL_SAFE[rng.random_range(0..64)] as char)
+        .collect()
 }
 
 #[cfg(test)]
@@ -271,7 +297,10 @@ mod tests {
     fn ids_are_url_safe_and_long_enough() {
         let id = random_id(12);
         assert_eq!(id.len(), 16);
-        assert!(id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(
+            id.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
         assert_ne!(random_id(12), id);
     }
 

@@ -154,7 +154,11 @@ struct Room<L> {
 
 impl<L> Room<L> {
     fn brief(&self, code: RoomCode) -> RoomBrief<'_> {
-        RoomBrief { code, name: &self.settings.name, capacity: self.settings.capacity }
+        RoomBrief {
+            code,
+            name: &self.settings.name,
+            capacity: self.settings.capacity,
+        }
     }
 
     fn member(&self, id: &str) -> Option<usize> {
@@ -179,7 +183,12 @@ impl<L: Clone + PartialEq> Rooms<L> {
     /// `grace`: how long a dropped member's id is held; `resume_buffer` and
     /// `resume_buffer_bytes`: signals (and their bytes) kept for a held member;
     /// `max_rooms`: rooms this node hosts at most.
-    pub fn new(grace: Duration, resume_buffer: usize, resume_buffer_bytes: usize, max_rooms: usize) -> Self {
+    pub fn new(
+        grace: Duration,
+        resume_buffer: usize,
+        resume_buffer_bytes: usize,
+        max_rooms: usize,
+    ) -> Self {
         Rooms {
             rooms: HashMap::new(),
             peers: HashMap::new(),
@@ -193,7 +202,11 @@ impl<L: Clone + PartialEq> Rooms<L> {
 
     /// Opens a room with the given code. An empty name becomes the code as people
     /// see it (`K7M-Q2P`).
-    pub fn create(&mut self, code: RoomCode, mut settings: RoomSettings) -> Result<RoomSummary, CreateError> {
+    pub fn create(
+        &mut self,
+        code: RoomCode,
+        mut settings: RoomSettings,
+    ) -> Result<RoomSummary, CreateError> {
         if settings.name.is_empty() {
             settings.name = code.grouped();
         }
@@ -203,7 +216,10 @@ impl<L: Clone + PartialEq> Rooms<L> {
         if self.rooms.len() >= self.max_rooms {
             return Err(CreateError::TooManyRooms(self.max_rooms));
         }
-        let room = Room { settings, members: Vec::new() };
+        let room = Room {
+            settings,
+            members: Vec::new(),
+        };
         let summary = summarize(code, &room);
         self.rooms.insert(code, room);
         Ok(summary)
@@ -219,13 +235,20 @@ impl<L: Clone + PartialEq> Rooms<L> {
 
     /// All rooms, sorted by code so listings are stable.
     pub fn list(&self) -> Vec<RoomSummary> {
-        let mut all: Vec<_> = self.rooms.iter().map(|(code, room)| summarize(*code, room)).collect();
+        let mut all: Vec<_> = self
+            .rooms
+            .iter()
+            .map(|(code, room)| summarize(*code, room))
+            .collect();
         all.sort_by_key(|r| r.code);
         all
     }
 
     pub fn stats(&self) -> RoomStats {
-        let mut stats = RoomStats { rooms: self.rooms.len(), ..RoomStats::default() };
+        let mut stats = RoomStats {
+            rooms: self.rooms.len(),
+            ..RoomStats::default()
+        };
         for member in self.rooms.values().flat_map(|r| &r.members) {
             if member.link.is_some() {
                 stats.joined += 1;
@@ -248,7 +271,10 @@ impl<L: Clone + PartialEq> Rooms<L> {
         if let Some(joined) = self.try_resume(link, &join, &fresh, out) {
             return Ok(joined);
         }
-        let room = self.rooms.get_mut(&join.room).ok_or(JoinError::RoomNotFound)?;
+        let room = self
+            .rooms
+            .get_mut(&join.room)
+            .ok_or(JoinError::RoomNotFound)?;
         if let Some(expected) = &room.settings.passcode
             && join.passcode != Some(expected.as_str())
         {
@@ -257,7 +283,10 @@ impl<L: Clone + PartialEq> Rooms<L> {
         if room.members.len() >= room.settings.capacity {
             return Err(JoinError::RoomFull);
         }
-        let info = PeerInfo { id: fresh.id.clone(), name: join.name.to_owned() };
+        let info = PeerInfo {
+            id: fresh.id.clone(),
+            name: join.name.to_owned(),
+        };
         let welcome = Event::Welcome {
             id: &info.id,
             token: &fresh.token,
@@ -283,7 +312,11 @@ impl<L: Clone + PartialEq> Rooms<L> {
         });
         self.peers.insert(fresh.id.clone(), join.room);
         self.tokens.insert(fresh.token, fresh.id.clone());
-        Ok(Joined { id: fresh.id, room: join.room, resumed: false })
+        Ok(Joined {
+            id: fresh.id,
+            room: join.room,
+            resumed: false,
+        })
     }
 
     fn try_resume(
@@ -306,8 +339,12 @@ impl<L: Clone + PartialEq> Rooms<L> {
         self.tokens.remove(token);
         self.tokens.insert(fresh.token.clone(), id.clone());
 
-        let peers: Vec<&PeerInfo> =
-            room.members.iter().filter(|m| m.info.id != id).map(|m| &m.info).collect();
+        let peers: Vec<&PeerInfo> = room
+            .members
+            .iter()
+            .filter(|m| m.info.id != id)
+            .map(|m| &m.info)
+            .collect();
         let welcome = Event::Welcome {
             id: &id,
             token: &fresh.token,
@@ -328,7 +365,11 @@ impl<L: Clone + PartialEq> Rooms<L> {
         }
         member.buffer = VecDeque::new();
         member.buffered_bytes = 0;
-        Some(Joined { id, room: code, resumed: true })
+        Some(Joined {
+            id,
+            room: code,
+            resumed: true,
+        })
     }
 
     /// Relays a prepared `signal` frame from `from` to `to`, within `from`'s room.
@@ -423,13 +464,19 @@ impl<L: Clone + PartialEq> Rooms<L> {
 
     /// The earliest pending hold deadline, if any.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.rooms.values().flat_map(|r| &r.members).filter_map(|m| m.held_until).min()
+        self.rooms
+            .values()
+            .flat_map(|r| &r.members)
+            .filter_map(|m| m.held_until)
+            .min()
     }
 
     /// Closes a room: its live members get `room-closed` and a close (1000,
     /// `room-closed`); held ids and tokens are dropped. Returns whether it existed.
     pub fn close_room(&mut self, code: RoomCode, out: &mut impl Outbox<L>) -> bool {
-        let Some(room) = self.rooms.remove(&code) else { return false };
+        let Some(room) = self.rooms.remove(&code) else {
+            return false;
+        };
         let closed = Event::RoomClosed.frame();
         for member in room.members {
             self.peers.remove(&member.info.id);
@@ -494,13 +541,18 @@ mod tests {
             self.log.push((*link, value));
         }
         fn close(&mut self, link: &u32, status: u16, reason: &'static str) {
-            self.log.push((*link, serde_json::json!({"close": status, "reason": reason})));
+            self.log.push((
+                *link,
+                serde_json::json!({"close": status, "reason": reason}),
+            ));
         }
     }
 
     impl Recorder {
         fn take(&mut self, link: u32) -> Vec<Value> {
-            let (mine, rest) = std::mem::take(&mut self.log).into_iter().partition(|(l, _)| *l == link);
+            let (mine, rest) = std::mem::take(&mut self.log)
+                .into_iter()
+                .partition(|(l, _)| *l == link);
             self.log = rest;
             mine.into_iter().map(|(_, v)| v).collect()
         }
@@ -538,11 +590,19 @@ mod tests {
     }
 
     fn fresh(n: u32) -> Fresh {
-        Fresh { id: format!("p{n}"), token: format!("t{n}-{}", rand::random::<u32>()) }
+        Fresh {
+            id: format!("p{n}"),
+            token: format!("t{n}-{}", rand::random::<u32>()),
+        }
     }
 
     fn join(rooms: &mut Rooms<u32>, link: u32, out: &mut Recorder) -> Result<Joined, JoinError> {
-        let join = Join { room: code(), name: "N", passcode: None, resume: None };
+        let join = Join {
+            room: code(),
+            name: "N",
+            passcode: None,
+            resume: None,
+        };
         rooms.join(&link, join, fresh(link), out)
     }
 
@@ -558,8 +618,12 @@ mod tests {
             join(&mut rooms, link, &mut out).unwrap();
         }
         let third = out.take(3);
-        let peers: Vec<&str> =
-            third[0]["peers"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+        let peers: Vec<&str> = third[0]["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap())
+            .collect();
         assert_eq!(peers, ["p1", "p2"]);
         assert_eq!(third[0]["resumed"], false);
         assert_eq!(third[0]["room"]["name"], "Friday");
@@ -576,7 +640,11 @@ mod tests {
         assert_eq!(join(&mut rooms, 3, &mut out), Err(JoinError::RoomFull));
         let now = Instant::now();
         rooms.disconnect("p2", &2, now).unwrap();
-        assert_eq!(join(&mut rooms, 3, &mut out), Err(JoinError::RoomFull), "held id still counts");
+        assert_eq!(
+            join(&mut rooms, 3, &mut out),
+            Err(JoinError::RoomFull),
+            "held id still counts"
+        );
         rooms.expire(now + GRACE, &mut out);
         assert!(join(&mut rooms, 3, &mut out).is_ok());
     }
@@ -586,10 +654,21 @@ mod tests {
         let mut rooms = rooms_with(8, Some("1234"));
         let mut out = Recorder::default();
         assert_eq!(join(&mut rooms, 1, &mut out), Err(JoinError::BadPasscode));
-        let ok = Join { room: code(), name: "A", passcode: Some("1234"), resume: None };
+        let ok = Join {
+            room: code(),
+            name: "A",
+            passcode: Some("1234"),
+            resume: None,
+        };
         assert!(rooms.join(&1, ok, fresh(1), &mut out).is_ok());
-        let other = Join { room: RoomCode::parse("ZZZZZZ").unwrap(), ..ok };
-        assert_eq!(rooms.join(&2, other, fresh(2), &mut out), Err(JoinError::RoomNotFound));
+        let other = Join {
+            room: RoomCode::parse("ZZZZZZ").unwrap(),
+            ..ok
+        };
+        assert_eq!(
+            rooms.join(&2, other, fresh(2), &mut out),
+            Err(JoinError::RoomNotFound)
+        );
     }
 
     #[test]
@@ -597,22 +676,51 @@ mod tests {
         let mut rooms = rooms_with(8, None);
         let other = RoomCode::parse("ABCDEF").unwrap();
         rooms
-            .create(other, RoomSettings { name: "x".into(), listed: false, capacity: 8, passcode: None })
+            .create(
+                other,
+                RoomSettings {
+                    name: "x".into(),
+                    listed: false,
+                    capacity: 8,
+                    passcode: None,
+                },
+            )
             .unwrap();
         let mut out = Recorder::default();
         join(&mut rooms, 1, &mut out).unwrap();
         join(&mut rooms, 2, &mut out).unwrap();
-        let elsewhere = Join { room: other, name: "E", passcode: None, resume: None };
+        let elsewhere = Join {
+            room: other,
+            name: "E",
+            passcode: None,
+            resume: None,
+        };
         rooms.join(&9, elsewhere, fresh(9), &mut out).unwrap();
         out.log.clear();
 
         let frame: Frame = "{\"type\":\"signal\",\"from\":\"p1\",\"data\":1}".into();
-        assert_eq!(rooms.signal("p1", &1, "p2", frame.clone(), &mut out), Ok(Routed::Delivered));
-        assert_eq!(rooms.signal("p1", &1, "p9", frame.clone(), &mut out), Err(SignalError::UnknownPeer));
-        assert_eq!(rooms.signal("p1", &1, "nobody", frame.clone(), &mut out), Err(SignalError::UnknownPeer));
-        assert_eq!(rooms.signal("ghost", &7, "p2", frame, &mut out), Err(SignalError::NotJoined));
+        assert_eq!(
+            rooms.signal("p1", &1, "p2", frame.clone(), &mut out),
+            Ok(Routed::Delivered)
+        );
+        assert_eq!(
+            rooms.signal("p1", &1, "p9", frame.clone(), &mut out),
+            Err(SignalError::UnknownPeer)
+        );
+        assert_eq!(
+            rooms.signal("p1", &1, "nobody", frame.clone(), &mut out),
+            Err(SignalError::UnknownPeer)
+        );
+        assert_eq!(
+            rooms.signal("ghost", &7, "p2", frame, &mut out),
+            Err(SignalError::NotJoined)
+        );
         assert_eq!(out.take(2).len(), 1);
-        assert!(out.log.is_empty(), "nothing reached another room: {:?}", out.log);
+        assert!(
+            out.log.is_empty(),
+            "nothing reached another room: {:?}",
+            out.log
+        );
     }
 
     #[test]
@@ -626,29 +734,71 @@ mod tests {
 
         let now = Instant::now();
         assert_eq!(rooms.disconnect("p2", &2, now), Some(now + GRACE));
-        assert_eq!(rooms.stats(), RoomStats { rooms: 1, joined: 1, held: 1 });
+        assert_eq!(
+            rooms.stats(),
+            RoomStats {
+                rooms: 1,
+                joined: 1,
+                held: 1
+            }
+        );
         for n in 0..5 {
-            let frame: Frame = format!("{{\"type\":\"signal\",\"from\":\"p1\",\"data\":{n}}}").into();
+            let frame: Frame =
+                format!("{{\"type\":\"signal\",\"from\":\"p1\",\"data\":{n}}}").into();
             let routed = rooms.signal("p1", &1, "p2", frame, &mut out).unwrap();
-            assert_eq!(routed, if n < 3 { Routed::Buffered } else { Routed::Dropped });
+            assert_eq!(
+                routed,
+                if n < 3 {
+                    Routed::Buffered
+                } else {
+                    Routed::Dropped
+                }
+            );
         }
         assert!(out.log.is_empty(), "no peer-left during grace");
 
-        let again = Join { room: code(), name: "N", passcode: None, resume: Some(&token) };
+        let again = Join {
+            room: code(),
+            name: "N",
+            passcode: None,
+            resume: Some(&token),
+        };
         let joined = rooms.join(&20, again, fresh(20), &mut out).unwrap();
-        assert_eq!(joined, Joined { id: "p2".into(), room: code(), resumed: true });
+        assert_eq!(
+            joined,
+            Joined {
+                id: "p2".into(),
+                room: code(),
+                resumed: true
+            }
+        );
         let got = out.take(20);
         assert_eq!(got[0]["type"], "welcome");
         assert_eq!(got[0]["resumed"], true);
         assert_eq!(got[0]["id"], "p2");
         assert_ne!(token_of(&got[0]), token);
-        let data: Vec<i64> = got[1..].iter().map(|v| v["data"].as_i64().unwrap()).collect();
+        let data: Vec<i64> = got[1..]
+            .iter()
+            .map(|v| v["data"].as_i64().unwrap())
+            .collect();
         assert_eq!(data, [0, 1, 2]);
-        assert!(out.log.is_empty(), "others see neither peer-left nor peer-joined");
-        assert_eq!(rooms.expire(now + GRACE * 2, &mut out), 0, "the hold ended with the resume");
+        assert!(
+            out.log.is_empty(),
+            "others see neither peer-left nor peer-joined"
+        );
+        assert_eq!(
+            rooms.expire(now + GRACE * 2, &mut out),
+            0,
+            "the hold ended with the resume"
+        );
 
         // A token is good for one resume only.
-        let reuse = Join { room: code(), name: "N", passcode: None, resume: Some(&token) };
+        let reuse = Join {
+            room: code(),
+            name: "N",
+            passcode: None,
+            resume: Some(&token),
+        };
         let joined = rooms.join(&21, reuse, fresh(21), &mut out).unwrap();
         assert!(!joined.resumed);
         assert_eq!(joined.id, "p21");
@@ -657,14 +807,31 @@ mod tests {
     #[test]
     fn kept_signals_are_bounded_in_bytes_too() {
         let mut rooms: Rooms<u32> = Rooms::new(GRACE, 256, 100, 16);
-        rooms.create(code(), RoomSettings { name: "a".into(), listed: true, capacity: 8, passcode: None }).unwrap();
+        rooms
+            .create(
+                code(),
+                RoomSettings {
+                    name: "a".into(),
+                    listed: true,
+                    capacity: 8,
+                    passcode: None,
+                },
+            )
+            .unwrap();
         let mut out = Recorder::default();
         join(&mut rooms, 1, &mut out).unwrap();
         join(&mut rooms, 2, &mut out).unwrap();
         rooms.disconnect("p2", &2, Instant::now());
         let frame: Frame = "x".repeat(60).into();
-        assert_eq!(rooms.signal("p1", &1, "p2", frame.clone(), &mut out), Ok(Routed::Buffered));
-        assert_eq!(rooms.signal("p1", &1, "p2", frame, &mut out), Ok(Routed::Dropped), "120 bytes > 100");
+        assert_eq!(
+            rooms.signal("p1", &1, "p2", frame.clone(), &mut out),
+            Ok(Routed::Buffered)
+        );
+        assert_eq!(
+            rooms.signal("p1", &1, "p2", frame, &mut out),
+            Ok(Routed::Dropped),
+            "120 bytes > 100"
+        );
     }
 
     #[test]
@@ -673,13 +840,29 @@ mod tests {
         let mut out = Recorder::default();
         join(&mut rooms, 1, &mut out).unwrap();
         let token = token_of(&out.take(1)[0]);
-        let again = Join { room: code(), name: "N", passcode: None, resume: Some(&token) };
+        let again = Join {
+            room: code(),
+            name: "N",
+            passcode: None,
+            resume: Some(&token),
+        };
         rooms.join(&10, again, fresh(10), &mut out).unwrap();
         assert_eq!(out.types(1), ["close:replaced"]);
         let frame: Frame = "{}".into();
-        assert_eq!(rooms.signal("p1", &1, "p1", frame, &mut out), Err(SignalError::NotJoined), "the old link cannot signal");
-        assert!(!rooms.leave("p1", &1, &mut out), "nor leave on the new socket's behalf");
-        assert_eq!(rooms.disconnect("p1", &1, Instant::now()), None, "the old link no longer counts");
+        assert_eq!(
+            rooms.signal("p1", &1, "p1", frame, &mut out),
+            Err(SignalError::NotJoined),
+            "the old link cannot signal"
+        );
+        assert!(
+            !rooms.leave("p1", &1, &mut out),
+            "nor leave on the new socket's behalf"
+        );
+        assert_eq!(
+            rooms.disconnect("p1", &1, Instant::now()),
+            None,
+            "the old link no longer counts"
+        );
         assert_eq!(rooms.stats().joined, 1);
     }
 
@@ -688,12 +871,25 @@ mod tests {
         let mut rooms = rooms_with(8, None);
         let other = RoomCode::parse("ABCDEF").unwrap();
         rooms
-            .create(other, RoomSettings { name: "x".into(), listed: true, capacity: 8, passcode: None })
+            .create(
+                other,
+                RoomSettings {
+                    name: "x".into(),
+                    listed: true,
+                    capacity: 8,
+                    passcode: None,
+                },
+            )
             .unwrap();
         let mut out = Recorder::default();
         join(&mut rooms, 1, &mut out).unwrap();
         let token = token_of(&out.take(1)[0]);
-        let wrong = Join { room: other, name: "N", passcode: None, resume: Some(&token) };
+        let wrong = Join {
+            room: other,
+            name: "N",
+            passcode: None,
+            resume: Some(&token),
+        };
         let joined = rooms.join(&2, wrong, fresh(2), &mut out).unwrap();
         assert!(!joined.resumed);
         assert_eq!(joined.id, "p2");
@@ -703,12 +899,22 @@ mod tests {
     fn resume_skips_passcode_and_capacity() {
         let mut rooms = rooms_with(2, Some("pw"));
         let mut out = Recorder::default();
-        let with_pw = |_n: u32| Join { room: code(), name: "N", passcode: Some("pw"), resume: None };
+        let with_pw = |_n: u32| Join {
+            room: code(),
+            name: "N",
+            passcode: Some("pw"),
+            resume: None,
+        };
         rooms.join(&1, with_pw(1), fresh(1), &mut out).unwrap();
         rooms.join(&2, with_pw(2), fresh(2), &mut out).unwrap();
         let token = token_of(&out.take(2)[0]);
         rooms.disconnect("p2", &2, Instant::now());
-        let back = Join { room: code(), name: "N", passcode: None, resume: Some(&token) };
+        let back = Join {
+            room: code(),
+            name: "N",
+            passcode: None,
+            resume: Some(&token),
+        };
         assert!(rooms.join(&3, back, fresh(3), &mut out).unwrap().resumed);
     }
 
@@ -722,10 +928,23 @@ mod tests {
         let now = Instant::now();
         let deadline = rooms.disconnect("p2", &2, now).unwrap();
         assert_eq!(rooms.next_deadline(), Some(deadline));
-        assert_eq!(rooms.expire(deadline - Duration::from_millis(1), &mut out), 0);
+        assert_eq!(
+            rooms.expire(deadline - Duration::from_millis(1), &mut out),
+            0
+        );
         assert_eq!(rooms.expire(deadline, &mut out), 1);
-        assert_eq!(out.take(1), [serde_json::json!({"type":"peer-left","id":"p2"})]);
-        assert_eq!(rooms.stats(), RoomStats { rooms: 1, joined: 1, held: 0 });
+        assert_eq!(
+            out.take(1),
+            [serde_json::json!({"type":"peer-left","id":"p2"})]
+        );
+        assert_eq!(
+            rooms.stats(),
+            RoomStats {
+                rooms: 1,
+                joined: 1,
+                held: 0
+            }
+        );
         assert_eq!(rooms.next_deadline(), None);
     }
 
@@ -736,7 +955,10 @@ mod tests {
         join(&mut rooms, 1, &mut out).unwrap();
         join(&mut rooms, 2, &mut out).unwrap();
         out.log.clear();
-        assert!(!rooms.leave("p2", &99, &mut out), "only the member's own socket can leave");
+        assert!(
+            !rooms.leave("p2", &99, &mut out),
+            "only the member's own socket can leave"
+        );
         assert!(out.log.is_empty());
         assert!(rooms.leave("p2", &2, &mut out));
         assert_eq!(out.types(1), ["peer-left"]);
@@ -761,15 +983,35 @@ mod tests {
         assert!(rooms.tokens.is_empty() && rooms.peers.is_empty());
         assert!(!rooms.close_room(code(), &mut out));
         // The same code hosted again does not honour the old token.
-        rooms.create(code(), RoomSettings { name: "n".into(), listed: true, capacity: 8, passcode: None }).unwrap();
-        let back = Join { room: code(), name: "N", passcode: None, resume: Some(&token) };
+        rooms
+            .create(
+                code(),
+                RoomSettings {
+                    name: "n".into(),
+                    listed: true,
+                    capacity: 8,
+                    passcode: None,
+                },
+            )
+            .unwrap();
+        let back = Join {
+            room: code(),
+            name: "N",
+            passcode: None,
+            resume: Some(&token),
+        };
         assert!(!rooms.join(&3, back, fresh(3), &mut out).unwrap().resumed);
     }
 
     #[test]
     fn room_limits() {
         let mut rooms: Rooms<u32> = Rooms::new(GRACE, 3, 1 << 20, 1);
-        let s = RoomSettings { name: "a".into(), listed: true, capacity: 8, passcode: None };
+        let s = RoomSettings {
+            name: "a".into(),
+            listed: true,
+            capacity: 8,
+            passcode: None,
+        };
         rooms.create(code(), s.clone()).unwrap();
         assert_eq!(rooms.create(code(), s.clone()), Err(CreateError::CodeTaken));
         assert_eq!(

@@ -18,17 +18,31 @@ const SHORT: Duration = Duration::from_millis(300);
 #[tokio::test]
 async fn new_peer_gets_welcome_and_others_get_peer_joined() {
     let node = start_node().await;
-    let room = node.room_with(RoomRequest { name: Some("Friday call".into()), ..Default::default() });
+    let room = node.room_with(RoomRequest {
+        name: Some("Friday call".into()),
+        ..Default::default()
+    });
     let url = node.ws_url();
     let mut alice = Client::join(&url, room.code.as_str(), "Alice").await;
     assert_eq!(alice.welcome["resumed"], false);
-    assert_eq!(alice.welcome["room"], json!({"code": room.code.as_str(), "name": "Friday call", "capacity": 8}));
+    assert_eq!(
+        alice.welcome["room"],
+        json!({"code": room.code.as_str(), "name": "Friday call", "capacity": 8})
+    );
     assert_eq!(alice.welcome["peers"], json!([]));
     assert!(alice.id.len() >= 11, "ids carry at least 64 random bits");
-    assert!(alice.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    assert!(
+        alice
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    );
 
     let bob = Client::join(&url, &room.code.grouped().to_lowercase(), "Bob").await;
-    assert_eq!(bob.welcome["peers"], json!([{"id": alice.id, "name": "Alice"}]));
+    assert_eq!(
+        bob.welcome["peers"],
+        json!([{"id": alice.id, "name": "Alice"}])
+    );
     let joined = alice.expect("peer-joined").await;
     assert_eq!(joined["peer"], json!({"id": bob.id, "name": "Bob"}));
 
@@ -53,12 +67,19 @@ async fn signal_is_stamped_by_the_node_and_data_arrives_intact() {
 
     let data = json!({"description": {"type": "offer", "sdp": "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"},
                       "nested": [1, 2.5, null, true, {"ünïcode": "✓"}]});
-    alice.send(json!({"type":"signal","to":bob.id,"from":"spoofed","data":data})).await;
+    alice
+        .send(json!({"type":"signal","to":bob.id,"from":"spoofed","data":data}))
+        .await;
     let got = bob.expect("signal").await;
-    assert_eq!(got["from"], alice.id.as_str(), "from is stamped, not taken from the client");
+    assert_eq!(
+        got["from"],
+        alice.id.as_str(),
+        "from is stamped, not taken from the client"
+    );
     assert_eq!(got["data"], data);
 
-    bob.send(json!({"type":"signal","to":alice.id,"data":null})).await;
+    bob.send(json!({"type":"signal","to":alice.id,"data":null}))
+        .await;
     let got = alice.expect("signal").await;
     assert_eq!(got, json!({"type":"signal","from":bob.id,"data":null}));
     node.shutdown().await;
@@ -91,7 +112,11 @@ async fn a_thousand_signals_arrive_in_order() {
     let url = node.ws_url();
     let (mut a, mut b) = Client::pair(&url, room.code.as_str()).await;
     for n in 0..1000 {
-        a.ws.feed(Message::text(json!({"type":"signal","to":b.id,"data":{"n":n}}).to_string())).await.unwrap();
+        a.ws.feed(Message::text(
+            json!({"type":"signal","to":b.id,"data":{"n":n}}).to_string(),
+        ))
+        .await
+        .unwrap();
     }
     a.ws.flush().await.unwrap();
     for n in 0..1000 {
@@ -123,7 +148,8 @@ async fn malformed_frames_get_bad_message_and_the_socket_stays_open() {
     c.ws.send(Message::binary(vec![1u8, 2, 3])).await.unwrap();
     c.expect_error("bad-message").await;
     // Still before join, still within the deadline: joining works.
-    c.send(json!({"type":"join","room":room.code.as_str(),"name":"Late but fine"})).await;
+    c.send(json!({"type":"join","room":room.code.as_str(),"name":"Late but fine"}))
+        .await;
     c.expect_welcome().await;
     // And after join, malformed signals are bad-message too.
     c.send(json!({"type":"signal","data":1})).await;
@@ -151,7 +177,8 @@ async fn joining_twice_is_already_joined() {
     let node = start_node().await;
     let room = node.room();
     let mut c = Client::join(&node.ws_url(), room.code.as_str(), "A").await;
-    c.send(json!({"type":"join","room":room.code.as_str(),"name":"A"})).await;
+    c.send(json!({"type":"join","room":room.code.as_str(),"name":"A"}))
+        .await;
     c.expect_error_and_close("already-joined", 1008).await;
     node.shutdown().await;
 }
@@ -161,30 +188,39 @@ async fn wrong_codes_full_rooms_and_passcodes_are_refused() {
     let node = start_node().await;
     let url = node.ws_url();
     let mut c = Client::connect(&url).await;
-    c.send(json!({"type":"join","room":"ZZZZZZ","name":"A"})).await;
+    c.send(json!({"type":"join","room":"ZZZZZZ","name":"A"}))
+        .await;
     c.expect_error_and_close("room-not-found", 1008).await;
     let mut c = Client::connect(&url).await;
-    c.send(json!({"type":"join","room":"not a code!","name":"A"})).await;
+    c.send(json!({"type":"join","room":"not a code!","name":"A"}))
+        .await;
     c.expect_error_and_close("room-not-found", 1008).await;
 
-    let locked = node.room_with(RoomRequest { passcode: Some("open sesame".into()), capacity: Some(2), ..Default::default() });
+    let locked = node.room_with(RoomRequest {
+        passcode: Some("open sesame".into()),
+        capacity: Some(2),
+        ..Default::default()
+    });
     let code = locked.code.as_str();
     let mut c = Client::connect(&url).await;
     c.send(json!({"type":"join","room":code,"name":"A"})).await;
     c.expect_error_and_close("bad-passcode", 1008).await;
     let mut c = Client::connect(&url).await;
-    c.send(json!({"type":"join","room":code,"name":"A","passcode":"wrong"})).await;
+    c.send(json!({"type":"join","room":code,"name":"A","passcode":"wrong"}))
+        .await;
     c.expect_error_and_close("bad-passcode", 1008).await;
 
     let mut members = Vec::new();
     for name in ["A", "B"] {
         let mut c = Client::connect(&url).await;
-        c.send(json!({"type":"join","room":code,"name":name,"passcode":"open sesame"})).await;
+        c.send(json!({"type":"join","room":code,"name":name,"passcode":"open sesame"}))
+            .await;
         c.expect_welcome().await;
         members.push(c);
     }
     let mut c = Client::connect(&url).await;
-    c.send(json!({"type":"join","room":code,"name":"C","passcode":"open sesame"})).await;
+    c.send(json!({"type":"join","room":code,"name":"C","passcode":"open sesame"}))
+        .await;
     c.expect_error_and_close("room-full", 1008).await;
     node.shutdown().await;
 }
@@ -196,10 +232,15 @@ async fn oversized_messages_close_with_1009() {
     let url = node.ws_url();
     let (mut a, mut b) = Client::pair(&url, room.code.as_str()).await;
     // Exactly at the limit is fine.
-    let envelope = json!({"type":"signal","to":b.id,"data":""}).to_string().len();
+    let envelope = json!({"type":"signal","to":b.id,"data":""})
+        .to_string()
+        .len();
     let fits = "x".repeat(64 * 1024 - envelope);
     a.signal(&b.id, json!(fits)).await;
-    assert_eq!(b.expect("signal").await["data"].as_str().map(str::len), Some(fits.len()));
+    assert_eq!(
+        b.expect("signal").await["data"].as_str().map(str::len),
+        Some(fits.len())
+    );
 
     let too_big = "x".repeat(64 * 1024);
     b.signal(&a.id, json!(too_big)).await;
@@ -221,7 +262,11 @@ async fn floods_are_rate_limited_without_closing() {
     let url = node.ws_url();
     let (mut a, mut b) = Client::pair(&url, room.code.as_str()).await;
     for n in 0..1000 {
-        a.ws.feed(Message::text(json!({"type":"signal","to":b.id,"data":n}).to_string())).await.unwrap();
+        a.ws.feed(Message::text(
+            json!({"type":"signal","to":b.id,"data":n}).to_string(),
+        ))
+        .await
+        .unwrap();
     }
     a.ws.flush().await.unwrap();
     a.expect_error("rate-limited").await;
@@ -231,7 +276,11 @@ async fn floods_are_rate_limited_without_closing() {
     while let Some(Ok(v)) = b.next_event(SHORT).await {
         got.push(v["data"].as_i64().unwrap());
     }
-    assert!(got.len() >= 399 && got.len() < 1000, "delivered {}", got.len());
+    assert!(
+        got.len() >= 399 && got.len() < 1000,
+        "delivered {}",
+        got.len()
+    );
     assert!(got.windows(2).all(|w| w[0] < w[1]), "in order");
     // The socket is still open and works once the bucket refills.
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -247,7 +296,8 @@ async fn sockets_that_never_join_time_out() {
     c.send_text("garbage").await;
     c.expect_error("bad-message").await;
     c.expect_error_and_close("join-timeout", 1008).await;
-    node.settle("timed-out socket gone", |s| s.sockets == 0).await;
+    node.settle("timed-out socket gone", |s| s.sockets == 0)
+        .await;
     node.shutdown().await;
 }
 
@@ -278,13 +328,19 @@ async fn dropped_sockets_are_held_for_the_grace_period() {
     node.settle("B held", |s| s.held == 1).await;
     // While held, B still counts and still shows in `peers`.
     let c = Client::join(&url, room.code.as_str(), "C").await;
-    let peers: Vec<&str> = c.welcome["peers"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+    let peers: Vec<&str> = c.welcome["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
     assert_eq!(peers, [a.id.as_str(), b_id.as_str()]);
     a.expect("peer-joined").await;
     // After the grace period, everyone gets peer-left.
     let left = a.expect("peer-left").await;
     assert_eq!(left["id"], b_id.as_str());
-    node.settle("hold ended", |s| s.held == 0 && s.joined == 2).await;
+    node.settle("hold ended", |s| s.held == 0 && s.joined == 2)
+        .await;
     node.shutdown().await;
 }
 
@@ -304,20 +360,26 @@ async fn resume_takes_the_same_id_back_with_signals_kept_in_order() {
     a.signal("nobody", json!(null)).await;
     a.expect_error("unknown-peer").await;
     let mut b = Client::connect(&url).await;
-    b.send(json!({"type":"join","room":room.code.as_str(),"name":"B","resume":b_token})).await;
+    b.send(json!({"type":"join","room":room.code.as_str(),"name":"B","resume":b_token}))
+        .await;
     let welcome = b.expect_welcome().await;
     assert_eq!(welcome["resumed"], true);
     assert_eq!(b.id, b_id);
     assert_ne!(b.token, b_token, "every welcome carries a fresh token");
     assert_eq!(welcome["peers"], json!([{"id": a.id, "name": "A"}]));
     for n in 0..256 {
-        assert_eq!(b.expect("signal").await["data"]["n"], n, "kept signals in order");
+        assert_eq!(
+            b.expect("signal").await["data"]["n"],
+            n,
+            "kept signals in order"
+        );
     }
     b.expect_silence(SHORT).await; // signals beyond 256 were dropped
     a.expect_silence(SHORT).await; // nobody saw peer-left or peer-joined
     // The old token is spent: using it again is an ordinary join.
     let mut c = Client::connect(&url).await;
-    c.send(json!({"type":"join","room":room.code.as_str(),"name":"B2","resume":b_token})).await;
+    c.send(json!({"type":"join","room":room.code.as_str(),"name":"B2","resume":b_token}))
+        .await;
     let w = c.expect_welcome().await;
     assert_eq!(w["resumed"], false);
     assert_ne!(c.id, b_id);
@@ -331,7 +393,8 @@ async fn resume_while_the_old_socket_lives_replaces_it() {
     let url = node.ws_url();
     let (mut a, mut b) = Client::pair(&url, room.code.as_str()).await;
     let mut b2 = Client::connect(&url).await;
-    b2.send(json!({"type":"join","room":room.code.as_str(),"name":"B","resume":b.token})).await;
+    b2.send(json!({"type":"join","room":room.code.as_str(),"name":"B","resume":b.token}))
+        .await;
     b2.expect_welcome().await;
     assert_eq!(b2.id, b.id);
     let (_, closed) = b.expect_closed().await;
@@ -340,7 +403,11 @@ async fn resume_while_the_old_socket_lives_replaces_it() {
     assert_eq!(b2.expect("signal").await["data"], "to the new socket");
     a.expect_silence(SHORT).await;
     let stats = node.settle("old socket gone", |s| s.sockets == 2).await;
-    assert_eq!((stats.joined, stats.held), (2, 0), "replacing is not a disconnect");
+    assert_eq!(
+        (stats.joined, stats.held),
+        (2, 0),
+        "replacing is not a disconnect"
+    );
     node.shutdown().await;
 }
 
@@ -361,7 +428,8 @@ async fn closing_a_room_tells_everyone() {
     assert_eq!((stats.rooms, stats.joined, stats.held), (0, 0, 0));
     // Held ids and tokens of the room are gone too.
     let mut b = Client::connect(&url).await;
-    b.send(json!({"type":"join","room":room.code.as_str(),"name":"B","resume":b_token})).await;
+    b.send(json!({"type":"join","room":room.code.as_str(),"name":"B","resume":b_token}))
+        .await;
     b.expect_error_and_close("room-not-found", 1008).await;
     node.shutdown().await;
 }
@@ -415,7 +483,8 @@ async fn sockets_that_stop_answering_pings_are_dropped() {
     a.expect("peer-joined").await;
     let left = a.expect("peer-left").await;
     assert_eq!(left["id"], silent.id.as_str());
-    node.settle("silent socket dropped", |s| s.sockets == 1 && s.held == 0).await;
+    node.settle("silent socket dropped", |s| s.sockets == 1 && s.held == 0)
+        .await;
     drop(silent);
     node.shutdown().await;
 }
@@ -423,7 +492,10 @@ async fn sockets_that_stop_answering_pings_are_dropped() {
 #[tokio::test]
 async fn capacity_holds_under_a_race_of_joins() {
     let node = start_node().await;
-    let room = node.room_with(RoomRequest { capacity: Some(8), ..Default::default() });
+    let room = node.room_with(RoomRequest {
+        capacity: Some(8),
+        ..Default::default()
+    });
     let url = node.ws_url();
     let mut racers = Vec::new();
     for n in 0..24 {
@@ -431,9 +503,14 @@ async fn capacity_holds_under_a_race_of_joins() {
         let code = room.code.to_string();
         racers.push(tokio::spawn(async move {
             let mut c = Client::connect(&url).await;
-            c.send(json!({"type":"join","room":code,"name":format!("racer {n}")})).await;
+            c.send(json!({"type":"join","room":code,"name":format!("racer {n}")}))
+                .await;
             let first = c.recv().await;
-            (first["type"].as_str().unwrap().to_owned(), first["code"].as_str().map(str::to_owned), c)
+            (
+                first["type"].as_str().unwrap().to_owned(),
+                first["code"].as_str().map(str::to_owned),
+                c,
+            )
         }));
     }
     let mut welcomed = 0;
@@ -462,7 +539,9 @@ async fn two_hundred_sockets_join_and_drop_at_once() {
     for n in 0..200 {
         let url = url.clone();
         let code = rooms[n % 50].code.to_string();
-        joins.push(tokio::spawn(async move { Client::join(&url, &code, &format!("p{n}")).await }));
+        joins.push(tokio::spawn(async move {
+            Client::join(&url, &code, &format!("p{n}")).await
+        }));
     }
     let mut clients = Vec::new();
     for j in joins {
@@ -485,7 +564,11 @@ async fn two_hundred_sockets_join_and_drop_at_once() {
         c.await.unwrap();
     }
     // All held, then all expired; no socket task or grace timer left behind.
-    let stats = node.settle("everyone gone", |s| s.sockets == 0 && s.joined == 0 && s.held == 0).await;
+    let stats = node
+        .settle("everyone gone", |s| {
+            s.sockets == 0 && s.joined == 0 && s.held == 0
+        })
+        .await;
     assert_eq!(stats.rooms, 50);
     // Only the two listeners remain as tasks.
     node.settle("no leftover tasks", |s| s.tasks == 2).await;
@@ -517,7 +600,9 @@ async fn shutdown_closes_every_socket_cleanly() {
     let (_, closed) = idle.expect_closed().await;
     assert_eq!(closed, Closed::Frame(1001, "shutdown".into()));
     // The port is free again.
-    tokio::net::TcpListener::bind(lan).await.expect("port released");
+    tokio::net::TcpListener::bind(lan)
+        .await
+        .expect("port released");
 }
 
 #[tokio::test]
@@ -527,12 +612,20 @@ async fn guessing_codes_or_passcodes_is_rate_limited_per_address() {
         c.limits.join_failures_per_sec = 1;
     })
     .await;
-    let room = node.room_with(RoomRequest { passcode: Some("pw".into()), ..Default::default() });
+    let room = node.room_with(RoomRequest {
+        passcode: Some("pw".into()),
+        ..Default::default()
+    });
     let url = node.ws_url();
-    let guesses = [("ZZZZZZ", "pw"), ("YYYYYY", "pw"), (room.code.as_str(), "wrong")];
+    let guesses = [
+        ("ZZZZZZ", "pw"),
+        ("YYYYYY", "pw"),
+        (room.code.as_str(), "wrong"),
+    ];
     for (code, passcode) in guesses {
         let mut c = Client::connect(&url).await;
-        c.send(json!({"type":"join","room":code,"name":"Guesser","passcode":passcode})).await;
+        c.send(json!({"type":"join","room":code,"name":"Guesser","passcode":passcode}))
+            .await;
         c.recv().await;
     }
     // The budget is spent: even the right code and passcode get no answer but

@@ -134,7 +134,10 @@ impl LinkHandle {
     pub(crate) async fn close(self) {
         let _ = self.input.send(LinkInput::Close);
         let abort = self.task.abort_handle();
-        if tokio::time::timeout(CLOSE_TIMEOUT, self.task).await.is_err() {
+        if tokio::time::timeout(CLOSE_TIMEOUT, self.task)
+            .await
+            .is_err()
+        {
             warn!("link close timed out; aborting its task");
             abort.abort();
         }

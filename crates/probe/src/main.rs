@@ -11,7 +11,11 @@ use clap::Parser;
 use lanmeet_probe::{ProbeOptions, parse_target, run};
 
 #[derive(Debug, Parser)]
-#[command(name = "lanmeet-probe", version, about = "Can everyone in a lanmeet room reach everyone? Joins headless WebRTC probes and reports every pair.")]
+#[command(
+    name = "lanmeet-probe",
+    version,
+    about = "Can everyone in a lanmeet room reach everyone? Joins headless WebRTC probes and reports every pair."
+)]
 struct Cli {
     /// Room code (with --ws) or invite `lanmeet://HOST:PORT/CODE`.
     target: String,
@@ -64,7 +68,8 @@ const QUIET_WEBRTC: &str =
     "warn,rtc=error,rtc_ice=error,rtc_dtls=error,rtc_sctp=error,rtc_srtp=error,webrtc=error";
 
 fn secs(s: f64, what: &str) -> anyhow::Result<Duration> {
-    Duration::try_from_secs_f64(s).with_context(|| format!("{what} must be a number of seconds ≥ 0"))
+    Duration::try_from_secs_f64(s)
+        .with_context(|| format!("{what} must be a number of seconds ≥ 0"))
 }
 
 #[tokio::main]
@@ -91,7 +96,9 @@ async fn real_main(cli: Cli) -> anyhow::Result<bool> {
     let ws_url = match (cli.ws.clone(), target.ws_url) {
         (Some(ws), _) => ws,
         (None, Some(ws)) => ws,
-        (None, None) => bail!("a bare room code needs --ws URL (or pass the invite lanmeet://HOST:PORT/CODE)"),
+        (None, None) => {
+            bail!("a bare room code needs --ws URL (or pass the invite lanmeet://HOST:PORT/CODE)")
+        }
     };
     let mut options = ProbeOptions::new(ws_url, target.room);
     options.peers = cli.peers;
@@ -131,7 +138,10 @@ async fn bench(
     let mut rows = Vec::new();
     if !json {
         println!("mesh setup: from the last join until every pair's data channel is open");
-        println!("{:>3} {:>6} {:>8} {:>10} {:>10} {:>10}", "N", "pairs", "rounds", "min ms", "median ms", "max ms");
+        println!(
+            "{:>3} {:>6} {:>8} {:>10} {:>10} {:>10}",
+            "N", "pairs", "rounds", "min ms", "median ms", "max ms"
+        );
     }
     for &n in sizes {
         options.peers = n;
@@ -172,7 +182,10 @@ async fn bench(
         rows.push(row);
     }
     if json {
-        println!("{}", serde_json::json!({ "bench": "mesh_setup", "results": rows }));
+        println!(
+            "{}",
+            serde_json::json!({ "bench": "mesh_setup", "results": rows })
+        );
     }
     Ok(all_ok)
 }

@@ -205,7 +205,10 @@ pub async fn run(options: ProbeOptions) -> Result<ProbeReport, ProbeError> {
             complete = true;
             break;
         }
-        if snaps.iter().any(|s| matches!(s.state, SessionState::Closed(_))) {
+        if snaps
+            .iter()
+            .any(|s| matches!(s.state, SessionState::Closed(_)))
+        {
             // Room closed, refused or lost: waiting longer cannot help.
             break;
         }
@@ -295,7 +298,10 @@ fn pair_of(a: &ProbeSnapshot, b_id: &str, b: Option<&ProbeSnapshot>) -> Pair {
     } else {
         None
     };
-    let samples: Vec<f64> = sides.iter().flat_map(|l| l.rtt_ms.iter().copied()).collect();
+    let samples: Vec<f64> = sides
+        .iter()
+        .flat_map(|l| l.rtt_ms.iter().copied())
+        .collect();
     let b_name = match b {
         Some(b) => b.name.clone(),
         None => a.members.get(b_id).cloned().unwrap_or_default(),
@@ -406,14 +412,20 @@ pub fn build_report(
             .find(|s| s.id == p.a)
             .and_then(|s| s.links.get(&p.b))
             .map(|l| {
-                let mut w = format!("peer connection {}, ICE {}", l.connection_state, l.ice_state);
+                let mut w = format!(
+                    "peer connection {}, ICE {}",
+                    l.connection_state, l.ice_state
+                );
                 if let Some(e) = &l.last_error {
                     w.push_str(&format!(", last error: {e}"));
                 }
                 w
             })
             .unwrap_or_else(|| "no peer connection was started".to_owned());
-        problems.push(format!("{} ↔ {}: not connected ({why})", p.a_name, p.b_name));
+        problems.push(format!(
+            "{} ↔ {}: not connected ({why})",
+            p.a_name, p.b_name
+        ));
     }
     let room = snaps
         .iter()
@@ -463,7 +475,13 @@ impl fmt::Display for ProbeReport {
             self.peers.len() - probes
         )?;
         let names: Vec<String> = self.peers.iter().map(|p| label(&p.name, &p.id)).collect();
-        let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(4).max(9) + 2;
+        let width = names
+            .iter()
+            .map(|n| n.chars().count())
+            .max()
+            .unwrap_or(4)
+            .max(9)
+            + 2;
         write!(f, "\n{:width$}", "")?;
         for n in &names {
             write!(f, "{n:>width$}")?;
@@ -490,8 +508,15 @@ impl fmt::Display for ProbeReport {
             }
             writeln!(f)?;
         }
-        writeln!(f, "\n(cells: data-channel round trip; FAIL = no connection; ? = not visible to a probe)\n")?;
-        writeln!(f, "{:<40} {:>10} {:>12} {:>10}", "pair", "connected", "connect", "rtt")?;
+        writeln!(
+            f,
+            "\n(cells: data-channel round trip; FAIL = no connection; ? = not visible to a probe)\n"
+        )?;
+        writeln!(
+            f,
+            "{:<40} {:>10} {:>12} {:>10}",
+            "pair", "connected", "connect", "rtt"
+        )?;
         for p in &self.pairs {
             let pair = format!("{} <-> {}", label(&p.a_name, &p.a), label(&p.b_name, &p.b));
             writeln!(

@@ -26,7 +26,9 @@ use tracing::{debug, info, warn};
 
 use crate::error::ProbeError;
 use crate::link::{LinkConfig, LinkContext, LinkHandle, Outbound};
-use crate::protocol::{ClientMessage, PeerInfo, RoomInfo, ServerMessage, SignalData, is_fatal_error};
+use crate::protocol::{
+    ClientMessage, PeerInfo, RoomInfo, ServerMessage, SignalData, is_fatal_error,
+};
 use crate::state::{CloseReason, Departed, LinkSnapshot, ProbeSnapshot, SessionState, Shared};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -70,7 +72,11 @@ pub struct ProbeConfig {
 impl ProbeConfig {
     /// A config with the defaults: loopback bind address, 20 ms ICE checks, a ping
     /// every 250 ms, 5 s join timeout, 10 resume attempts.
-    pub fn new(ws_url: impl Into<String>, room: impl Into<String>, name: impl Into<String>) -> Self {
+    pub fn new(
+        ws_url: impl Into<String>,
+        room: impl Into<String>,
+        name: impl Into<String>,
+    ) -> Self {
         ProbeConfig {
             ws_url: ws_url.into(),
             room: room.into(),
@@ -264,7 +270,10 @@ impl Probe {
     }
 
     async fn command(&self, cmd: Command) -> Result<(), ProbeError> {
-        self.commands.send(cmd).await.map_err(|_| ProbeError::Stopped)
+        self.commands
+            .send(cmd)
+            .await
+            .map_err(|_| ProbeError::Stopped)
     }
 }
 
@@ -386,7 +395,8 @@ impl Session {
             self.close_link(&id, "closed");
         }
         while self.closing.join_next().await.is_some() {}
-        self.shared.update(|s| s.state = SessionState::Closed(reason));
+        self.shared
+            .update(|s| s.state = SessionState::Closed(reason));
     }
 
     /// Runs while the socket is up.
@@ -486,7 +496,10 @@ impl Session {
     }
 
     fn on_close(&self, frame: Option<CloseFrame>) -> Ended {
-        let reason = frame.as_ref().map(|f| f.reason.to_string()).unwrap_or_default();
+        let reason = frame
+            .as_ref()
+            .map(|f| f.reason.to_string())
+            .unwrap_or_default();
         debug!(name = %self.config.name, "node closed the socket: {reason:?}");
         match reason.as_str() {
             "room-closed" => Ended::Closed(CloseReason::RoomClosed),
@@ -606,12 +619,20 @@ impl Session {
             let generation = link.generation;
             link.close().await;
             shared.update(|s| {
-                let link = if s.links.get(&peer_id).is_some_and(|l| l.generation == generation) {
+                let link = if s
+                    .links
+                    .get(&peer_id)
+                    .is_some_and(|l| l.generation == generation)
+                {
                     s.links.remove(&peer_id)
                 } else {
                     None
                 };
-                s.departed.push(Departed { peer_id, reason, link });
+                s.departed.push(Departed {
+                    peer_id,
+                    reason,
+                    link,
+                });
             });
         });
     }
@@ -703,6 +724,8 @@ async fn send_signal(
     to: &str,
     data: &serde_json::Value,
 ) -> Result<(), ()> {
-    let text = ClientMessage::Signal { to, data }.to_text().map_err(|_| ())?;
+    let text = ClientMessage::Signal { to, data }
+        .to_text()
+        .map_err(|_| ())?;
     sink.send(Message::text(text)).await.map_err(|_| ())
 }

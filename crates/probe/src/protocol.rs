@@ -127,7 +127,11 @@ pub(crate) struct CandidateJson {
     pub(crate) sdp_mid: Option<String>,
     #[serde(rename = "sdpMLineIndex", default)]
     pub(crate) sdp_mline_index: Option<u16>,
-    #[serde(rename = "usernameFragment", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "usernameFragment",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub(crate) username_fragment: Option<String>,
 }
 
@@ -251,11 +255,22 @@ mod tests {
     fn signal_and_leave_frames() {
         let data = json!({"candidate": null});
         let v: Value = serde_json::from_str(
-            &ClientMessage::Signal { to: "abc", data: &data }.to_text().unwrap(),
+            &ClientMessage::Signal {
+                to: "abc",
+                data: &data,
+            }
+            .to_text()
+            .unwrap(),
         )
         .unwrap();
-        assert_eq!(v, json!({"type":"signal","to":"abc","data":{"candidate":null}}));
-        assert_eq!(ClientMessage::Leave.to_text().unwrap(), r#"{"type":"leave"}"#);
+        assert_eq!(
+            v,
+            json!({"type":"signal","to":"abc","data":{"candidate":null}})
+        );
+        assert_eq!(
+            ClientMessage::Leave.to_text().unwrap(),
+            r#"{"type":"leave"}"#
+        );
     }
 
     #[test]
@@ -265,7 +280,9 @@ mod tests {
         )
         .unwrap();
         match w {
-            ServerMessage::Welcome { id, peers, room, .. } => {
+            ServerMessage::Welcome {
+                id, peers, room, ..
+            } => {
                 assert_eq!(id, "me");
                 assert_eq!(room.capacity, 8);
                 assert_eq!(peers[0].name, "Bob");
@@ -274,12 +291,17 @@ mod tests {
         }
         let m: ServerMessage = serde_json::from_str(r#"{"type":"room-closed"}"#).unwrap();
         assert!(matches!(m, ServerMessage::RoomClosed));
-        let m: ServerMessage =
-            serde_json::from_str(r#"{"type":"something-new","x":1}"#).unwrap();
+        let m: ServerMessage = serde_json::from_str(r#"{"type":"something-new","x":1}"#).unwrap();
         assert!(matches!(m, ServerMessage::Unknown));
         let m: ServerMessage =
             serde_json::from_str(r#"{"type":"signal","from":"a","data":null}"#).unwrap();
-        assert!(matches!(m, ServerMessage::Signal { data: Value::Null, .. }));
+        assert!(matches!(
+            m,
+            ServerMessage::Signal {
+                data: Value::Null,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -337,6 +359,9 @@ mod tests {
             }
         );
         assert_eq!(ChannelMessage::parse("not json"), ChannelMessage::Other);
-        assert_eq!(ChannelMessage::parse(r#"{"type":"x"}"#), ChannelMessage::Other);
+        assert_eq!(
+            ChannelMessage::parse(r#"{"type":"x"}"#),
+            ChannelMessage::Other
+        );
     }
 }

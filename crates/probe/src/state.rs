@@ -349,8 +349,10 @@ mod tests {
     fn stale_link_generation_is_not_updated() {
         let shared = Shared::new("p".into());
         shared.update(|s| {
-            s.links
-                .insert("a".into(), LinkSnapshot::new("a".into(), None, true, true, 2))
+            s.links.insert(
+                "a".into(),
+                LinkSnapshot::new("a".into(), None, true, true, 2),
+            )
         });
         assert!(shared.update_link("a", 1, |l| l.pings_sent += 1).is_none());
         assert!(shared.update_link("a", 2, |l| l.pings_sent += 1).is_some());

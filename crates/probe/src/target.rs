@@ -105,7 +105,15 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for bad in ["", "K7MQ2", "K7MQ2PX", "K7MQU2", "lanmeet://host", "lanmeet:///K7MQ2P", "http://x/K7MQ2P"] {
+        for bad in [
+            "",
+            "K7MQ2",
+            "K7MQ2PX",
+            "K7MQU2",
+            "lanmeet://host",
+            "lanmeet:///K7MQ2P",
+            "http://x/K7MQ2P",
+        ] {
             assert!(parse_target(bad).is_err(), "{bad}");
         }
     }

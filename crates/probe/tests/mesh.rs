@@ -6,7 +6,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{PATIENCE, TestNode, config, connected_pairs, join_probes, wait_for_chat, wait_for_mesh};
+use common::{
+    PATIENCE, TestNode, config, connected_pairs, join_probes, wait_for_chat, wait_for_mesh,
+};
 use lanmeet_core::RoomRequest;
 use lanmeet_probe::{CloseReason, Probe, ProbeError, ProbeOptions, SessionState, run};
 
@@ -26,7 +28,12 @@ async fn six_probes_connect_all_fifteen_pairs_and_talk_both_ways() {
     for receiver in &probes {
         for sender in &probes {
             if receiver.id() != sender.id() {
-                wait_for_chat(receiver, &sender.id(), &format!("hello from {}", sender.id())).await;
+                wait_for_chat(
+                    receiver,
+                    &sender.id(),
+                    &format!("hello from {}", sender.id()),
+                )
+                .await;
             }
         }
     }
@@ -36,15 +43,19 @@ async fn six_probes_connect_all_fifteen_pairs_and_talk_both_ways() {
         let snap = p
             .wait_until(PATIENCE, |s| {
                 s.links.len() == 5
-                    && s.links
-                        .values()
-                        .all(|l| l.pongs_received > 0 && l.pings_answered > 0 && !l.rtt_ms.is_empty())
+                    && s.links.values().all(|l| {
+                        l.pongs_received > 0 && l.pings_answered > 0 && !l.rtt_ms.is_empty()
+                    })
             })
             .await
             .expect("round trips on every link");
         for l in snap.links.values() {
             assert!(l.connect_ms.is_some(), "{l:?}");
-            assert_eq!(l.polite, snap.id < l.peer_id, "the polite side is the id that sorts first");
+            assert_eq!(
+                l.polite,
+                snap.id < l.peer_id,
+                "the polite side is the id that sorts first"
+            );
         }
     }
     // The newcomer offered: probe i offered to every probe that joined before it.
@@ -53,7 +64,13 @@ async fn six_probes_connect_all_fifteen_pairs_and_talk_both_ways() {
         let snap = p.snapshot();
         for (j, other) in ids.iter().enumerate() {
             if i != j {
-                assert_eq!(snap.links[other].offerer, i > j, "{} -> {}", snap.name, other);
+                assert_eq!(
+                    snap.links[other].offerer,
+                    i > j,
+                    "{} -> {}",
+                    snap.name,
+                    other
+                );
             }
         }
     }
@@ -61,7 +78,8 @@ async fn six_probes_connect_all_fifteen_pairs_and_talk_both_ways() {
         let last = p.leave().await;
         assert_eq!(last.state, SessionState::Closed(CloseReason::Left));
     }
-    node.settle("everyone left", |s| s.joined == 0 && s.held == 0).await;
+    node.settle("everyone left", |s| s.joined == 0 && s.held == 0)
+        .await;
     node.shutdown().await;
 }
 
@@ -76,13 +94,19 @@ async fn a_leaving_probe_is_torn_down_on_all_others() {
     let gone = leaver.id();
     let last = leaver.leave().await;
     assert_eq!(last.state, SessionState::Closed(CloseReason::Left));
-    assert!(last.links.is_empty(), "the leaver closed its own links: {:?}", last.links.keys());
+    assert!(
+        last.links.is_empty(),
+        "the leaver closed its own links: {:?}",
+        last.links.keys()
+    );
 
     for p in &probes {
         let snap = p
             .wait_until(PATIENCE, |s| {
                 !s.links.contains_key(&gone)
-                    && s.departed.iter().any(|d| d.peer_id == gone && d.reason == "peer-left")
+                    && s.departed
+                        .iter()
+                        .any(|d| d.peer_id == gone && d.reason == "peer-left")
             })
             .await
             .expect("the leaver's link is torn down");
@@ -106,13 +130,20 @@ async fn a_dropped_probe_resumes_keeps_its_links_and_gets_held_offers() {
 
     let dropped = &probes[2];
     let id = dropped.id();
-    dropped.drop_connection(Duration::from_millis(1500)).await.unwrap();
-    node.settle("the node holds the dropped probe", |s| s.held == 1).await;
+    dropped
+        .drop_connection(Duration::from_millis(1500))
+        .await
+        .unwrap();
+    node.settle("the node holds the dropped probe", |s| s.held == 1)
+        .await;
 
     // A newcomer joins while the socket is down: its offer to the dropped probe is held
     // by the node and delivered after the resume.
     let newcomer = Probe::join(config(&room, "p7")).await.expect("p7 joins");
-    assert!(newcomer.snapshot().members.contains_key(&id), "held ids are listed");
+    assert!(
+        newcomer.snapshot().members.contains_key(&id),
+        "held ids are listed"
+    );
     probes.push(newcomer);
     wait_for_mesh(&probes).await;
     assert_eq!(connected_pairs(&probes), 21);
@@ -122,8 +153,15 @@ async fn a_dropped_probe_resumes_keeps_its_links_and_gets_held_offers() {
     assert_eq!(snap.welcomes, 2);
     assert_eq!(snap.resumes, 1);
     assert_eq!(snap.state, SessionState::Joined);
-    assert!(snap.departed.is_empty(), "no link was torn down: {:?}", snap.departed);
-    assert!(snap.members.contains_key(&probes[6].id()), "the resume's welcome listed p7");
+    assert!(
+        snap.departed.is_empty(),
+        "no link was torn down: {:?}",
+        snap.departed
+    );
+    assert!(
+        snap.members.contains_key(&probes[6].id()),
+        "the resume's welcome listed p7"
+    );
 
     // Signals flow again through the new socket, and the channels still carry data.
     probes[2].send_chat("back").await.unwrap();
@@ -146,7 +184,10 @@ async fn a_probe_back_after_the_grace_period_rejoins_with_a_new_id() {
     let probes = join_probes(&room, 3).await;
     wait_for_mesh(&probes).await;
     let old = probes[0].id();
-    probes[0].drop_connection(Duration::from_millis(1500)).await.unwrap();
+    probes[0]
+        .drop_connection(Duration::from_millis(1500))
+        .await
+        .unwrap();
     for p in &probes[1..] {
         p.wait_until(PATIENCE, |s| !s.links.contains_key(&old))
             .await
@@ -162,7 +203,10 @@ async fn a_probe_back_after_the_grace_period_rejoins_with_a_new_id() {
     assert_eq!(connected_pairs(&probes), 3);
     let snap = probes[0].snapshot();
     assert!(snap.departed.iter().all(|d| d.reason == "rejoined"));
-    assert!(snap.links.values().all(|l| l.offerer), "as a newcomer it offered to everyone");
+    assert!(
+        snap.links.values().all(|l| l.offerer),
+        "as a newcomer it offered to everyone"
+    );
     for p in probes {
         p.leave().await;
     }
@@ -177,7 +221,9 @@ async fn closing_the_room_tears_down_every_link() {
     wait_for_mesh(&probes).await;
     assert!(node.close_room(&room.code.to_string()));
     for p in &probes {
-        let snap = tokio::time::timeout(PATIENCE, p.closed()).await.expect("session ends");
+        let snap = tokio::time::timeout(PATIENCE, p.closed())
+            .await
+            .expect("session ends");
         assert_eq!(snap.state, SessionState::Closed(CloseReason::RoomClosed));
         assert!(snap.links.is_empty(), "{:?}", snap.links.keys());
         assert_eq!(snap.departed.len(), 2);
@@ -202,7 +248,9 @@ async fn a_refused_join_says_why() {
         Ok(_) => panic!("joined without the passcode"),
     }
     c.passcode = Some("sesame".into());
-    let p = Probe::join(c.clone()).await.expect("joins with the passcode");
+    let p = Probe::join(c.clone())
+        .await
+        .expect("joins with the passcode");
     p.leave().await;
     c.room = "ZZZZZZ".into();
     match Probe::join(c.clone()).await {

@@ -28,9 +28,11 @@ fn is_root() -> bool {
 }
 
 fn lanmeet_bin() -> PathBuf {
-    let path = std::env::var_os("LANMEET_BIN").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/debug/lanmeet")
-    });
+    let path = std::env::var_os("LANMEET_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/debug/lanmeet")
+        });
     assert!(
         path.exists(),
         "{} not found: run `cargo build -p lanmeet` first, or set LANMEET_BIN",
@@ -63,9 +65,28 @@ impl Lab {
         };
         ip(&["netns", "add", &lab.a]);
         ip(&["netns", "add", &lab.b]);
-        ip(&["-n", &lab.a, "link", "add", "lan0", "type", "veth", "peer", "name", "lan1", "netns", &lab.b]);
-        ip(&["-n", &lab.a, "addr", "add", &format!("{ADDR_A}/24"), "dev", "lan0"]);
-        ip(&["-n", &lab.b, "addr", "add", &format!("{ADDR_B}/24"), "dev", "lan1"]);
+        ip(&[
+            "-n", &lab.a, "link", "add", "lan0", "type", "veth", "peer", "name", "lan1", "netns",
+            &lab.b,
+        ]);
+        ip(&[
+            "-n",
+            &lab.a,
+            "addr",
+            "add",
+            &format!("{ADDR_A}/24"),
+            "dev",
+            "lan0",
+        ]);
+        ip(&[
+            "-n",
+            &lab.b,
+            "addr",
+            "add",
+            &format!("{ADDR_B}/24"),
+            "dev",
+            "lan1",
+        ]);
         for (ns, dev) in [(&lab.a, "lan0"), (&lab.b, "lan1")] {
             ip(&["-n", ns, "link", "set", "lo", "up"]);
             ip(&["-n", ns, "link", "set", dev, "up"]);
@@ -129,7 +150,9 @@ fn probes_in_two_namespaces_connect_through_a_node_in_one() {
             std::env::var_os("LANMEET_REQUIRE_NETNS").is_none(),
             "LANMEET_REQUIRE_NETNS is set but this test needs root"
         );
-        eprintln!("SKIPPED probes_in_two_namespaces_connect_through_a_node_in_one: needs root (ip netns)");
+        eprintln!(
+            "SKIPPED probes_in_two_namespaces_connect_through_a_node_in_one: needs root (ip netns)"
+        );
         return;
     }
     let lanmeet = lanmeet_bin();
@@ -141,20 +164,51 @@ fn probes_in_two_namespaces_connect_through_a_node_in_one() {
     let node = lab.spawn(
         &ns_a,
         &lanmeet,
-        &["host", "--no-open", "--no-discovery", "--json", "--local-port", "0", "--lan-port", "0", "--lan-bind", ADDR_A, "--grace-secs", "3"],
+        &[
+            "host",
+            "--no-open",
+            "--no-discovery",
+            "--json",
+            "--local-port",
+            "0",
+            "--lan-port",
+            "0",
+            "--lan-bind",
+            ADDR_A,
+            "--grace-secs",
+            "3",
+        ],
     );
     let mut line = String::new();
     // Kept open to the end: closing it could fail the node's later writes to stdout.
     let mut node_out = BufReader::new(lab.children[node].stdout.take().expect("node stdout"));
-    node_out.read_line(&mut line).expect("node prints its JSON line");
-    let ready: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("node said {line:?}: {e}"));
+    node_out
+        .read_line(&mut line)
+        .expect("node prints its JSON line");
+    let ready: Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("node said {line:?}: {e}"));
     let ws = ready["ws"].as_str().expect("ws").to_owned();
     let code = ready["code"].as_str().expect("code").to_owned();
-    assert!(ws.contains(ADDR_A), "the node advertises its veth address: {ws}");
+    assert!(
+        ws.contains(ADDR_A),
+        "the node advertises its veth address: {ws}"
+    );
 
     // Two probes per namespace, each bound to its namespace's address; each run waits
     // until it sees all four members connected.
-    let common = ["--ws", &ws, "--peers", "2", "--expect", "4", "--duration", "2", "--timeout", "30", "--json"];
+    let common = [
+        "--ws",
+        &ws,
+        "--peers",
+        "2",
+        "--expect",
+        "4",
+        "--duration",
+        "2",
+        "--timeout",
+        "30",
+        "--json",
+    ];
     let mut args_a = vec![code.as_str(), "--name", "a", "--bind", ADDR_A];
     args_a.extend(common);
     let mut args_b = vec![code.as_str(), "--name", "b", "--bind", ADDR_B];
@@ -165,7 +219,8 @@ fn probes_in_two_namespaces_connect_through_a_node_in_one() {
     let (out_b, code_b) = lab.wait(run_b);
 
     for (side, out, status) in [("a", &out_a, code_a), ("b", &out_b, code_b)] {
-        let report: Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{side}: {out:?}: {e}"));
+        let report: Value =
+            serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{side}: {out:?}: {e}"));
         assert_eq!(status, Some(0), "{side}: {report:#}");
         assert_eq!(report["ok"], true, "{side}: {report:#}");
         let pairs = report["pairs"].as_array().expect("pairs");
@@ -173,15 +228,26 @@ fn probes_in_two_namespaces_connect_through_a_node_in_one() {
         assert_eq!(pairs.len(), 5, "{side}: {report:#}");
         let cross = pairs
             .iter()
-            .filter(|p| p["a_name"].as_str().unwrap().starts_with(side) && !p["b_name"].as_str().unwrap().starts_with(side))
+            .filter(|p| {
+                p["a_name"].as_str().unwrap().starts_with(side)
+                    && !p["b_name"].as_str().unwrap().starts_with(side)
+            })
             .count();
         assert_eq!(cross, 4, "{side}: {report:#}");
-        assert!(pairs.iter().all(|p| p["connected"] == true && p["rtt_ms"].is_number()), "{side}: {report:#}");
+        assert!(
+            pairs
+                .iter()
+                .all(|p| p["connected"] == true && p["rtt_ms"].is_number()),
+            "{side}: {report:#}"
+        );
     }
     drop(lab);
     drop(node_out);
     for ns in [ns_a, ns_b] {
         let list = Command::new("ip").args(["netns", "list"]).output().unwrap();
-        assert!(!String::from_utf8_lossy(&list.stdout).contains(&ns), "{ns} was deleted");
+        assert!(
+            !String::from_utf8_lossy(&list.stdout).contains(&ns),
+            "{ns} was deleted"
+        );
     }
 }

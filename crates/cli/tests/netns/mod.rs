@@ -28,26 +28,44 @@ static NEXT: AtomicUsize = AtomicUsize::new(0);
 /// True when this process may make namespaces; otherwise prints why the test is
 /// skipped (visible with `--nocapture`, and in the test's captured output).
 pub fn can_run(test: &str) -> bool {
-    let uid = Command::new("id").arg("-u").output().ok().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    let uid = Command::new("id")
+        .arg("-u")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
     if uid.as_deref() != Some("0") {
         // CI (scripts/test) sets this: there a skipped namespace test is a failure.
         assert!(
             std::env::var_os("LANMEET_REQUIRE_NETNS").is_none(),
             "{test}: LANMEET_REQUIRE_NETNS is set but this is not root"
         );
-        eprintln!("SKIPPED {test}: needs root to create network namespaces (real mDNS never runs on real interfaces)");
+        eprintln!(
+            "SKIPPED {test}: needs root to create network namespaces (real mDNS never runs on real interfaces)"
+        );
         println!("SKIPPED {test}: not root");
         return false;
     }
-    let ip_ok = Command::new("ip").arg("-V").output().is_ok_and(|o| o.status.success());
-    let bash_ok = Command::new("bash").arg("--version").output().is_ok_and(|o| o.status.success());
-    assert!(ip_ok && bash_ok, "{test}: `ip` (iproute2) and `bash` are needed for the namespace tests");
+    let ip_ok = Command::new("ip")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let bash_ok = Command::new("bash")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ip_ok && bash_ok,
+        "{test}: `ip` (iproute2) and `bash` are needed for the namespace tests"
+    );
     true
 }
 
 /// Runs a command, panicking with its output when it fails.
 fn run(args: &[&str]) -> Output {
-    let out = Command::new(args[0]).args(&args[1..]).output().unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
     assert!(
         out.status.success(),
         "{args:?} failed: {}{}",
@@ -76,10 +94,20 @@ pub struct Host {
 impl Lan {
     /// An empty LAN; `tag` (a few letters) names its namespaces.
     pub fn new(tag: &str) -> Lan {
-        let id = format!("lmd{}{}{}", std::process::id(), tag, NEXT.fetch_add(1, Ordering::Relaxed));
+        let id = format!(
+            "lmd{}{}{}",
+            std::process::id(),
+            tag,
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
         let logs = std::env::temp_dir().join(format!("lanmeet-{id}"));
         let _ = std::fs::create_dir_all(&logs);
-        let mut lan = Lan { switch: format!("{id}sw"), id, namespaces: Vec::new(), logs };
+        let mut lan = Lan {
+            switch: format!("{id}sw"),
+            id,
+            namespaces: Vec::new(),
+            logs,
+        };
         let switch = lan.switch.clone();
         lan.add_ns(&switch);
         lan
@@ -93,7 +121,16 @@ impl Lan {
 
     /// A bridge (a segment of the LAN) in the switch namespace.
     pub fn bridge(&mut self, name: &str) {
-        run(&["ip", "-n", &self.switch, "link", "add", name, "type", "bridge"]);
+        run(&[
+            "ip",
+            "-n",
+            &self.switch,
+            "link",
+            "add",
+            name,
+            "type",
+            "bridge",
+        ]);
         run(&["ip", "-n", &self.switch, "link", "set", name, "up"]);
     }
 
@@ -105,27 +142,75 @@ impl Lan {
         for (i, (bridge, cidr)) in legs.iter().enumerate() {
             let outer = format!("{name}{i}");
             let inner = format!("eth{i}");
-            run(&["ip", "-n", &self.switch, "link", "add", &outer, "type", "veth", "peer", "name", &inner, "netns", &ns]);
-            run(&["ip", "-n", &self.switch, "link", "set", &outer, "master", bridge]);
+            run(&[
+                "ip",
+                "-n",
+                &self.switch,
+                "link",
+                "add",
+                &outer,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &inner,
+                "netns",
+                &ns,
+            ]);
+            run(&[
+                "ip",
+                "-n",
+                &self.switch,
+                "link",
+                "set",
+                &outer,
+                "master",
+                bridge,
+            ]);
             run(&["ip", "-n", &self.switch, "link", "set", &outer, "up"]);
             run(&["ip", "-n", &ns, "addr", "add", cidr, "dev", &inner]);
             run(&["ip", "-n", &ns, "link", "set", &inner, "up"]);
             addrs.push(cidr.split('/').next().unwrap_or_default().to_owned());
         }
         // For the raw UDP sender (mdns-sd sets its own multicast interface).
-        run(&["ip", "-n", &ns, "route", "add", "224.0.0.0/4", "dev", "eth0"]);
-        Host { ns, name: name.to_owned(), addrs }
+        run(&[
+            "ip",
+            "-n",
+            &ns,
+            "route",
+            "add",
+            "224.0.0.0/4",
+            "dev",
+            "eth0",
+        ]);
+        Host {
+            ns,
+            name: name.to_owned(),
+            addrs,
+        }
     }
 
     /// Starts `lanmeet host --json …` in `host` and waits for its JSON line.
     pub fn start_node(&self, host: &Host, label: &str, args: &[&str]) -> NodeProc {
         let log = self.logs.join(format!("{label}.log"));
-        let stderr = std::fs::File::create(&log).unwrap_or_else(|e| panic!("log file {}: {e}", log.display()));
+        let stderr = std::fs::File::create(&log)
+            .unwrap_or_else(|e| panic!("log file {}: {e}", log.display()));
         let mut child = Command::new("ip")
-            .args(["netns", "exec", &host.ns, env!("CARGO_BIN_EXE_lanmeet"), "host", "--json", "--no-open"])
+            .args([
+                "netns",
+                "exec",
+                &host.ns,
+                env!("CARGO_BIN_EXE_lanmeet"),
+                "host",
+                "--json",
+                "--no-open",
+            ])
             .args(["--node-name", label, "--local-port", "0"])
             .args(args)
-            .env("RUST_LOG", std::env::var("LANMEET_TEST_LOG").unwrap_or_else(|_| "info".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("LANMEET_TEST_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr)
@@ -138,12 +223,22 @@ impl Lan {
             let _ = BufReader::new(stdout).read_line(&mut line);
             let _ = tx.send(line);
         });
-        let mut proc = NodeProc { ns: host.ns.clone(), label: label.to_owned(), child, log, info: Value::Null, local_port: 0 };
+        let mut proc = NodeProc {
+            ns: host.ns.clone(),
+            label: label.to_owned(),
+            child,
+            log,
+            info: Value::Null,
+            local_port: 0,
+        };
         let line = rx
             .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("{label} printed nothing in 30 s; log:\n{}", proc.log_text()));
-        let info: Value =
-            serde_json::from_str(&line).unwrap_or_else(|e| panic!("{label}: bad JSON line {line:?}: {e}\n{}", proc.log_text()));
+            .unwrap_or_else(|_| {
+                panic!("{label} printed nothing in 30 s; log:\n{}", proc.log_text())
+            });
+        let info: Value = serde_json::from_str(&line).unwrap_or_else(|e| {
+            panic!("{label}: bad JSON line {line:?}: {e}\n{}", proc.log_text())
+        });
         let local = info["local"].as_str().unwrap_or_default();
         proc.local_port = local
             .trim_start_matches("http://127.0.0.1:")
@@ -157,7 +252,9 @@ impl Lan {
     /// Runs a bash script inside `host`'s namespace (bounded by `timeout`).
     pub fn bash(&self, host: &Host, script: &str, args: &[&str]) -> Output {
         Command::new("ip")
-            .args(["netns", "exec", &host.ns, "timeout", "15", "bash", "-c", script, "bash"])
+            .args([
+                "netns", "exec", &host.ns, "timeout", "15", "bash", "-c", script, "bash",
+            ])
             .args(args)
             .output()
             .unwrap_or_else(|e| panic!("ip netns exec: {e}"))
@@ -169,8 +266,17 @@ impl Lan {
         // bash's printf writes at every NUL byte, and each write to a UDP socket
         // is a datagram: dd collects the whole packet into one write.
         let script = r#"exec 3>/dev/udp/224.0.0.251/5353 && printf "$1" | dd bs="$2" count=1 iflag=fullblock status=none >&3"#;
-        let out = self.bash(host, script, &[&printf_escape(packet), &packet.len().to_string()]);
-        assert!(out.status.success(), "sending mDNS from {}: {}", host.name, String::from_utf8_lossy(&out.stderr));
+        let out = self.bash(
+            host,
+            script,
+            &[&printf_escape(packet), &packet.len().to_string()],
+        );
+        assert!(
+            out.status.success(),
+            "sending mDNS from {}: {}",
+            host.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -179,8 +285,15 @@ impl Drop for Lan {
         for ns in self.namespaces.iter().rev() {
             // Anything still running in our namespaces was started by this test.
             for round in 0..20 {
-                let pids = Command::new("ip").args(["netns", "pids", ns]).output().map(|o| o.stdout).unwrap_or_default();
-                let pids: Vec<String> = String::from_utf8_lossy(&pids).split_whitespace().map(str::to_owned).collect();
+                let pids = Command::new("ip")
+                    .args(["netns", "pids", ns])
+                    .output()
+                    .map(|o| o.stdout)
+                    .unwrap_or_default();
+                let pids: Vec<String> = String::from_utf8_lossy(&pids)
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect();
                 if pids.is_empty() {
                     break;
                 }
@@ -248,16 +361,30 @@ impl NodeProc {
             .output()
             .unwrap_or_else(|e| panic!("ip netns exec: {e}"));
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-        let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
         (status, body)
     }
 
     /// `GET /api/lan/rooms` as JSON (panics on a non-200 answer).
     pub fn lan_rooms(&self) -> Vec<Value> {
         let (status, body) = self.api("GET", "/api/lan/rooms", None);
-        assert_eq!(status, 200, "{}: /api/lan/rooms answered {status}: {body}\n{}", self.label, self.log_text());
-        serde_json::from_str::<Vec<Value>>(&body).unwrap_or_else(|e| panic!("{}: {e}: {body}", self.label))
+        assert_eq!(
+            status,
+            200,
+            "{}: /api/lan/rooms answered {status}: {body}\n{}",
+            self.label,
+            self.log_text()
+        );
+        serde_json::from_str::<Vec<Value>>(&body)
+            .unwrap_or_else(|e| panic!("{}: {e}: {body}", self.label))
     }
 
     /// The entry for `code` in this node's `/api/lan/rooms`, if any.
@@ -288,7 +415,9 @@ impl NodeProc {
 
     /// SIGTERM, then waits (bounded) for the exit status.
     pub fn terminate(mut self) -> ExitStatus {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).output();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .output();
         self.wait_exit()
     }
 
@@ -339,7 +468,10 @@ pub fn wait_for<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Optio
         if let Some(value) = probe() {
             return value;
         }
-        assert!(Instant::now() < deadline, "timed out after {limit:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }

@@ -23,7 +23,8 @@ async fn status(addr: SocketAddr, method: &str, path: &str, timeout: Duration) -
         let mut stream = TcpStream::connect(addr).await.ok()?;
         let _ = stream.set_nodelay(true);
         let host = crate::netif::host_port(addr.ip(), addr.port());
-        let request = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        let request =
+            format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
         stream.write_all(request.as_bytes()).await.ok()?;
         let mut buf = [0u8; MAX_HEAD];
         let mut len = 0;
@@ -58,7 +59,11 @@ pub(crate) async fn healthy(addr: SocketAddr, timeout: Duration) -> bool {
 
 /// Whether the node at `addr` hosts `code`: `Some(true)` on 204, `Some(false)`
 /// on 404, `None` when it could not tell (down, rate-limited, timed out).
-pub(crate) async fn hosts_room(addr: SocketAddr, code: RoomCode, timeout: Duration) -> Option<bool> {
+pub(crate) async fn hosts_room(
+    addr: SocketAddr,
+    code: RoomCode,
+    timeout: Duration,
+) -> Option<bool> {
     match status(addr, "HEAD", &format!("/api/rooms/{code}"), timeout).await? {
         204 => Some(true),
         404 => Some(false),
@@ -73,7 +78,10 @@ mod tests {
     #[test]
     fn reads_status_lines() {
         assert_eq!(parse_status(b"HTTP/1.1 204 No Content\r\n"), Some(204));
-        assert_eq!(parse_status(b"HTTP/1.0 404 Not Found\r\nx: y\r\n"), Some(404));
+        assert_eq!(
+            parse_status(b"HTTP/1.0 404 Not Found\r\nx: y\r\n"),
+            Some(404)
+        );
         assert_eq!(parse_status(b"SSH-2.0-OpenSSH\r\n"), None);
         assert_eq!(parse_status(b""), None);
     }
@@ -85,6 +93,14 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         drop(listener);
         assert!(!healthy(addr, Duration::from_millis(500)).await);
-        assert_eq!(hosts_room(addr, RoomCode::parse("K7MQ2P").unwrap(), Duration::from_millis(500)).await, None);
+        assert_eq!(
+            hosts_room(
+                addr,
+                RoomCode::parse("K7MQ2P").unwrap(),
+                Duration::from_millis(500)
+            )
+            .await,
+            None
+        );
     }
 }

@@ -81,7 +81,9 @@ struct Inner {
 impl Inner {
     fn table(&self) -> MutexGuard<'_, Table> {
         // Plain bookkeeping; a panic inside would be a bug, the data stays usable.
-        self.table.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.table
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn changed(&self) {
@@ -126,18 +128,32 @@ impl Discovery {
             }
         };
         let (changes, _) = watch::channel(0);
-        let inner = Arc::new(Inner { table: Mutex::new(Table::new(own_id, Timing::default())), changes, daemon });
+        let inner = Arc::new(Inner {
+            table: Mutex::new(Table::new(own_id, Timing::default())),
+            changes,
+            daemon,
+        });
         let stop = CancellationToken::new();
         let tasks = TaskTracker::new();
         tasks.spawn(browse(inner.clone(), events, stop.clone()));
         tasks.spawn(health(inner.clone(), tasks.clone(), stop.clone()));
         tracing::info!(interfaces = ?only, "discovery started");
-        Ok(Discovery { inner, stop, tasks, advertiser: Mutex::new(None), started: Instant::now() })
+        Ok(Discovery {
+            inner,
+            stop,
+            tasks,
+            advertiser: Mutex::new(None),
+            started: Instant::now(),
+        })
     }
 
     /// Starts advertising this node's rooms (while it hosts any).
     pub(crate) fn advertise(&self, advert: Advert) {
-        let task = tokio::spawn(advertise(self.inner.daemon.clone(), advert, self.stop.clone()));
+        let task = tokio::spawn(advertise(
+            self.inner.daemon.clone(),
+            advert,
+            self.stop.clone(),
+        ));
         let mut slot = self.advertiser.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(old) = slot.replace(task) {
             old.abort();
@@ -209,9 +225,16 @@ impl Discovery {
     /// and every task. Bounded: a few seconds at worst.
     pub async fn stop(&self) {
         self.stop.cancel();
-        let advertiser = self.advertiser.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let advertiser = self
+            .advertiser
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         if let Some(task) = advertiser {
-            if tokio::time::timeout(Duration::from_secs(3), task).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(3), task)
+                .await
+                .is_err()
+            {
                 tracing::warn!("mDNS goodbye took too long");
             }
         }
@@ -219,7 +242,10 @@ impl Discovery {
             let _ = tokio::time::timeout(Duration::from_secs(2), done.recv_async()).await;
         }
         self.tasks.close();
-        if tokio::time::timeout(Duration::from_secs(3), self.tasks.wait()).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(3), self.tasks.wait())
+            .await
+            .is_err()
+        {
             tracing::warn!("discovery tasks did not stop in time");
         }
         tracing::info!("discovery stopped");
@@ -227,7 +253,11 @@ impl Discovery {
 }
 
 /// Turns mDNS events into table updates.
-async fn browse(inner: Arc<Inner>, events: mdns_sd::Receiver<ServiceEvent>, stop: CancellationToken) {
+async fn browse(
+    inner: Arc<Inner>,
+    events: mdns_sd::Receiver<ServiceEvent>,
+    stop: CancellationToken,
+) {
     loop {
         let event = tokio::select! {
             () = stop.cancelled() => break,
@@ -242,11 +272,22 @@ async fn browse(inner: Arc<Inner>, events: mdns_sd::Receiver<ServiceEvent>, stop
                 let props = service.get_properties().iter().map(|p| (p.key(), p.val()));
                 match txt::decode(props) {
                     Ok(record) => {
-                        let addresses: Vec<_> = service.get_addresses().iter().map(|ip| ip.to_ip_addr()).collect();
+                        let addresses: Vec<_> = service
+                            .get_addresses()
+                            .iter()
+                            .map(|ip| ip.to_ip_addr())
+                            .collect();
                         let networks = netif::ipv4_networks();
                         let now = Instant::now().into_std();
                         let mut table = inner.table();
-                        table.update(&service.fullname, record, &addresses, service.port, &networks, now)
+                        table.update(
+                            &service.fullname,
+                            record,
+                            &addresses,
+                            service.port,
+                            &networks,
+                            now,
+                        )
                     }
                     Err(why) => {
                         // Another device's noise: not worth more than a debug line.
@@ -289,7 +330,9 @@ async fn health(inner: Arc<Inner>, tasks: TaskTracker, stop: CancellationToken) 
 }
 
 fn check_done(inner: &Inner, fullname: &str, addr: SocketAddr, ok: bool) {
-    let outcome = inner.table().checked(fullname, addr, ok, Instant::now().into_std());
+    let outcome = inner
+        .table()
+        .checked(fullname, addr, ok, Instant::now().into_std());
     match outcome {
         Checked::Unchanged => {}
         Checked::Shown => inner.changed(),
@@ -327,7 +370,12 @@ async fn advertise(daemon: ServiceDaemon, advert: Advert, stop: CancellationToke
             rooms
                 .into_iter()
                 .filter(|r| r.listed)
-                .map(|r| txt::TxtRoom { code: r.code, peers: r.peers, capacity: r.capacity, name: r.name })
+                .map(|r| txt::TxtRoom {
+                    code: r.code,
+                    peers: r.peers,
+                    capacity: r.capacity,
+                    name: r.name,
+                })
                 .collect::<Vec<_>>()
         });
         if wanted != announced {
@@ -377,7 +425,13 @@ async fn advertise(daemon: ServiceDaemon, advert: Advert, stop: CancellationToke
     }
 }
 
-fn register(daemon: &ServiceDaemon, instance: &str, host: &str, port: u16, props: &[(String, String)]) -> bool {
+fn register(
+    daemon: &ServiceDaemon,
+    instance: &str,
+    host: &str,
+    port: u16,
+    props: &[(String, String)],
+) -> bool {
     let info = match ServiceInfo::new(SERVICE_TYPE, instance, host, (), port, props) {
         Ok(info) => info,
         Err(err) => {
@@ -421,6 +475,10 @@ mod tests {
         let (instance, host) = names("Ab-_9zZ0aaaa");
         assert_eq!(instance, "lanmeet-Ab-_9zZ0aaaa");
         assert!(host.len() < 63 + 7);
-        assert!(host.trim_end_matches(".local.").bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+        assert!(
+            host.trim_end_matches(".local.")
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        );
     }
 }

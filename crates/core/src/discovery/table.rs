@@ -83,7 +83,11 @@ pub(crate) struct Table {
 
 impl Table {
     pub(crate) fn new(own_id: Option<String>, timing: Timing) -> Table {
-        Table { own_id, timing, entries: HashMap::new() }
+        Table {
+            own_id,
+            timing,
+            entries: HashMap::new(),
+        }
     }
 
     /// A resolved (or re-resolved) record. Returns whether the visible table
@@ -106,7 +110,8 @@ impl Table {
         };
         let addr = SocketAddr::new(ip, port);
         if let Some(entry) = self.entries.get_mut(fullname) {
-            let changed = entry.hidden_since.is_none() && (entry.record != record || entry.addr != addr);
+            let changed =
+                entry.hidden_since.is_none() && (entry.record != record || entry.addr != addr);
             entry.record = record;
             entry.addr = addr;
             entry.seen = now;
@@ -139,13 +144,18 @@ impl Table {
 
     /// A goodbye (or an expired record). Returns whether the visible table changed.
     pub(crate) fn remove(&mut self, fullname: &str) -> bool {
-        self.entries.remove(fullname).is_some_and(|e| e.hidden_since.is_none())
+        self.entries
+            .remove(fullname)
+            .is_some_and(|e| e.hidden_since.is_none())
     }
 
     /// Entries due for a health check, marked as being checked.
     pub(crate) fn due(&mut self, now: Instant) -> Vec<(String, SocketAddr)> {
         let forget = self.timing.forget_hidden_after;
-        self.entries.retain(|_, e| e.hidden_since.is_none_or(|since| now.duration_since(since) < forget));
+        self.entries.retain(|_, e| {
+            e.hidden_since
+                .is_none_or(|since| now.duration_since(since) < forget)
+        });
         self.entries
             .iter_mut()
             .filter(|(_, e)| !e.checking && e.next_check <= now)
@@ -157,9 +167,17 @@ impl Table {
     }
 
     /// The result of a health check started by [`Table::due`].
-    pub(crate) fn checked(&mut self, fullname: &str, addr: SocketAddr, ok: bool, now: Instant) -> Checked {
+    pub(crate) fn checked(
+        &mut self,
+        fullname: &str,
+        addr: SocketAddr,
+        ok: bool,
+        now: Instant,
+    ) -> Checked {
         let timing = self.timing;
-        let Some(entry) = self.entries.get_mut(fullname) else { return Checked::Unchanged };
+        let Some(entry) = self.entries.get_mut(fullname) else {
+            return Checked::Unchanged;
+        };
         entry.checking = false;
         if entry.addr != addr {
             // Re-announced meanwhile at another address: that one gets its own check.
@@ -170,7 +188,11 @@ impl Table {
             entry.seen = now;
             entry.failures = 0;
             entry.next_check = now + timing.check_after;
-            return if entry.hidden_since.take().is_some() { Checked::Shown } else { Checked::Unchanged };
+            return if entry.hidden_since.take().is_some() {
+                Checked::Shown
+            } else {
+                Checked::Unchanged
+            };
         }
         entry.failures = entry.failures.saturating_add(1);
         if entry.hidden_since.is_some() {
@@ -209,7 +231,9 @@ impl Table {
                 })
             })
             .collect();
-        rooms.sort_by(|a, b| (&a.host, &a.name, a.code, &a.ws).cmp(&(&b.host, &b.name, b.code, &b.ws)));
+        rooms.sort_by(|a, b| {
+            (&a.host, &a.name, a.code, &a.ws).cmp(&(&b.host, &b.name, b.code, &b.ws))
+        });
         let mut seen = std::collections::HashSet::new();
         rooms.retain(|r| seen.insert(r.code));
         rooms
@@ -217,7 +241,9 @@ impl Table {
 
     /// The `ws` URL of a visible node that lists `code`.
     pub(crate) fn find_listed(&self, code: RoomCode) -> Option<String> {
-        self.visible().find(|e| e.record.rooms.iter().any(|r| r.code == code)).map(|e| ws_url(e.addr))
+        self.visible()
+            .find(|e| e.record.rooms.iter().any(|r| r.code == code))
+            .map(|e| ws_url(e.addr))
     }
 
     /// LAN listeners of the visible nodes (to ask about unlisted rooms).
@@ -250,7 +276,12 @@ mod tests {
             name: format!("host-{id}"),
             rooms: codes
                 .iter()
-                .map(|c| TxtRoom { code: RoomCode::parse(c).unwrap(), peers: 1, capacity: 8, name: format!("room {c}") })
+                .map(|c| TxtRoom {
+                    code: RoomCode::parse(c).unwrap(),
+                    peers: 1,
+                    capacity: 8,
+                    name: format!("room {c}"),
+                })
                 .collect(),
         }
     }
@@ -260,30 +291,90 @@ mod tests {
     }
 
     fn table() -> (Table, Instant) {
-        (Table::new(Some("me".into()), Timing::default()), Instant::now())
+        (
+            Table::new(Some("me".into()), Timing::default()),
+            Instant::now(),
+        )
     }
 
     #[test]
     fn lists_rooms_of_other_nodes_with_their_preferred_address() {
         let (mut t, now) = table();
-        assert!(t.update("a._lanmeet", record("a", &["K7MQ2P"]), &[ip("fe80::1"), ip("10.0.0.2")], 7878, &[], now));
-        assert!(!t.update("me._lanmeet", record("me", &["ABCDEF"]), &[ip("10.0.0.1")], 7878, &[], now), "own record");
-        assert!(!t.update("b._lanmeet", record("b", &["ABCDEG"]), &[ip("fe80::2")], 7878, &[], now), "no usable address");
+        assert!(t.update(
+            "a._lanmeet",
+            record("a", &["K7MQ2P"]),
+            &[ip("fe80::1"), ip("10.0.0.2")],
+            7878,
+            &[],
+            now
+        ));
+        assert!(
+            !t.update(
+                "me._lanmeet",
+                record("me", &["ABCDEF"]),
+                &[ip("10.0.0.1")],
+                7878,
+                &[],
+                now
+            ),
+            "own record"
+        );
+        assert!(
+            !t.update(
+                "b._lanmeet",
+                record("b", &["ABCDEG"]),
+                &[ip("fe80::2")],
+                7878,
+                &[],
+                now
+            ),
+            "no usable address"
+        );
         let rooms = t.rooms();
         assert_eq!(rooms.len(), 1);
         assert_eq!(rooms[0].ws, "ws://10.0.0.2:7878/ws");
         assert_eq!(rooms[0].host, "host-a");
         assert!(!rooms[0].local);
-        assert_eq!(t.find_listed(RoomCode::parse("K7MQ2P").unwrap()).as_deref(), Some("ws://10.0.0.2:7878/ws"));
-        assert_eq!(t.nodes(), vec!["10.0.0.2:7878".parse::<SocketAddr>().unwrap()]);
+        assert_eq!(
+            t.find_listed(RoomCode::parse("K7MQ2P").unwrap()).as_deref(),
+            Some("ws://10.0.0.2:7878/ws")
+        );
+        assert_eq!(
+            t.nodes(),
+            vec!["10.0.0.2:7878".parse::<SocketAddr>().unwrap()]
+        );
     }
 
     #[test]
     fn updates_replace_and_goodbyes_remove() {
         let (mut t, now) = table();
-        t.update("a", record("a", &["K7MQ2P"]), &[ip("10.0.0.2")], 7878, &[], now);
-        assert!(!t.update("a", record("a", &["K7MQ2P"]), &[ip("10.0.0.2")], 7878, &[], now), "same again");
-        assert!(t.update("a", record("a", &["ABCDEF"]), &[ip("10.0.0.2")], 7878, &[], now));
+        t.update(
+            "a",
+            record("a", &["K7MQ2P"]),
+            &[ip("10.0.0.2")],
+            7878,
+            &[],
+            now,
+        );
+        assert!(
+            !t.update(
+                "a",
+                record("a", &["K7MQ2P"]),
+                &[ip("10.0.0.2")],
+                7878,
+                &[],
+                now
+            ),
+            "same again"
+        );
+        assert!(t.update(
+            "a",
+            record("a", &["ABCDEF"]),
+            &[ip("10.0.0.2")],
+            7878,
+            &[],
+            now
+        ));
         assert_eq!(t.rooms()[0].code.as_str(), "ABCDEF");
         assert!(t.remove("a"));
         assert!(t.rooms().is_empty());
@@ -294,7 +385,14 @@ mod tests {
     fn silent_entries_are_checked_and_hidden_after_failures() {
         let (mut t, now) = table();
         let timing = Timing::default();
-        t.update("a", record("a", &["K7MQ2P"]), &[ip("10.0.0.2")], 7878, &[], now);
+        t.update(
+            "a",
+            record("a", &["K7MQ2P"]),
+            &[ip("10.0.0.2")],
+            7878,
+            &[],
+            now,
+        );
         assert!(t.due(now).is_empty(), "fresh entries are not checked");
         let later = now + timing.check_after;
         let due = t.due(later);
@@ -309,14 +407,24 @@ mod tests {
         assert!(t.rooms().is_empty());
         assert!(t.find_listed(RoomCode::parse("K7MQ2P").unwrap()).is_none());
         assert!(t.nodes().is_empty());
-        assert!(!t.remove("a"), "removing a hidden entry changes nothing visible");
+        assert!(
+            !t.remove("a"),
+            "removing a hidden entry changes nothing visible"
+        );
     }
 
     #[test]
     fn hidden_entries_come_back_when_healthy_and_are_forgotten_eventually() {
         let (mut t, now) = table();
         let timing = Timing::default();
-        t.update("a", record("a", &["K7MQ2P"]), &[ip("10.0.0.2")], 7878, &[], now);
+        t.update(
+            "a",
+            record("a", &["K7MQ2P"]),
+            &[ip("10.0.0.2")],
+            7878,
+            &[],
+            now,
+        );
         let addr: SocketAddr = "10.0.0.2:7878".parse().unwrap();
         let mut at = now + timing.check_after;
         for _ in 0..timing.failures_to_hide {
@@ -344,8 +452,22 @@ mod tests {
     #[test]
     fn a_code_claimed_twice_shows_once() {
         let (mut t, now) = table();
-        t.update("a", record("a", &["K7MQ2P"]), &[ip("10.0.0.2")], 7878, &[], now);
-        t.update("b", record("b", &["K7MQ2P", "ABCDEF"]), &[ip("10.0.0.3")], 7878, &[], now);
+        t.update(
+            "a",
+            record("a", &["K7MQ2P"]),
+            &[ip("10.0.0.2")],
+            7878,
+            &[],
+            now,
+        );
+        t.update(
+            "b",
+            record("b", &["K7MQ2P", "ABCDEF"]),
+            &[ip("10.0.0.3")],
+            7878,
+            &[],
+            now,
+        );
         assert_eq!(t.rooms().len(), 2);
     }
 
@@ -353,7 +475,14 @@ mod tests {
     fn the_table_is_bounded() {
         let (mut t, now) = table();
         for i in 0..MAX_NODES + 10 {
-            t.update(&format!("n{i}"), record(&format!("n{i}"), &[]), &[ip("10.0.0.2")], 7878, &[], now);
+            t.update(
+                &format!("n{i}"),
+                record(&format!("n{i}"), &[]),
+                &[ip("10.0.0.2")],
+                7878,
+                &[],
+                now,
+            );
         }
         assert_eq!(t.entries.len(), MAX_NODES);
     }

@@ -84,7 +84,12 @@ fn cut(s: &str, max: usize) -> &str {
 }
 
 /// The TXT properties for a node, rooms in the order given, as many as fit.
-pub(crate) fn encode(id: &str, name: &str, serial: u32, rooms: &[TxtRoom]) -> Vec<(String, String)> {
+pub(crate) fn encode(
+    id: &str,
+    name: &str,
+    serial: u32,
+    rooms: &[TxtRoom],
+) -> Vec<(String, String)> {
     let mut props = vec![
         ("v".to_owned(), VERSION.to_owned()),
         ("id".to_owned(), id.to_owned()),
@@ -112,7 +117,9 @@ pub(crate) fn encode(id: &str, name: &str, serial: u32, rooms: &[TxtRoom]) -> Ve
 }
 
 /// Reads a record from its properties (key, value) as mdns-sd hands them over.
-pub(crate) fn decode<'a>(props: impl IntoIterator<Item = (&'a str, Option<&'a [u8]>)>) -> Result<NodeRecord, RecordError> {
+pub(crate) fn decode<'a>(
+    props: impl IntoIterator<Item = (&'a str, Option<&'a [u8]>)>,
+) -> Result<NodeRecord, RecordError> {
     let mut map: BTreeMap<&str, &[u8]> = BTreeMap::new();
     for (count, (key, value)) in props.into_iter().enumerate() {
         if count > MAX_ROOMS + 16 {
@@ -128,20 +135,30 @@ pub(crate) fn decode<'a>(props: impl IntoIterator<Item = (&'a str, Option<&'a [u
     let id = text("id")
         .filter(|id| {
             (1..=MAX_ID_LEN).contains(&id.len())
-                && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
         .ok_or(RecordError::Id)?;
-    let name = text("name").and_then(|n| clean_name(cut_chars(n, MAX_NAME_CHARS), MAX_NAME_CHARS)).ok_or(RecordError::Name)?;
+    let name = text("name")
+        .and_then(|n| clean_name(cut_chars(n, MAX_NAME_CHARS), MAX_NAME_CHARS))
+        .ok_or(RecordError::Name)?;
     let mut rooms: Vec<TxtRoom> = Vec::new();
     for i in 0..MAX_ROOMS {
-        let Some(value) = text(&format!("r{i}")) else { break };
+        let Some(value) = text(&format!("r{i}")) else {
+            break;
+        };
         if let Some(room) = decode_room(value) {
             if !rooms.iter().any(|r| r.code == room.code) {
                 rooms.push(room);
             }
         }
     }
-    Ok(NodeRecord { id: id.to_owned(), name, rooms })
+    Ok(NodeRecord {
+        id: id.to_owned(),
+        name,
+        rooms,
+    })
 }
 
 fn cut_chars(s: &str, max: usize) -> &str {
@@ -162,8 +179,14 @@ fn decode_room(value: &str) -> Option<TxtRoom> {
     if !(2..=MAX_CAPACITY).contains(&capacity) || peers > capacity {
         return None;
     }
-    let name = clean_name(cut_chars(name, MAX_NAME_CHARS), MAX_NAME_CHARS).unwrap_or_else(|| code.grouped());
-    Some(TxtRoom { code, peers, capacity, name })
+    let name = clean_name(cut_chars(name, MAX_NAME_CHARS), MAX_NAME_CHARS)
+        .unwrap_or_else(|| code.grouped());
+    Some(TxtRoom {
+        code,
+        peers,
+        capacity,
+        name,
+    })
 }
 
 #[cfg(test)]
@@ -171,7 +194,12 @@ mod tests {
     use super::*;
 
     fn room(code: &str, name: &str) -> TxtRoom {
-        TxtRoom { code: RoomCode::parse(code).unwrap(), peers: 1, capacity: 8, name: name.into() }
+        TxtRoom {
+            code: RoomCode::parse(code).unwrap(),
+            peers: 1,
+            capacity: 8,
+            name: name.into(),
+        }
     }
 
     fn decode_pairs(props: &[(String, String)]) -> Result<NodeRecord, RecordError> {
@@ -187,14 +215,25 @@ mod tests {
         let rooms = vec![room("K7MQ2P", "Friday call"), room("ABCDEF", "a|b|c")];
         let props = encode("node1", "desk", 7, &rooms);
         let record = decode_pairs(&props).unwrap();
-        assert_eq!(record, NodeRecord { id: "node1".into(), name: "desk".into(), rooms });
+        assert_eq!(
+            record,
+            NodeRecord {
+                id: "node1".into(),
+                name: "desk".into(),
+                rooms
+            }
+        );
     }
 
     #[test]
     fn every_string_fits_and_the_record_stays_small() {
         let long = "é".repeat(64);
-        let rooms: Vec<TxtRoom> =
-            (0..100).map(|_| TxtRoom { name: long.clone(), ..room(&format!("{:0>6}", 7), "") }).collect();
+        let rooms: Vec<TxtRoom> = (0..100)
+            .map(|_| TxtRoom {
+                name: long.clone(),
+                ..room(&format!("{:0>6}", 7), "")
+            })
+            .collect();
         let props = encode("node1", &"ñ".repeat(64), u32::MAX, &rooms);
         let total: usize = props.iter().map(|(k, v)| 1 + k.len() + 1 + v.len()).sum();
         assert!(total <= MAX_TXT_BYTES, "{total}");
@@ -207,14 +246,30 @@ mod tests {
 
     #[test]
     fn rejects_foreign_or_broken_records() {
-        assert_eq!(raw(&[("id", "x"), ("name", "n")]), Err(RecordError::Version));
-        assert_eq!(raw(&[("v", "2"), ("id", "x"), ("name", "n")]), Err(RecordError::Version));
+        assert_eq!(
+            raw(&[("id", "x"), ("name", "n")]),
+            Err(RecordError::Version)
+        );
+        assert_eq!(
+            raw(&[("v", "2"), ("id", "x"), ("name", "n")]),
+            Err(RecordError::Version)
+        );
         assert_eq!(raw(&[("v", "1"), ("name", "n")]), Err(RecordError::Id));
-        assert_eq!(raw(&[("v", "1"), ("id", "a b"), ("name", "n")]), Err(RecordError::Id));
-        assert_eq!(raw(&[("v", "1"), ("id", &"x".repeat(65)), ("name", "n")]), Err(RecordError::Id));
+        assert_eq!(
+            raw(&[("v", "1"), ("id", "a b"), ("name", "n")]),
+            Err(RecordError::Id)
+        );
+        assert_eq!(
+            raw(&[("v", "1"), ("id", &"x".repeat(65)), ("name", "n")]),
+            Err(RecordError::Id)
+        );
         assert_eq!(raw(&[("v", "1"), ("id", "x")]), Err(RecordError::Name));
-        assert_eq!(raw(&[("v", "1"), ("id", "x"), ("name", " ")]), Err(RecordError::Name));
-        let many: Vec<(String, String)> = (0..200).map(|i| (format!("k{i}"), String::new())).collect();
+        assert_eq!(
+            raw(&[("v", "1"), ("id", "x"), ("name", " ")]),
+            Err(RecordError::Name)
+        );
+        let many: Vec<(String, String)> =
+            (0..200).map(|i| (format!("k{i}"), String::new())).collect();
         let mut props = vec![("v".to_owned(), "1".to_owned())];
         props.extend(many);
         assert_eq!(decode_pairs(&props), Err(RecordError::TooLarge));
@@ -238,12 +293,22 @@ mod tests {
         .unwrap();
         let codes: Vec<&str> = record.rooms.iter().map(|r| r.code.as_str()).collect();
         assert_eq!(codes, ["K7MQ2P", "ABCDEK"]);
-        assert_eq!(record.rooms[1].name, "ABC-DEK", "an empty name shows the code");
+        assert_eq!(
+            record.rooms[1].name, "ABC-DEK",
+            "an empty name shows the code"
+        );
     }
 
     #[test]
     fn rooms_stop_at_the_first_gap() {
-        let record = raw(&[("v", "1"), ("id", "x"), ("name", "n"), ("r0", "K7MQ2P|1|8|a"), ("r2", "ABCDEF|1|8|b")]).unwrap();
+        let record = raw(&[
+            ("v", "1"),
+            ("id", "x"),
+            ("name", "n"),
+            ("r0", "K7MQ2P|1|8|a"),
+            ("r2", "ABCDEF|1|8|b"),
+        ])
+        .unwrap();
         assert_eq!(record.rooms.len(), 1);
     }
 }

@@ -31,8 +31,15 @@ pub async fn start_node_with(tweak: impl FnOnce(&mut NodeConfig)) -> TestNode {
     let mut config = NodeConfig::loopback();
     tweak(&mut config);
     let stop = CancellationToken::new();
-    let node = Node::start(config, stop.clone()).await.expect("node starts");
-    TestNode { local: node.local_addr(), lan: node.lan_addr(), node: Some(node), stop }
+    let node = Node::start(config, stop.clone())
+        .await
+        .expect("node starts");
+    TestNode {
+        local: node.local_addr(),
+        lan: node.lan_addr(),
+        node: Some(node),
+        stop,
+    }
 }
 
 pub async fn start_node() -> TestNode {
@@ -79,7 +86,9 @@ impl TestNode {
     pub async fn shutdown(mut self) {
         self.stop.cancel();
         if let Some(node) = self.node.take() {
-            tokio::time::timeout(PATIENCE * 2, node.stopped()).await.expect("node stops in time");
+            tokio::time::timeout(PATIENCE * 2, node.stopped())
+                .await
+                .expect("node stops in time");
         }
     }
 }
@@ -116,16 +125,27 @@ impl Client {
     pub async fn connect_with_origin(url: &str, origin: Option<&str>) -> Client {
         let mut request = url.into_client_request().expect("valid url");
         if let Some(origin) = origin {
-            request.headers_mut().insert("origin", origin.parse().expect("header"));
+            request
+                .headers_mut()
+                .insert("origin", origin.parse().expect("header"));
         }
-        let (ws, _) = tokio_tungstenite::connect_async(request).await.expect("websocket connects");
-        Client { ws, id: String::new(), token: String::new(), welcome: Value::Null }
+        let (ws, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("websocket connects");
+        Client {
+            ws,
+            id: String::new(),
+            token: String::new(),
+            welcome: Value::Null,
+        }
     }
 
     /// Connects and joins; panics unless welcomed.
     pub async fn join(url: &str, room: &str, name: &str) -> Client {
         let mut client = Client::connect(url).await;
-        client.send(json!({"type":"join","room":room,"name":name})).await;
+        client
+            .send(json!({"type":"join","room":room,"name":name}))
+            .await;
         client.expect_welcome().await;
         client
     }
@@ -151,11 +171,15 @@ impl Client {
     }
 
     pub async fn send_text(&mut self, text: impl Into<String>) {
-        self.ws.send(Message::text(text.into())).await.expect("send");
+        self.ws
+            .send(Message::text(text.into()))
+            .await
+            .expect("send");
     }
 
     pub async fn signal(&mut self, to: &str, data: Value) {
-        self.send(json!({"type":"signal","to":to,"data":data})).await;
+        self.send(json!({"type":"signal","to":to,"data":data}))
+            .await;
     }
 
     /// The next text frame as JSON, skipping pings/pongs; panics on timeout or close.
@@ -177,7 +201,9 @@ impl Client {
             };
             match msg {
                 Some(Ok(Message::Text(text))) => {
-                    return Some(Ok(serde_json::from_str(text.as_str()).expect("node sends JSON")));
+                    return Some(Ok(
+                        serde_json::from_str(text.as_str()).expect("node sends JSON")
+                    ));
                 }
                 Some(Ok(Message::Close(frame))) => return Some(Err(closed_from(frame))),
                 Some(Ok(_)) => continue,
@@ -223,7 +249,10 @@ impl Client {
     pub async fn expect_error_and_close(&mut self, code: &str, status: u16) {
         self.expect_error(code).await;
         let (extra, closed) = self.expect_closed().await;
-        assert!(extra.is_empty(), "unexpected frames before close: {extra:?}");
+        assert!(
+            extra.is_empty(),
+            "unexpected frames before close: {extra:?}"
+        );
         assert_eq!(closed, Closed::Frame(status, code.to_owned()));
     }
 
@@ -250,17 +279,27 @@ pub struct Answer {
 
 impl Answer {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
     }
 
     pub fn error_code(&self) -> String {
-        self.json()["error"]["code"].as_str().unwrap_or_default().to_owned()
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 }
 
 /// One HTTP/1.1 request with `Connection: close`. `headers` are extra lines; a
 /// `Host` header is added unless one is given.
-pub async fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
+pub async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Answer {
     let mut stream = TcpStream::connect(addr).await.expect("connect");
     let mut request = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
     if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
@@ -270,24 +309,47 @@ pub async fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, 
         request.push_str(&format!("{k}: {v}\r\n"));
     }
     if !body.is_empty() {
-        request.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
+        request.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
     }
     request.push_str("\r\n");
     request.push_str(body);
     stream.write_all(request.as_bytes()).await.expect("write");
     let mut raw = Vec::new();
-    tokio::time::timeout(PATIENCE, stream.read_to_end(&mut raw)).await.expect("answer in time").expect("read");
+    tokio::time::timeout(PATIENCE, stream.read_to_end(&mut raw))
+        .await
+        .expect("answer in time")
+        .expect("read");
     let raw = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status line");
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_owned() };
-    Answer { status, headers: head.to_owned(), body }
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    Answer {
+        status,
+        headers: head.to_owned(),
+        body,
+    }
 }
 
 fn dechunk(mut body: &str) -> String {
     let mut out = String::new();
     while let Some((size, rest)) = body.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else { break };
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
         if n == 0 || rest.len() < n {
             break;
         }

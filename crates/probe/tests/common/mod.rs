@@ -22,7 +22,9 @@ impl TestNode {
         let mut config = NodeConfig::loopback();
         tweak(&mut config);
         let stop = CancellationToken::new();
-        let node = Node::start(config, stop.clone()).await.expect("node starts");
+        let node = Node::start(config, stop.clone())
+            .await
+            .expect("node starts");
         TestNode { node, stop }
     }
 
@@ -47,7 +49,10 @@ impl TestNode {
             if done(&stats) {
                 return;
             }
-            assert!(tokio::time::Instant::now() < deadline, "{what}: last stats {stats:?}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{what}: last stats {stats:?}"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -75,10 +80,20 @@ pub async fn wait_for_mesh(probes: &[Probe]) {
     let ids: Vec<String> = probes.iter().map(Probe::id).collect();
     for p in probes {
         let me = p.id();
-        let others: Vec<&str> = ids.iter().map(String::as_str).filter(|id| *id != me).collect();
+        let others: Vec<&str> = ids
+            .iter()
+            .map(String::as_str)
+            .filter(|id| *id != me)
+            .collect();
         p.wait_until(PATIENCE, |s| s.connected_to_all(others.iter().copied()))
             .await
-            .unwrap_or_else(|e| panic!("{} never reached the whole mesh: {e}\n{:#?}", me, p.snapshot().links));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{} never reached the whole mesh: {e}\n{:#?}",
+                    me,
+                    p.snapshot().links
+                )
+            });
     }
 }
 
@@ -91,7 +106,12 @@ pub async fn wait_for_chat(probe: &Probe, from: &str, text: &str) -> ProbeSnapsh
                 .is_some_and(|l| l.chats.iter().any(|c| c.text == text))
         })
         .await
-        .unwrap_or_else(|e| panic!("chat {text:?} from {from} never reached {}: {e}", probe.id()))
+        .unwrap_or_else(|e| {
+            panic!(
+                "chat {text:?} from {from} never reached {}: {e}",
+                probe.id()
+            )
+        })
 }
 
 /// Counts the pairs with an open channel on both sides.
