@@ -451,6 +451,7 @@ impl Report {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -461,6 +462,129 @@ mod tests {
         assert_eq!(lat.p99_ms, 99.0);
         assert_eq!(lat.max_ms, 100.0);
         assert_eq!(Lat::of(&mut []).count, 0);
+    }
+
+    /// A report that exercises every part of the table: three servers, one without a
+    /// storm, a failed steady step with the load generator at its limit, two memory
+    /// points, server frames, problems and errors.
+    pub(crate) fn fixture() -> Report {
+        let lat = |p50_ms, p99_ms, max_ms| Lat {
+            p50_ms,
+            p99_ms,
+            max_ms,
+            count: 100,
+        };
+        let storm = |k: f64| Storm {
+            rooms: 250,
+            sockets: 1000,
+            joined: 999,
+            join_failed: 1,
+            join: lat(1.234 * k, 5.678 * k, 9.9 * k),
+            join_wall_ms: 812.4 * k,
+            listen_overflows: 3,
+            join_load_cpu_pct: 87.6,
+            join_server_cpu_pct: 55.5,
+            expected: 27_000,
+            sent: 27_000,
+            received: 26_998,
+            lost: 2,
+            misrouted: 0,
+            reordered: 1,
+            rate_limited: 4,
+            delivery: lat(0.25 * k, 2.5 * k, 12.75 * k),
+            signal_total_ms: 345.67 * k,
+            total_ms: 1158.07 * k,
+            signal_load_cpu_pct: 99.4,
+            signal_server_cpu_pct: 61.2,
+            sockets_lost: 0,
+        };
+        let step = |target_rate: u32, held: bool| Step {
+            target_rate,
+            achieved_rate: f64::from(target_rate) * 0.987,
+            per_socket_rate: f64::from(target_rate) / 1000.0,
+            seconds: 3.0,
+            sent: 30_000,
+            received: 29_990,
+            lost: if held { 0 } else { 10 },
+            misrouted: 0,
+            reordered: 0,
+            rate_limited: 0,
+            latency: lat(0.31, 4.56, 17.89),
+            load_cpu_pct: 42.4,
+            server_cpu_pct: 97.5,
+            sockets_lost: 0,
+            held,
+        };
+        let memory = |base_rss_kib, rooms_rss_kib| Memory {
+            base_rss_kib,
+            rooms_rss_kib,
+            rooms: 250,
+            points: vec![
+                MemPoint {
+                    sockets: 1000,
+                    joined: 1000,
+                    rss_kib: rooms_rss_kib + 9_500,
+                    kib_per_socket: 9.5,
+                },
+                MemPoint {
+                    sockets: 4000,
+                    joined: 3999,
+                    rss_kib: rooms_rss_kib + 36_000,
+                    kib_per_socket: 9.0,
+                },
+            ],
+        };
+        Report {
+            quick: true,
+            server_core: 0,
+            load_cores: "1".into(),
+            boost: "no".into(),
+            relay_runtime: "current-thread".into(),
+            loadavg_before: "1.00 0.50 0.25".into(),
+            loadavg_after: "2.00 1.00 0.50".into(),
+            targets: vec![
+                TargetResult {
+                    target: "lanmeet".into(),
+                    storm: Some(storm(1.0)),
+                    steady: Some(Steady {
+                        sockets: 1000,
+                        steps: vec![step(10_000, true), step(20_000, false)],
+                        max_rate_held: Some(10_000),
+                        load_bound: true,
+                    }),
+                    memory: Some(memory(4_000, 5_000)),
+                    server_frames: [("error:rate-limited".to_owned(), 4)].into(),
+                    problems: [("closed".to_owned(), 1)].into(),
+                    errors: vec!["memory: the node exited".into()],
+                },
+                TargetResult {
+                    target: "relay".into(),
+                    storm: Some(storm(0.5)),
+                    steady: Some(Steady {
+                        sockets: 1000,
+                        steps: vec![step(10_000, false)],
+                        max_rate_held: None,
+                        load_bound: false,
+                    }),
+                    memory: Some(memory(2_000, 2_000)),
+                    ..TargetResult::default()
+                },
+                TargetResult {
+                    target: "peerjs".into(),
+                    memory: Some(memory(30_000, 30_000)),
+                    ..TargetResult::default()
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn the_printed_table_is_unchanged() {
+        let table = fixture().table();
+        if let Some(path) = std::env::var_os("BENCH_GOLDEN_WRITE") {
+            std::fs::write(path, &table).unwrap();
+        }
+        assert_eq!(table, include_str!("report/table.golden"));
     }
 
     #[test]
