@@ -49,7 +49,7 @@ pub(crate) struct PhaseStats {
 }
 
 /// State shared by every socket of one server session.
-pub(crate) struct Shared {
+pub(crate) struct LoadRun {
     pub(crate) kind: Kind,
     pub(crate) port: u16,
     base: Instant,
@@ -68,9 +68,9 @@ pub(crate) struct Shared {
     connect_gate: Semaphore,
 }
 
-impl Shared {
-    pub(crate) fn new(kind: Kind, port: u16, base: Instant) -> Rc<Shared> {
-        Rc::new(Shared {
+impl LoadRun {
+    pub(crate) fn new(kind: Kind, port: u16, base: Instant) -> Rc<LoadRun> {
+        Rc::new(LoadRun {
             kind,
             port,
             base,
@@ -121,7 +121,7 @@ impl Shared {
     fn problem(&self, what: &str) {
         let mut what = what.replace(char::is_whitespace, " ");
         what.truncate(100);
-        Shared::count(&self.problems, &what);
+        LoadRun::count(&self.problems, &what);
     }
 
     fn is_joined(&self, idx: usize) -> bool {
@@ -197,7 +197,7 @@ impl Sock {
 }
 
 /// Registers a socket's slot in the shared id table (before its task starts).
-pub(crate) fn reserve(shared: &Shared, idx: usize) {
+pub(crate) fn reserve(shared: &LoadRun, idx: usize) {
     let mut ids = shared.ids.borrow_mut();
     if ids.len() <= idx {
         ids.resize(idx + 1, None);
@@ -205,7 +205,7 @@ pub(crate) fn reserve(shared: &Shared, idx: usize) {
 }
 
 /// The socket's whole life: connect, join, then serve orders and incoming frames.
-pub(crate) async fn run(shared: Rc<Shared>, sock: Rc<Sock>) {
+pub(crate) async fn run(shared: Rc<LoadRun>, sock: Rc<Sock>) {
     let ws = match join(&shared, &sock).await {
         Ok(ws) => ws,
         Err(e) => {
@@ -232,7 +232,7 @@ fn config() -> WebSocketConfig {
     WebSocketConfig::default().read_buffer_size(4 << 10)
 }
 
-async fn join(shared: &Shared, sock: &Sock) -> Result<Ws> {
+async fn join(shared: &LoadRun, sock: &Sock) -> Result<Ws> {
     let _permit = shared.connect_gate.acquire().await?;
     let started = Instant::now();
     let (ws, id) = tokio::time::timeout(JOIN_TIMEOUT, handshake(shared, sock))
@@ -246,7 +246,7 @@ async fn join(shared: &Shared, sock: &Sock) -> Result<Ws> {
     Ok(ws)
 }
 
-async fn handshake(shared: &Shared, sock: &Sock) -> Result<(Ws, Rc<str>)> {
+async fn handshake(shared: &LoadRun, sock: &Sock) -> Result<(Ws, Rc<str>)> {
     let stream = TcpStream::connect(("127.0.0.1", shared.port)).await?;
     stream.set_nodelay(true)?;
     let url = shared.kind.socket_url(shared.port, sock.idx);
@@ -293,7 +293,7 @@ struct Inbox {
     last_seq: Vec<Option<u32>>,
 }
 
-async fn serve(shared: &Shared, sock: &Sock, mut ws: Ws) -> String {
+async fn serve(shared: &LoadRun, sock: &Sock, mut ws: Ws) -> String {
     let mut out = Outbox {
         routes: Vec::new(),
         seq: Vec::new(),
@@ -341,7 +341,7 @@ async fn serve(shared: &Shared, sock: &Sock, mut ws: Ws) -> String {
     }
 }
 
-async fn send_orders(shared: &Shared, sock: &Sock, out: &mut Outbox, ws: &mut Ws) -> Result<()> {
+async fn send_orders(shared: &LoadRun, sock: &Sock, out: &mut Outbox, ws: &mut Ws) -> Result<()> {
     if !out.built {
         out.built = true;
         let ids = shared.ids.borrow();
@@ -394,7 +394,7 @@ async fn send_orders(shared: &Shared, sock: &Sock, out: &mut Outbox, ws: &mut Ws
     Ok(())
 }
 
-fn on_text(shared: &Shared, sock: &Sock, inbox: &mut Inbox, frame: &[u8]) {
+fn on_text(shared: &LoadRun, sock: &Sock, inbox: &mut Inbox, frame: &[u8]) {
     match wire::find_mark(frame) {
         Some(Ok(mark)) => {
             let now = shared.now_us();
@@ -436,7 +436,7 @@ fn on_text(shared: &Shared, sock: &Sock, inbox: &mut Inbox, frame: &[u8]) {
     }
 }
 
-fn on_control(shared: &Shared, frame: &[u8]) {
+fn on_control(shared: &LoadRun, frame: &[u8]) {
     let Ok(v) = serde_json::from_slice::<serde_json::Value>(frame) else {
         shared.problem("frame that is not JSON");
         return;
@@ -451,13 +451,13 @@ fn on_control(shared: &Shared, frame: &[u8]) {
                 }
             }
         }
-        Shared::count(&shared.events, &format!("error:{code}"));
+        LoadRun::count(&shared.events, &format!("error:{code}"));
     } else {
-        Shared::count(&shared.events, ty);
+        LoadRun::count(&shared.events, ty);
     }
 }
 
 /// Whether the socket with bench index `idx` joined (so it can be sent to).
-pub(crate) fn joined(shared: &Shared, idx: usize) -> bool {
+pub(crate) fn joined(shared: &LoadRun, idx: usize) -> bool {
     shared.is_joined(idx)
 }

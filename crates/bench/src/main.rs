@@ -7,22 +7,23 @@
 //! crate's README for what each figure means.
 //!
 //! # Layout
-//! - `main`: the command line (`run`, `relay`) and the run loop over targets.
+//! - `main`: the command line (`run`, `relay`) and the run loop over the servers.
 //! - `relay`: the bare relay, started as `lanmeet-bench relay`.
-//! - `target`: starting servers pinned to their core, reading their RSS and CPU,
+//! - `server`: starting servers pinned to their core, reading their RSS and CPU,
 //!   creating lanmeet rooms, stopping them by PID.
 //! - `wire`: each target's dialect and the timestamped marker inside every signal.
 //! - `client`: one load-generator socket and the state all sockets share.
 //! - `scenario`: storm, steady and memory.
-//! - `report`: percentiles, the table with lanmeet's ratios, the JSON.
+//! - `report`: percentiles, the JSON, lanmeet's correctness checks; `report::table`
+//!   prints the summary with lanmeet's ratios and each server's details.
 //! - `sys`: `/proc`, `getrusage`, `setrlimit`.
 
 mod client;
 mod relay;
 mod report;
 mod scenario;
+mod server;
 mod sys;
-mod target;
 mod wire;
 
 use std::path::PathBuf;
@@ -31,9 +32,9 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
-use crate::report::{Report, TargetResult};
+use crate::report::{Report, ServerResult};
 use crate::scenario::Plan;
-use crate::target::{Launcher, PidFile};
+use crate::server::{Launcher, PidFile};
 use crate::wire::Kind;
 
 #[derive(Parser)]
@@ -120,9 +121,9 @@ fn main() -> Result<()> {
 }
 
 fn run(args: RunArgs) -> Result<()> {
-    let mut targets = Vec::new();
+    let mut servers = Vec::new();
     for name in &args.targets {
-        targets.push(Kind::parse(name).with_context(|| format!("unknown target {name:?}"))?);
+        servers.push(Kind::parse(name).with_context(|| format!("unknown target {name:?}"))?);
     }
     let mut plan = if args.quick {
         Plan::quick()
@@ -192,10 +193,10 @@ fn run(args: RunArgs) -> Result<()> {
     let local = tokio::task::LocalSet::new();
     let base = Instant::now();
     local.block_on(&rt, async {
-        for &kind in &targets {
-            let mut result = TargetResult {
-                target: kind.name().into(),
-                ..TargetResult::default()
+        for &kind in &servers {
+            let mut result = ServerResult {
+                server: kind.name().into(),
+                ..ServerResult::default()
             };
             eprintln!("== {kind}");
             if plan.storm {
@@ -210,7 +211,7 @@ fn run(args: RunArgs) -> Result<()> {
                     result.errors.push(format!("memory: {e:#}"));
                 }
             }
-            report.targets.push(result);
+            report.servers.push(result);
         }
     });
     report.loadavg_after = sys::loadavg();

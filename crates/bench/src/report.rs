@@ -1,8 +1,9 @@
-//! Results: what each scenario measured, the printed table with lanmeet's ratios to
-//! the bare relay and PeerJS, and the JSON file.
+//! Results: what each scenario measured (saved as the JSON file) and lanmeet's
+//! correctness checks. The printed table is in `table`.
+
+mod table;
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use serde::Serialize;
 
@@ -113,9 +114,12 @@ pub(crate) struct Memory {
     pub(crate) points: Vec<MemPoint>,
 }
 
+/// Everything measured on one server under test.
 #[derive(Debug, Default, Serialize)]
-pub(crate) struct TargetResult {
-    pub(crate) target: String,
+pub(crate) struct ServerResult {
+    /// `lanmeet`, `relay` or `peerjs` (the `--targets` names).
+    #[serde(rename = "target")]
+    pub(crate) server: String,
     pub(crate) storm: Option<Storm>,
     pub(crate) steady: Option<Steady>,
     pub(crate) memory: Option<Memory>,
@@ -137,29 +141,9 @@ pub(crate) struct Report {
     pub(crate) relay_runtime: String,
     pub(crate) loadavg_before: String,
     pub(crate) loadavg_after: String,
-    pub(crate) targets: Vec<TargetResult>,
-}
-
-/// One row of the summary: a label, a value per target, and whether higher is better.
-struct Row {
-    label: String,
-    values: Vec<Option<f64>>,
-    decimals: usize,
-}
-
-fn fmt_num(v: Option<f64>, decimals: usize) -> String {
-    match v {
-        Some(v) => format!("{v:.decimals$}"),
-        None => "-".into(),
-    }
-}
-
-fn ratio(a: Option<f64>, b: Option<f64>) -> String {
-    match (a, b) {
-        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}x", a / b),
-        (Some(a), Some(b)) if a == 0.0 && b == 0.0 => "=".into(),
-        _ => "-".into(),
-    }
+    /// In the order of `--targets`.
+    #[serde(rename = "targets")]
+    pub(crate) servers: Vec<ServerResult>,
 }
 
 impl Report {
@@ -168,7 +152,7 @@ impl Report {
     /// the node dropped. Empty when lanmeet did everything right.
     pub(crate) fn lanmeet_failures(&self) -> Vec<String> {
         let mut out = Vec::new();
-        for t in self.targets.iter().filter(|t| t.target == "lanmeet") {
+        for t in self.servers.iter().filter(|t| t.server == "lanmeet") {
             out.extend(t.errors.iter().cloned());
             if let Some(st) = &t.storm {
                 if st.join_failed > 0 {
@@ -201,252 +185,6 @@ impl Report {
         }
         out
     }
-
-    /// The human-readable report.
-    pub(crate) fn table(&self) -> String {
-        let mut s = String::new();
-        let names: Vec<&str> = self.targets.iter().map(|t| t.target.as_str()).collect();
-        let storm = |f: &dyn Fn(&Storm) -> f64| -> Vec<Option<f64>> {
-            self.targets
-                .iter()
-                .map(|t| t.storm.as_ref().map(f))
-                .collect()
-        };
-        let steady = |f: &dyn Fn(&Steady) -> Option<f64>| -> Vec<Option<f64>> {
-            self.targets
-                .iter()
-                .map(|t| t.steady.as_ref().and_then(f))
-                .collect()
-        };
-        let mem = |i: usize| -> Vec<Option<f64>> {
-            self.targets
-                .iter()
-                .map(|t| {
-                    t.memory
-                        .as_ref()
-                        .and_then(|m| m.points.get(i))
-                        .map(|p| p.kib_per_socket)
-                })
-                .collect()
-        };
-        let mem_label = |i: usize| -> Option<usize> {
-            self.targets
-                .iter()
-                .find_map(|t| t.memory.as_ref()?.points.get(i).map(|p| p.sockets))
-        };
-        let mut rows = vec![
-            Row {
-                label: "storm join p50 (ms)".into(),
-                values: storm(&|x| x.join.p50_ms),
-                decimals: 2,
-            },
-            Row {
-                label: "storm join p99 (ms)".into(),
-                values: storm(&|x| x.join.p99_ms),
-                decimals: 2,
-            },
-            Row {
-                label: "storm delivery p50 (ms)".into(),
-                values: storm(&|x| x.delivery.p50_ms),
-                decimals: 2,
-            },
-            Row {
-                label: "storm delivery p99 (ms)".into(),
-                values: storm(&|x| x.delivery.p99_ms),
-                decimals: 2,
-            },
-            Row {
-                label: "storm delivery max (ms)".into(),
-                values: storm(&|x| x.delivery.max_ms),
-                decimals: 2,
-            },
-            Row {
-                label: "storm signals total (ms)".into(),
-                values: storm(&|x| x.signal_total_ms),
-                decimals: 1,
-            },
-            Row {
-                label: "storm total incl. join (ms)".into(),
-                values: storm(&|x| x.total_ms),
-                decimals: 1,
-            },
-            Row {
-                label: "storm lost + misrouted".into(),
-                values: storm(&|x| (x.lost + x.misrouted) as f64),
-                decimals: 0,
-            },
-            Row {
-                label: "storm load-gen CPU (%)".into(),
-                values: storm(&|x| x.signal_load_cpu_pct),
-                decimals: 0,
-            },
-            Row {
-                label: "steady max rate held (/s)".into(),
-                values: steady(&|x| x.max_rate_held.map(f64::from)),
-                decimals: 0,
-            },
-        ];
-        for i in 0..2 {
-            if let Some(n) = mem_label(i) {
-                rows.push(Row {
-                    label: format!("memory KiB/socket @{n}"),
-                    values: mem(i),
-                    decimals: 1,
-                });
-            }
-        }
-        let _ = writeln!(
-            s,
-            "\nlanmeet node benchmark{} - servers on core {}, load generator on core(s) {}; loadavg before {} / after {}; priority boost: {}; relay runtime: {}",
-            if self.quick { " (quick)" } else { "" },
-            self.server_core,
-            self.load_cores,
-            self.loadavg_before,
-            self.loadavg_after,
-            self.boost,
-            self.relay_runtime
-        );
-        let lan = names.iter().position(|n| *n == "lanmeet");
-        let relay = names.iter().position(|n| *n == "relay");
-        let peerjs = names.iter().position(|n| *n == "peerjs");
-        let _ = write!(s, "\n{:<30}", "metric");
-        for n in &names {
-            let _ = write!(s, "{n:>12}");
-        }
-        let _ = writeln!(s, "{:>16}{:>16}", "lanmeet/relay", "lanmeet/peerjs");
-        for row in &rows {
-            let _ = write!(s, "{:<30}", row.label);
-            for v in &row.values {
-                let _ = write!(s, "{:>12}", fmt_num(*v, row.decimals));
-            }
-            let get = |i: Option<usize>| i.and_then(|i| row.values.get(i).copied().flatten());
-            let _ = writeln!(
-                s,
-                "{:>16}{:>16}",
-                ratio(get(lan), get(relay)),
-                ratio(get(lan), get(peerjs))
-            );
-        }
-        let _ = writeln!(
-            s,
-            "(ratios are lanmeet's figure divided by the other's: for rates higher is better, for times and memory lower is better)"
-        );
-
-        for t in &self.targets {
-            if let Some(st) = &t.storm {
-                let _ = writeln!(
-                    s,
-                    "\n[{}] storm: {} rooms, {}/{} sockets joined ({} failed) in {:.0} ms (load CPU {:.0}%, server CPU {:.0}%, \
-                     listen backlog overflows {}); \
-                     {} signals expected, {} sent, {} received, {} lost, {} misrouted, {} out of order, {} rate-limited answers; \
-                     signal phase load CPU {:.0}%, server CPU {:.0}%; sockets lost {}",
-                    t.target,
-                    st.rooms,
-                    st.joined,
-                    st.sockets,
-                    st.join_failed,
-                    st.join_wall_ms,
-                    st.join_load_cpu_pct,
-                    st.join_server_cpu_pct,
-                    st.listen_overflows,
-                    st.expected,
-                    st.sent,
-                    st.received,
-                    st.lost,
-                    st.misrouted,
-                    st.reordered,
-                    st.rate_limited,
-                    st.signal_load_cpu_pct,
-                    st.signal_server_cpu_pct,
-                    st.sockets_lost
-                );
-            }
-            if let Some(sd) = &t.steady {
-                let _ = writeln!(
-                    s,
-                    "[{}] steady over {} sockets (max held: {}{}):",
-                    t.target,
-                    sd.sockets,
-                    sd.max_rate_held.map_or("none".into(), |r| format!("{r}/s")),
-                    if sd.load_bound {
-                        "; in a failed step the load generator was at >= 95% of its core too"
-                    } else {
-                        ""
-                    }
-                );
-                let _ = writeln!(
-                    s,
-                    "  {:>8} {:>9} {:>7} {:>8} {:>8} {:>8} {:>7} {:>6} {:>6} {:>6} {:>5} {:>5}  held",
-                    "target/s",
-                    "achieved",
-                    "/sock",
-                    "p50 ms",
-                    "p99 ms",
-                    "max ms",
-                    "lost",
-                    "misr",
-                    "order",
-                    "rl",
-                    "load%",
-                    "srv%"
-                );
-                for st in &sd.steps {
-                    let _ = writeln!(
-                        s,
-                        "  {:>8} {:>9.0} {:>7.1} {:>8.2} {:>8.2} {:>8.1} {:>7} {:>6} {:>6} {:>6} {:>5.0} {:>5.0}  {}",
-                        st.target_rate,
-                        st.achieved_rate,
-                        st.per_socket_rate,
-                        st.latency.p50_ms,
-                        st.latency.p99_ms,
-                        st.latency.max_ms,
-                        st.lost,
-                        st.misrouted,
-                        st.reordered,
-                        st.rate_limited,
-                        st.load_cpu_pct,
-                        st.server_cpu_pct,
-                        if st.held { "yes" } else { "NO" }
-                    );
-                }
-            }
-            if let Some(m) = &t.memory {
-                let points: Vec<String> = m
-                    .points
-                    .iter()
-                    .map(|p| {
-                        format!(
-                            "{} sockets ({} joined): {} KiB, {:.1} KiB/socket",
-                            p.sockets, p.joined, p.rss_kib, p.kib_per_socket
-                        )
-                    })
-                    .collect();
-                let _ = writeln!(
-                    s,
-                    "[{}] memory: fresh {} KiB, with {} rooms {} KiB; {}",
-                    t.target,
-                    m.base_rss_kib,
-                    m.rooms,
-                    m.rooms_rss_kib,
-                    points.join("; ")
-                );
-            }
-            if !t.server_frames.is_empty() {
-                let _ = writeln!(
-                    s,
-                    "[{}] server frames other than signals: {:?}",
-                    t.target, t.server_frames
-                );
-            }
-            if !t.problems.is_empty() {
-                let _ = writeln!(s, "[{}] PROBLEMS: {:?}", t.target, t.problems);
-            }
-            for e in &t.errors {
-                let _ = writeln!(s, "[{}] ERROR: {e}", t.target);
-            }
-        }
-        s
-    }
 }
 
 #[cfg(test)]
@@ -462,6 +200,21 @@ mod tests {
         assert_eq!(lat.p99_ms, 99.0);
         assert_eq!(lat.max_ms, 100.0);
         assert_eq!(Lat::of(&mut []).count, 0);
+    }
+
+    #[test]
+    fn lanmeet_failures_are_its_correctness_checks_only() {
+        let failures = fixture().lanmeet_failures();
+        assert_eq!(
+            failures,
+            [
+                "memory: the node exited",
+                "storm: 1 sockets failed to join",
+                "storm: 2 lost, 0 misrouted, 1 out of order",
+                "memory: 3999 of 4000 sockets joined",
+            ],
+            "the relay's identical figures are not lanmeet's failures"
+        );
     }
 
     /// A report that exercises every part of the table: three servers, one without a
@@ -542,9 +295,9 @@ mod tests {
             relay_runtime: "current-thread".into(),
             loadavg_before: "1.00 0.50 0.25".into(),
             loadavg_after: "2.00 1.00 0.50".into(),
-            targets: vec![
-                TargetResult {
-                    target: "lanmeet".into(),
+            servers: vec![
+                ServerResult {
+                    server: "lanmeet".into(),
                     storm: Some(storm(1.0)),
                     steady: Some(Steady {
                         sockets: 1000,
@@ -557,8 +310,8 @@ mod tests {
                     problems: [("closed".to_owned(), 1)].into(),
                     errors: vec!["memory: the node exited".into()],
                 },
-                TargetResult {
-                    target: "relay".into(),
+                ServerResult {
+                    server: "relay".into(),
                     storm: Some(storm(0.5)),
                     steady: Some(Steady {
                         sockets: 1000,
@@ -567,30 +320,14 @@ mod tests {
                         load_bound: false,
                     }),
                     memory: Some(memory(2_000, 2_000)),
-                    ..TargetResult::default()
+                    ..ServerResult::default()
                 },
-                TargetResult {
-                    target: "peerjs".into(),
+                ServerResult {
+                    server: "peerjs".into(),
                     memory: Some(memory(30_000, 30_000)),
-                    ..TargetResult::default()
+                    ..ServerResult::default()
                 },
             ],
         }
-    }
-
-    #[test]
-    fn the_printed_table_is_unchanged() {
-        let table = fixture().table();
-        if let Some(path) = std::env::var_os("BENCH_GOLDEN_WRITE") {
-            std::fs::write(path, &table).unwrap();
-        }
-        assert_eq!(table, include_str!("report/table.golden"));
-    }
-
-    #[test]
-    fn ratios() {
-        assert_eq!(ratio(Some(3.0), Some(1.5)), "2.00x");
-        assert_eq!(ratio(Some(0.0), Some(0.0)), "=");
-        assert_eq!(ratio(None, Some(1.0)), "-");
     }
 }

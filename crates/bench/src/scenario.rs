@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use tokio::task::JoinHandle;
 
-use crate::client::{self, Shared, Sock, State};
-use crate::report::{Lat, MemPoint, Memory, Steady, Step, Storm, TargetResult};
+use crate::client::{self, LoadRun, Sock, State};
+use crate::report::{Lat, MemPoint, Memory, ServerResult, Steady, Step, Storm};
+use crate::server::{Launcher, Server};
 use crate::sys;
-use crate::target::{Launcher, Server};
 use crate::wire::Kind;
 
 /// Sockets per room, as in a four-person call.
@@ -78,13 +78,13 @@ impl Plan {
 
 /// A set of sockets against one server, in rooms of [`ROOM_SIZE`].
 struct Fleet {
-    shared: Rc<Shared>,
+    shared: Rc<LoadRun>,
     socks: Vec<Rc<Sock>>,
     tasks: Vec<JoinHandle<()>>,
 }
 
 impl Fleet {
-    fn new(shared: Rc<Shared>) -> Fleet {
+    fn new(shared: Rc<LoadRun>) -> Fleet {
         Fleet {
             shared,
             socks: Vec::new(),
@@ -164,7 +164,7 @@ async fn create_rooms(server: &Server<'_>, n: usize) -> Result<Vec<Rc<str>>> {
 }
 
 /// Waits until every signal sent in `phase` has arrived, up to `limit`.
-async fn drain(shared: &Shared, phase: u8, expected_sent: Option<u64>, limit: Duration) {
+async fn drain(shared: &LoadRun, phase: u8, expected_sent: Option<u64>, limit: Duration) {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
         let (sent, arrived) = shared.progress(phase);
@@ -182,10 +182,10 @@ pub(crate) async fn storm_and_steady(
     kind: Kind,
     plan: &Plan,
     base: Instant,
-    result: &mut TargetResult,
+    result: &mut ServerResult,
 ) -> Result<()> {
     let server = launcher.start(kind, "signal")?;
-    let shared = Shared::new(kind, server.ws_port, base);
+    let shared = LoadRun::new(kind, server.ws_port, base);
     let mut fleet = Fleet::new(Rc::clone(&shared));
     let outcome = async {
         let codes = create_rooms(&server, plan.storm_rooms).await?;
@@ -210,7 +210,7 @@ pub(crate) async fn storm_and_steady(
     outcome
 }
 
-fn merge(into: &mut std::collections::BTreeMap<String, u64>, shared: &Shared) {
+fn merge(into: &mut std::collections::BTreeMap<String, u64>, shared: &LoadRun) {
     for (k, v) in std::mem::take(&mut *shared.problems.borrow_mut()) {
         *into.entry(k).or_default() += v;
     }
@@ -386,10 +386,10 @@ pub(crate) async fn memory(
     kind: Kind,
     plan: &Plan,
     base: Instant,
-    result: &mut TargetResult,
+    result: &mut ServerResult,
 ) -> Result<()> {
     let server = launcher.start(kind, "memory")?;
-    let shared = Shared::new(kind, server.ws_port, base);
+    let shared = LoadRun::new(kind, server.ws_port, base);
     let mut fleet = Fleet::new(Rc::clone(&shared));
     let outcome = async {
         tokio::time::sleep(Duration::from_millis(500)).await;
