@@ -6,6 +6,10 @@
  * `K7M-Q2P`. Like the node, we forgive case, dashes and spaces and read `I`/`L` as
  * `1` and `O` as `0`. An invite `lanmeet://HOST:PORT/CODE` also carries the host
  * node's LAN address, so it works where discovery does not.
+ *
+ * The node, `lanmeet join`/`probe` and the desktop app read invites with the same
+ * rules (`Invite` and `JoinTarget` in crates/core/src/invite.rs, whose tests list
+ * the cases): JavaScript cannot share that type, so change both together.
  */
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -90,7 +94,13 @@ export function parseInvite(text) {
   if (!(port >= 1 && port <= 65535)) {
     throw new CodeError(`The invite's port ${m[2]} is not a valid port.`);
   }
-  const code = normalizeCode(decodeURIComponent(m[3]));
+  let segment;
+  try {
+    segment = decodeURIComponent(m[3]);
+  } catch {
+    throw new CodeError('That invite is not complete. It should look like lanmeet://192.168.1.20:7878/K7M-Q2P.');
+  }
+  const code = normalizeCode(segment);
   return { kind: 'invite', code, host, port, ws: `ws://${host}:${port}/ws` };
 }
 

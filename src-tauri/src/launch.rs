@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use lanmeet_core::RoomCode;
+use lanmeet_core::JoinTarget;
 use lanmeet_core::config::DEFAULT_LAN_PORT;
 
 /// Settings read once at start-up.
@@ -74,17 +74,12 @@ impl Launch {
 /// desktop environment or a WebDriver adds, stray words) is ignored: the app
 /// still starts, on the lobby.
 pub fn room_argument(args: &[String]) -> Option<String> {
-    args.iter().map(|a| a.trim()).find_map(|arg| {
-        let lower = arg.to_ascii_lowercase();
-        if let Some(rest) = lower.strip_prefix("lanmeet://") {
-            let (host, code) = rest.trim_end_matches('/').rsplit_once('/')?;
-            (!host.is_empty() && RoomCode::parse(code).is_ok()).then(|| arg.to_owned())
-        } else if !arg.starts_with('-') && RoomCode::parse(arg).is_ok() {
-            Some(arg.to_owned())
-        } else {
-            None
-        }
-    })
+    args.iter()
+        .map(|a| a.trim())
+        // `-K7MQ2P` reads as a code (dashes are forgiven): a flag is never a room.
+        .filter(|arg| !arg.starts_with('-'))
+        .find(|arg| arg.parse::<JoinTarget>().is_ok())
+        .map(str::to_owned)
 }
 
 fn flag(env: &impl Fn(&str) -> Option<String>, name: &str) -> bool {
@@ -142,6 +137,11 @@ mod tests {
         );
         assert_eq!(room_argument(&args(&["hello", "--x"])), None);
         assert_eq!(room_argument(&args(&["lanmeet://nohost"])), None);
+        assert_eq!(
+            room_argument(&args(&["lanmeet://1.2.3.4/K7MQ2P"])),
+            None,
+            "no port: the UI would refuse it too"
+        );
         assert_eq!(
             room_argument(&args(&["lanmeet://1.2.3.4:7878/not-a-code"])),
             None

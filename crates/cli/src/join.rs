@@ -3,7 +3,7 @@
 
 use anyhow::{Result, bail};
 use clap::Args;
-use lanmeet_core::RoomCode;
+use lanmeet_core::JoinTarget;
 use tokio_util::sync::CancellationToken;
 
 use crate::browser;
@@ -20,46 +20,16 @@ pub(crate) struct JoinArgs {
     node: NodeArgs,
 }
 
-/// What the user gave us, understood.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Target {
-    Code(RoomCode),
-    Invite { host: String, code: RoomCode },
-}
-
-/// Accepts a code in any of its typed forms, or an invite.
-pub(crate) fn parse_target(input: &str) -> Result<Target> {
-    let input = input.trim();
-    if let Some(rest) = input.strip_prefix("lanmeet://") {
-        let rest = rest.trim_end_matches('/');
-        let Some((host, code)) = rest.rsplit_once('/') else {
-            bail!("an invite looks like lanmeet://HOST:PORT/CODE");
-        };
-        let code = RoomCode::parse(code)
-            .map_err(|e| anyhow::anyhow!("the invite's room code is wrong: {e}"))?;
-        if host.is_empty() || !host.contains(':') {
-            bail!("an invite looks like lanmeet://HOST:PORT/CODE");
-        }
-        return Ok(Target::Invite {
-            host: host.to_owned(),
-            code,
-        });
-    }
-    Ok(Target::Code(RoomCode::parse(input).map_err(|e| {
-        anyhow::anyhow!("that is not a room code: {e}")
-    })?))
-}
-
 pub(crate) async fn run(args: JoinArgs) -> Result<()> {
-    let target = parse_target(&args.target)?;
+    let target: JoinTarget = args.target.parse()?;
     let mut node_args = args.node.clone();
     // A guest's node needs no fixed LAN port; leave 7878 to hosts.
     node_args.lan_port.get_or_insert(0);
     let stop = CancellationToken::new();
     let node = node_args.start(stop.clone()).await?;
     let room = match &target {
-        Target::Invite { .. } => args.target.trim().to_owned(),
-        Target::Code(code) => {
+        JoinTarget::Invite(invite) => invite.to_string(),
+        JoinTarget::Code(code) => {
             let Some(ws) = node.resolve(*code).await else {
                 stop.cancel();
                 node.stopped().await;
@@ -105,29 +75,6 @@ fn percent_encode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn understands_codes_and_invites() {
-        let code = RoomCode::parse("K7MQ2P").unwrap();
-        assert_eq!(parse_target("k7m-q2p").unwrap(), Target::Code(code));
-        assert_eq!(
-            parse_target("lanmeet://192.168.1.20:7878/K7MQ2P").unwrap(),
-            Target::Invite {
-                host: "192.168.1.20:7878".into(),
-                code
-            }
-        );
-        assert_eq!(
-            parse_target(" lanmeet://[fd00::1]:7878/k7m-q2p/ ").unwrap(),
-            Target::Invite {
-                host: "[fd00::1]:7878".into(),
-                code
-            }
-        );
-        assert!(parse_target("lanmeet://nohost").is_err());
-        assert!(parse_target("lanmeet://1.2.3.4/K7MQ2P").is_err());
-        assert!(parse_target("hello").is_err());
-    }
 
     #[test]
     fn encodes_invites_for_a_query_string() {

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use lanmeet_core::JoinTarget;
 use tokio_util::sync::CancellationToken;
 
-use crate::join::{Target, parse_target};
 use crate::node_args::NodeArgs;
 
 #[derive(Args, Debug, Clone)]
@@ -46,9 +46,9 @@ fn secs(s: f64, flag: &str) -> Result<Duration> {
 
 /// Returns whether every pair connected (the exit code is 1 when not).
 pub(crate) async fn run(args: ProbeArgs) -> Result<bool> {
-    let (ws, room) = match parse_target(&args.target)? {
-        Target::Invite { host, code } => (format!("ws://{host}/ws"), code.to_string()),
-        Target::Code(code) => {
+    let (ws, room) = match args.target.parse::<JoinTarget>()? {
+        JoinTarget::Invite(invite) => (invite.ws_url(), invite.code().to_string()),
+        JoinTarget::Code(code) => {
             // Same lookup as `lanmeet join`: a node of our own, asked to resolve.
             let mut node_args = args.node.clone();
             node_args.lan_port.get_or_insert(0);

@@ -18,6 +18,7 @@ use crate::connection::SocketContext;
 use crate::discovery::{Advert, Discovery};
 use crate::error::NodeError;
 use crate::http;
+use crate::invite::Invite;
 use crate::netif::{self, LanAddress};
 use crate::protocol::clean_name;
 use crate::ratelimit::AddressLimiter;
@@ -43,7 +44,7 @@ pub struct RoomCreated {
     /// `ws://HOST:LANPORT/ws`, the peer socket guests connect to.
     pub ws: String,
     /// `lanmeet://HOST:LANPORT/CODE`, for networks where discovery cannot help.
-    pub invite: String,
+    pub invite: Invite,
 }
 
 /// A listed room somewhere on the LAN (here included), for "Nearby rooms".
@@ -150,11 +151,7 @@ impl Shared {
             listed,
             capacity,
             ws: self.ws_url(),
-            invite: format!(
-                "lanmeet://{}/{}",
-                netif::host_port(self.lan_host, self.lan_port),
-                summary.code
-            ),
+            invite: Invite::new(self.lan_host, self.lan_port, summary.code),
         })
     }
 

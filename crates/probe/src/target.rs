@@ -3,6 +3,8 @@
 
 use std::net::{IpAddr, ToSocketAddrs, UdpSocket};
 
+use lanmeet_core::JoinTarget;
+
 use crate::error::ProbeError;
 
 /// A room to probe: its code, and the peer-socket URL when the input said where.
@@ -15,28 +17,21 @@ pub struct Target {
     pub room: String,
 }
 
-/// Parses `CODE` (`K7M-Q2P`, `k7mq2p`) or `lanmeet://HOST:PORT/CODE`.
+/// Parses `CODE` (`K7M-Q2P`, `k7mq2p`) or `lanmeet://HOST:PORT/CODE`, with the
+/// rules every lanmeet tool shares ([`lanmeet_core::JoinTarget`]).
 pub fn parse_target(input: &str) -> Result<Target, ProbeError> {
     let input = input.trim();
-    let bad = || ProbeError::BadTarget(input.to_owned());
-    if let Some(rest) = input.strip_prefix("lanmeet://") {
-        let (authority, code) = rest.split_once('/').ok_or_else(bad)?;
-        let code = code.trim_end_matches('/');
-        if authority.is_empty() || !looks_like_code(code) {
-            return Err(bad());
-        }
-        return Ok(Target {
-            ws_url: Some(format!("ws://{authority}/ws")),
-            room: code.to_owned(),
-        });
-    }
-    if looks_like_code(input) {
-        return Ok(Target {
+    match input.parse::<JoinTarget>() {
+        Ok(JoinTarget::Invite(invite)) => Ok(Target {
+            ws_url: Some(invite.ws_url()),
+            room: invite.code().to_string(),
+        }),
+        Ok(JoinTarget::Code(_)) => Ok(Target {
             ws_url: None,
             room: input.to_owned(),
-        });
+        }),
+        Err(_) => Err(ProbeError::BadTarget(input.to_owned())),
     }
-    Err(bad())
 }
 
 /// The local address this machine would use to reach the host of `ws_url`: the
@@ -60,16 +55,6 @@ pub fn local_address_towards(ws_url: &str) -> Option<IpAddr> {
     socket.connect(target).ok()?;
     let local = socket.local_addr().ok()?.ip();
     (!local.is_unspecified()).then_some(local)
-}
-
-/// Six characters of Crockford base32 once `-` and spaces are removed; the ambiguous
-/// letters (I, L, O) are accepted because the node maps them; U is never valid.
-fn looks_like_code(s: &str) -> bool {
-    let chars: Vec<char> = s.chars().filter(|c| *c != '-' && *c != ' ').collect();
-    chars.len() == 6
-        && chars
-            .iter()
-            .all(|c| c.is_ascii_alphanumeric() && !c.eq_ignore_ascii_case(&'u'))
 }
 
 #[cfg(test)]
@@ -111,6 +96,7 @@ mod tests {
             "K7MQ2PX",
             "K7MQU2",
             "lanmeet://host",
+            "lanmeet://1.2.3.4/K7MQ2P",
             "lanmeet:///K7MQ2P",
             "http://x/K7MQ2P",
         ] {

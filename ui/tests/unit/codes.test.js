@@ -34,12 +34,14 @@ test('an invite gives the code and the peer-socket URL', () => {
   });
   assert.equal(parseInvite('  lanmeet://10.0.0.5:40000/k7m-q2p/ ').code, 'K7MQ2P');
   assert.equal(parseInvite('LANMEET://[fe80::1]:7878/K7MQ2P').ws, 'ws://[fe80::1]:7878/ws');
+  assert.equal(parseInvite('lanmeet://10.0.0.5:7878//K7M%20Q2P').code, 'K7MQ2P');
 });
 
 test('a broken invite is refused with an example', () => {
   assert.throws(() => parseJoinInput('lanmeet://10.0.0.5/K7MQ2P'), /should look like lanmeet:\/\//);
   assert.throws(() => parseJoinInput('lanmeet://10.0.0.5:99999/K7MQ2P'), /not a valid port/);
   assert.throws(() => parseJoinInput('lanmeet://10.0.0.5:7878/K7MQ'), /6 characters/);
+  assert.throws(() => parseJoinInput('lanmeet://10.0.0.5:7878/K7M%2'), CodeError);
 });
 
 test('a plain code stays a code', () => {
