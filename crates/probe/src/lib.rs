@@ -17,9 +17,12 @@
 //! - `protocol` (private): the wire shapes, the probe's own copy of the contract.
 //! - `probe`: [`Probe`], one participant: the session task (socket, join, resume,
 //!   routing, teardown) and its links.
-//! - `link` (private): one WebRTC peer connection and its negotiation, data channel
-//!   reader and track counters.
-//! - `state`: [`ProbeSnapshot`], what a probe knows, readable at any time.
+//! - `link` (private): one WebRTC peer connection, a task of its own: `negotiation`
+//!   decides (perfect negotiation, sessions, stale answers, ICE restart; pure and
+//!   unit-tested), `signaling` carries the decisions out, `peer_connection` builds it,
+//!   `channel` and `tracks` read what arrives, `sdp` reads mids and session ids.
+//! - `state`: [`ProbeSnapshot`], what a probe knows, readable at any time, kept in
+//!   a `SnapshotStore` the tasks write to.
 //! - `mesh`: [`run`], N probes → [`ProbeReport`] (serde for `--json`, `Display`
 //!   for the human matrix).
 //! - `target`: parsing `CODE` / `lanmeet://HOST:PORT/CODE`.

@@ -25,11 +25,13 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::error::ProbeError;
-use crate::link::{LinkConfig, LinkContext, LinkHandle, Outbound};
+use crate::link::{LinkConfig, LinkContext, LinkHandle, LinkRequest, Outbound};
 use crate::protocol::{
     ClientMessage, PeerInfo, RoomInfo, ServerMessage, SignalData, is_fatal_error,
 };
-use crate::state::{CloseReason, Departed, LinkSnapshot, ProbeSnapshot, SessionState, Shared};
+use crate::state::{
+    CloseReason, Departed, LinkSnapshot, ProbeSnapshot, SessionState, SnapshotStore,
+};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -67,6 +69,10 @@ pub struct ProbeConfig {
     pub join_timeout: Duration,
     /// Resume attempts after the socket drops, before giving up.
     pub reconnect_attempts: u32,
+    /// A resume token (from [`Probe::resume_token`]) to send with the first `join`:
+    /// the probe comes back as that member, with new peer connections, as a reloaded
+    /// page does. `None` (the default) joins as a new member.
+    pub resume: Option<String>,
 }
 
 impl ProbeConfig {
@@ -89,6 +95,7 @@ impl ProbeConfig {
             ice_servers: Vec::new(),
             join_timeout: Duration::from_secs(5),
             reconnect_attempts: 10,
+            resume: None,
         }
     }
 
@@ -122,7 +129,7 @@ enum Command {
 /// A joined probe. Dropping it stops the probe without `leave` (the node then holds
 /// its id for the grace period, as for any dropped participant).
 pub struct Probe {
-    shared: Arc<Shared>,
+    store: Arc<SnapshotStore>,
     commands: mpsc::Sender<Command>,
     cancel: CancellationToken,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -132,8 +139,8 @@ impl Probe {
     /// Opens the peer socket, joins the room and waits for `welcome`; from then on a
     /// session task runs the probe until `leave`, `stop`, room close or drop.
     pub async fn join(config: ProbeConfig) -> Result<Probe, ProbeError> {
-        let shared = Shared::new(config.name.clone());
-        let (ws, welcome) = connect_and_join(&config, None).await?;
+        let store = SnapshotStore::new(config.name.clone());
+        let (ws, welcome) = connect_and_join(&config, config.resume.as_deref()).await?;
         let (commands_tx, commands_rx) = mpsc::channel(64);
         let (out_tx, out_rx) = mpsc::unbounded_channel();
         let cancel = CancellationToken::new();
@@ -141,7 +148,7 @@ impl Probe {
         let mut session = Session {
             config: Arc::new(config),
             link_config,
-            shared: shared.clone(),
+            store: store.clone(),
             id: String::new(),
             token: String::new(),
             links: HashMap::new(),
@@ -158,7 +165,7 @@ impl Probe {
         session.on_welcome(welcome, true);
         let task = tokio::spawn(session.run(ws));
         Ok(Probe {
-            shared,
+            store,
             commands: commands_tx,
             cancel,
             task: Some(task),
@@ -167,17 +174,23 @@ impl Probe {
 
     /// This probe's peer id.
     pub fn id(&self) -> String {
-        self.shared.snapshot().id
+        self.store.snapshot().id
+    }
+
+    /// The token that resumes this probe's id (see [`ProbeConfig::resume`]). Kept out
+    /// of the snapshot, which reports print.
+    pub fn resume_token(&self) -> String {
+        self.store.resume_token()
     }
 
     /// Everything the probe knows now.
     pub fn snapshot(&self) -> ProbeSnapshot {
-        self.shared.snapshot()
+        self.store.snapshot()
     }
 
     /// A receiver that changes whenever the snapshot may have changed.
     pub fn watch(&self) -> watch::Receiver<u64> {
-        self.shared.subscribe()
+        self.store.subscribe()
     }
 
     /// Waits until `cond` holds for the snapshot, or `timeout` passes.
@@ -186,10 +199,10 @@ impl Probe {
         timeout: Duration,
         mut cond: impl FnMut(&ProbeSnapshot) -> bool,
     ) -> Result<ProbeSnapshot, ProbeError> {
-        let mut rx = self.shared.subscribe();
+        let mut rx = self.store.subscribe();
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let snap = self.shared.snapshot();
+            let snap = self.store.snapshot();
             if cond(&snap) {
                 return Ok(snap);
             }
@@ -243,14 +256,14 @@ impl Probe {
 
     /// Waits until the session ends on its own (room closed, refused, lost).
     pub async fn closed(&self) -> ProbeSnapshot {
-        let mut rx = self.shared.subscribe();
+        let mut rx = self.store.subscribe();
         loop {
-            let snap = self.shared.snapshot();
+            let snap = self.store.snapshot();
             if matches!(snap.state, SessionState::Closed(_)) {
                 return snap;
             }
             if rx.changed().await.is_err() {
-                return self.shared.snapshot();
+                return self.store.snapshot();
             }
         }
     }
@@ -258,7 +271,7 @@ impl Probe {
     async fn stop_now(&mut self) -> ProbeSnapshot {
         self.cancel.cancel();
         self.wait_task().await;
-        self.shared.snapshot()
+        self.store.snapshot()
     }
 
     async fn wait_task(&mut self) {
@@ -357,7 +370,7 @@ enum Ended {
 struct Session {
     config: Arc<ProbeConfig>,
     link_config: Arc<LinkConfig>,
-    shared: Arc<Shared>,
+    store: Arc<SnapshotStore>,
     id: String,
     token: String,
     links: HashMap<String, LinkHandle>,
@@ -395,14 +408,14 @@ impl Session {
             self.close_link(&id, "closed");
         }
         while self.closing.join_next().await.is_some() {}
-        self.shared
+        self.store
             .update(|s| s.state = SessionState::Closed(reason));
     }
 
     /// Runs while the socket is up.
     async fn connected(&mut self, ws: Ws) -> Ended {
         let (mut sink, mut stream) = ws.split();
-        self.shared.update(|s| s.state = SessionState::Joined);
+        self.store.update(|s| s.state = SessionState::Joined);
         while let Some((to, data)) = self.backlog.pop_front() {
             if send_signal(&mut sink, &to, &data).await.is_err() {
                 self.backlog.push_front((to, data));
@@ -469,13 +482,18 @@ impl Session {
                         let _ = reply.send(found);
                     }
                 },
-                Some((to, generation, data)) = self.out_rx.recv() => {
-                    if self.links.get(&to).is_none_or(|l| l.generation != generation) {
+                Some(out) = self.out_rx.recv() => {
+                    if self.links.get(&out.peer_id).is_none_or(|l| l.generation != out.generation) {
                         continue;
                     }
-                    if send_signal(&mut sink, &to, &data).await.is_err() {
-                        self.push_backlog(to, data);
-                        return self.on_lost();
+                    match out.request {
+                        LinkRequest::Signal(data) => {
+                            if send_signal(&mut sink, &out.peer_id, &data).await.is_err() {
+                                self.push_backlog(out.peer_id, data);
+                                return self.on_lost();
+                            }
+                        }
+                        LinkRequest::Replace(offer) => self.replace_link(out.peer_id, offer),
                     }
                 }
                 _ = &mut leave_deadline, if self.leaving => {
@@ -530,7 +548,7 @@ impl Session {
         match msg {
             ServerMessage::Welcome { .. } => warn!("unexpected second welcome; ignored"),
             ServerMessage::PeerJoined { peer } => {
-                self.shared.update(|s| {
+                self.store.update(|s| {
                     s.members.insert(peer.id.clone(), peer.name.clone());
                     if let Some(l) = s.links.get_mut(&peer.id) {
                         l.name = Some(peer.name);
@@ -538,7 +556,7 @@ impl Session {
                 });
             }
             ServerMessage::PeerLeft { id } => {
-                self.shared.update(|s| s.members.remove(&id));
+                self.store.update(|s| s.members.remove(&id));
                 self.close_link(&id, "peer-left");
             }
             ServerMessage::Signal { from, data } => self.route_signal(from, data),
@@ -553,7 +571,7 @@ impl Session {
                 if is_fatal_error(&code) {
                     self.fatal = Some(code.clone());
                 }
-                self.shared
+                self.store
                     .update(|s| s.last_error = Some(format!("{code}: {message}")));
             }
             ServerMessage::RoomClosed => return Some(Ended::Closed(CloseReason::RoomClosed)),
@@ -580,13 +598,24 @@ impl Session {
         }
     }
 
+    /// The peer started a new peer connection under the same id (a reloaded page
+    /// resumes its id): a fresh link, as the answerer, takes its offer.
+    fn replace_link(&mut self, peer_id: String, offer: serde_json::Value) {
+        info!(name = %self.config.name, peer = %peer_id, "peer started a new connection; new link");
+        self.close_link(&peer_id, "restarted");
+        self.spawn_link(peer_id.clone(), false);
+        if let Some(link) = self.links.get(&peer_id) {
+            link.signal(offer);
+        }
+    }
+
     fn spawn_link(&mut self, peer_id: String, offerer: bool) {
         self.generation += 1;
         let generation = self.generation;
         // PROTOCOL.md: of two peers, the one whose id sorts first is polite.
         let polite = self.id < peer_id;
         let snapshot_peer = peer_id.clone();
-        self.shared.update(|s| {
+        self.store.update(|s| {
             let name = s.members.get(&snapshot_peer).cloned();
             s.links.insert(
                 snapshot_peer.clone(),
@@ -598,7 +627,7 @@ impl Session {
             polite,
             offerer,
             generation,
-            shared: self.shared.clone(),
+            store: self.store.clone(),
             outbound: self.out_tx.clone(),
             config: self.link_config.clone(),
         });
@@ -612,13 +641,13 @@ impl Session {
         let Some(link) = self.links.remove(peer_id) else {
             return;
         };
-        let shared = self.shared.clone();
+        let store = self.store.clone();
         let peer_id = peer_id.to_owned();
         let reason = reason.to_owned();
         self.closing.spawn(async move {
             let generation = link.generation;
             link.close().await;
-            shared.update(|s| {
+            store.update(|s| {
                 let link = if s
                     .links
                     .get(&peer_id)
@@ -647,12 +676,13 @@ impl Session {
             "welcome"
         );
         self.token = welcome.token;
+        self.store.set_resume_token(self.token.clone());
         let members = welcome
             .peers
             .iter()
             .map(|p| (p.id.clone(), p.name.clone()))
             .collect();
-        self.shared.update(|s| {
+        self.store.update(|s| {
             s.id = welcome.id.clone();
             s.room = welcome.room;
             s.welcomes += 1;
@@ -690,7 +720,7 @@ impl Session {
     }
 
     async fn reconnect(&mut self, delay: Duration) -> Result<Ws, CloseReason> {
-        self.shared.update(|s| s.state = SessionState::Reconnecting);
+        self.store.update(|s| s.state = SessionState::Reconnecting);
         let mut wait = delay;
         for attempt in 0..self.config.reconnect_attempts {
             tokio::select! {
@@ -705,7 +735,7 @@ impl Session {
                 }
                 Err(ProbeError::Refused { code, message }) => {
                     warn!(name = %self.config.name, "resume refused: {code}: {message}");
-                    self.shared
+                    self.store
                         .update(|s| s.last_error = Some(format!("{code}: {message}")));
                     return Err(CloseReason::Refused(code));
                 }

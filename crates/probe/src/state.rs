@@ -195,7 +195,9 @@ impl LinkSnapshot {
 pub struct Departed {
     /// Its peer id.
     pub peer_id: String,
-    /// Why the link ended: `peer-left`, `missed-leave`, `rejoined`, `closed`.
+    /// Why the link ended: `peer-left`, `missed-leave`, `rejoined`, `closed`, or
+    /// `restarted` (the peer started a new connection under the same id, as a reloaded
+    /// page does, and a fresh link replaced this one).
     pub reason: String,
     /// The link as it was when it was torn down (what it achieved stays reportable).
     pub link: Option<LinkSnapshot>,
@@ -240,17 +242,20 @@ impl ProbeSnapshot {
     }
 }
 
-/// The shared state behind a probe.
+/// A probe's [`ProbeSnapshot`], kept current by its session and link tasks and read by
+/// its [`Probe`](crate::Probe) handle; a watch counter wakes whoever waits for a change.
 #[derive(Debug)]
-pub(crate) struct Shared {
+pub(crate) struct SnapshotStore {
     state: Mutex<ProbeSnapshot>,
     changed: watch::Sender<u64>,
+    /// The session's resume token: beside the snapshot, never in a report.
+    resume_token: Mutex<String>,
 }
 
-impl Shared {
-    pub(crate) fn new(name: String) -> Arc<Shared> {
+impl SnapshotStore {
+    pub(crate) fn new(name: String) -> Arc<SnapshotStore> {
         let (changed, _) = watch::channel(0);
-        Arc::new(Shared {
+        Arc::new(SnapshotStore {
             state: Mutex::new(ProbeSnapshot {
                 name,
                 id: String::new(),
@@ -264,6 +269,7 @@ impl Shared {
                 last_error: None,
             }),
             changed,
+            resume_token: Mutex::new(String::new()),
         })
     }
 
@@ -271,6 +277,17 @@ impl Shared {
         // A poisoned lock means a panic while updating counters; the data is still
         // the best we have, so keep going rather than cascade the panic.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn resume_token(&self) -> String {
+        self.resume_token
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn set_resume_token(&self, token: String) {
+        *self.resume_token.lock().unwrap_or_else(|e| e.into_inner()) = token;
     }
 
     pub(crate) fn snapshot(&self) -> ProbeSnapshot {
@@ -347,15 +364,15 @@ mod tests {
 
     #[test]
     fn stale_link_generation_is_not_updated() {
-        let shared = Shared::new("p".into());
-        shared.update(|s| {
+        let store = SnapshotStore::new("p".into());
+        store.update(|s| {
             s.links.insert(
                 "a".into(),
                 LinkSnapshot::new("a".into(), None, true, true, 2),
             )
         });
-        assert!(shared.update_link("a", 1, |l| l.pings_sent += 1).is_none());
-        assert!(shared.update_link("a", 2, |l| l.pings_sent += 1).is_some());
-        assert_eq!(shared.snapshot().links["a"].pings_sent, 1);
+        assert!(store.update_link("a", 1, |l| l.pings_sent += 1).is_none());
+        assert!(store.update_link("a", 2, |l| l.pings_sent += 1).is_some());
+        assert_eq!(store.snapshot().links["a"].pings_sent, 1);
     }
 }

@@ -1,5 +1,6 @@
 //! Native probes in one room of a real node, on loopback: the mesh forms, messages flow
-//! both ways, and leave, drop/resume and room close are handled.
+//! both ways, and leave, drop/resume, a member back with new connections and room close
+//! are handled.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod common;
@@ -207,6 +208,59 @@ async fn a_probe_back_after_the_grace_period_rejoins_with_a_new_id() {
         snap.links.values().all(|l| l.offerer),
         "as a newcomer it offered to everyone"
     );
+    for p in probes {
+        p.leave().await;
+    }
+    node.shutdown().await;
+}
+
+/// A member comes back under its id with new peer connections, as a reloaded page
+/// does: the others see offers from a new session of that id and replace their links.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_back_with_new_connections_gets_fresh_links() {
+    let node = TestNode::start(|c| c.limits.grace = Duration::from_secs(20)).await;
+    let room = node.room();
+    let mut probes = join_probes(&room, 3).await;
+    wait_for_mesh(&probes).await;
+
+    let gone = probes.remove(2);
+    let id = gone.id();
+    let token = gone.resume_token();
+    assert!(!token.is_empty());
+    gone.stop().await;
+    node.settle("the node holds the stopped probe", |s| s.held == 1)
+        .await;
+
+    let mut again = config(&room, "p3");
+    again.resume = Some(token);
+    let back = Probe::join(again).await.expect("p3 resumes");
+    let snap = back.snapshot();
+    assert_eq!(snap.id, id, "same id");
+    assert_eq!(snap.resumes, 1);
+    assert!(
+        snap.links.values().all(|l| l.offerer),
+        "new connections: it offers to everyone"
+    );
+    probes.push(back);
+    wait_for_mesh(&probes).await;
+    assert_eq!(connected_pairs(&probes), 3);
+    for p in &probes[..2] {
+        let snap = p.snapshot();
+        let restarted: Vec<&str> = snap.departed.iter().map(|d| d.reason.as_str()).collect();
+        assert_eq!(
+            restarted,
+            ["restarted"],
+            "{}: {:?}",
+            snap.name,
+            snap.departed
+        );
+        assert_eq!(snap.departed[0].peer_id, id);
+        assert!(!snap.links[&id].offerer, "the fresh link answered");
+    }
+    probes[2].send_chat("reloaded").await.unwrap();
+    for p in &probes[..2] {
+        wait_for_chat(p, &id, "reloaded").await;
+    }
     for p in probes {
         p.leave().await;
     }
