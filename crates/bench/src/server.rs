@@ -117,6 +117,9 @@ impl Launcher {
                     &self.max_rooms.to_string(),
                     "--max-sockets",
                     &self.max_sockets.to_string(),
+                    // Every load socket comes from 127.0.0.1.
+                    "--max-per-address",
+                    &self.max_sockets.to_string(),
                 ]);
                 cmd.stdout(Stdio::piped()).stderr(log);
                 None

@@ -39,6 +39,11 @@ pub(crate) struct NodeArgs {
     /// Open peer sockets at most.
     #[arg(long, default_value_t = 8192)]
     pub(crate) max_sockets: usize,
+    /// Connections, and peer sockets not yet in a room, that one LAN address may
+    /// hold at once [default: 64 connections, 16 such sockets]. Raise it for load
+    /// tests that come from a single address.
+    #[arg(long)]
+    pub(crate) max_per_address: Option<usize>,
     /// Do not use mDNS (no "Nearby rooms"; invites still work).
     #[arg(long, env = "LANMEET_NO_DISCOVERY")]
     pub(crate) no_discovery: bool,
@@ -71,6 +76,10 @@ impl NodeArgs {
         config.limits.join_timeout = Duration::from_secs(self.join_timeout_secs);
         config.limits.max_rooms = self.max_rooms;
         config.limits.max_sockets = self.max_sockets;
+        if let Some(n) = self.max_per_address {
+            config.limits.max_connections_per_address = n;
+            config.limits.max_unjoined_per_address = n;
+        }
         Ok(config)
     }
 

@@ -72,6 +72,49 @@ pub struct Limits {
     pub probe_per_sec: u32,
     /// How long a clean shutdown waits for sockets to finish their close handshake.
     pub shutdown_timeout: Duration,
+    /// Time a connection gets to send a complete request head: counted from the
+    /// connection's start and again after each answer, so it is also how long an
+    /// idle kept-alive connection stays open. Connections that send nothing, or
+    /// their headers a byte at a time, cost the node no longer than this.
+    pub header_read_timeout: Duration,
+    /// A connection (before any upgrade to a peer socket) on which no byte moved
+    /// either way for this long is closed: a client that stops reading its
+    /// answers, or sends a body a trickle at a time, cannot hold it forever.
+    pub idle_timeout: Duration,
+    /// Time a request (reading its body and computing the answer) may take before
+    /// it is answered 408.
+    pub request_timeout: Duration,
+    /// Largest request head (request line and headers), in bytes; a larger one
+    /// is answered 431. Bounds what an idle connection can make the node buffer.
+    pub max_request_head: usize,
+    /// Open connections on the LAN listener at most (peer sockets included). The
+    /// node also keeps this below the process's open-file limit, less
+    /// `max_local_connections` and `reserved_files`.
+    pub max_lan_connections: usize,
+    /// Open connections on the LAN listener from one source address at most.
+    pub max_connections_per_address: usize,
+    /// Open connections on the local listener at most: its own budget, so the UI
+    /// keeps working however many connections the LAN side holds.
+    pub max_local_connections: usize,
+    /// File descriptors kept for everything but connections (mDNS sockets, the
+    /// UI's files, the runtime) when the open-file limit bounds the listeners.
+    pub reserved_files: usize,
+    /// Peer-socket slots (of `max_sockets`) that only the local listener may use,
+    /// so the local UI's own `/ws` works when the LAN side has taken the rest (at
+    /// most half of `max_sockets`).
+    pub local_sockets_reserved: usize,
+    /// Peer sockets on the LAN listener that have not joined a room yet, at most
+    /// (and never more than half of what the LAN side may use): the rest is kept
+    /// for sockets that have joined.
+    pub max_unjoined_sockets: usize,
+    /// Peer sockets that have not joined a room yet, per LAN source address.
+    pub max_unjoined_per_address: usize,
+    /// Byte budget per socket beside the frame budget: burst, in bytes. At least
+    /// `max_message`, so every message that fits can pass.
+    pub rate_bytes_burst: u32,
+    /// Byte budget per socket: refill per second, in bytes. One member cannot
+    /// push more than this at the others for long (signaling is small).
+    pub rate_bytes_per_sec: u32,
 }
 
 impl Default for Limits {
@@ -97,6 +140,19 @@ impl Default for Limits {
             probe_burst: 20,
             probe_per_sec: 10,
             shutdown_timeout: Duration::from_secs(3),
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(30),
+            max_request_head: 64 * 1024,
+            max_lan_connections: 16_384,
+            max_connections_per_address: 64,
+            max_local_connections: 128,
+            reserved_files: 64,
+            local_sockets_reserved: 64,
+            max_unjoined_sockets: 1024,
+            max_unjoined_per_address: 16,
+            rate_bytes_burst: 512 * 1024,
+            rate_bytes_per_sec: 128 * 1024,
         }
     }
 }

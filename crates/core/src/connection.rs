@@ -13,11 +13,12 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
+use crate::budget::SocketSlot;
 use crate::codes::RoomCode;
 use crate::config::Limits;
 use crate::protocol::{ErrorCode, Request, close, error_frame, parse_request, signal_frame};
@@ -45,6 +46,9 @@ enum Exit {
     Dead,
     /// A protocol error that closes the socket.
     Error(ErrorCode),
+    /// The client broke the WebSocket protocol itself (`status` 1002), or sent
+    /// text that is not UTF-8 (1007): answered `bad-message`, then closed.
+    Violation { status: u16, message: &'static str },
     /// `leave`: the registry already queued the close.
     Left,
     /// Node shutdown; a joined socket already has `room-closed` queued.
@@ -56,14 +60,21 @@ enum Exit {
 /// Per-socket protocol state, owned by the task and lent to the reader.
 struct Session {
     joined: Option<String>,
+    /// The socket's slot; told when the socket joins.
+    slot: SocketSlot,
 }
 
-/// Runs one upgraded socket to its end.
-pub(crate) async fn serve(socket: WebSocket, ctx: SocketContext, from: IpAddr) {
+/// Frames the reader still takes once the join deadline has passed, if they had
+/// already arrived: a stalled process must not refuse a `join` it was sent in
+/// time, and a client cannot put the deadline off by sending more.
+const MAX_LATE_FRAMES: usize = 8;
+
+/// Runs one upgraded socket to its end; `slot` is given back when it ends.
+pub(crate) async fn serve(socket: WebSocket, ctx: SocketContext, from: IpAddr, slot: SocketSlot) {
     let limits = ctx.limits.clone();
     let (link, rx, queued) = Link::new(limits.send_queue, limits.send_queue_bytes);
     let (mut sink, mut stream) = socket.split();
-    let mut session = Session { joined: None };
+    let mut session = Session { joined: None, slot };
 
     // Boxed so it can be dropped (releasing `sink`) before the close handshake.
     let mut writer = Box::pin(write_loop(&mut sink, rx, queued, link.slow.clone()));
@@ -93,6 +104,11 @@ pub(crate) async fn serve(socket: WebSocket, ctx: SocketContext, from: IpAddr) {
                         code.close_status().unwrap_or(close::POLICY),
                         code.as_str(),
                     ));
+                }
+                Exit::Violation { status, message } => {
+                    let code = ErrorCode::BadMessage;
+                    link.push(Outbound::Text(error_frame(code, message)));
+                    link.push(Outbound::Close(status, code.as_str()));
                 }
                 Exit::Shutdown { joined: false } => {
                     link.push(Outbound::Close(close::GOING_AWAY, "shutdown"));
@@ -228,8 +244,17 @@ async fn read_loop(
         limits.rate_per_sec,
         Instant::now().into_std(),
     );
+    // Bytes beside frames: 400 frames of 64 KiB would be 25 MiB in a burst.
+    let mut bytes = TokenBucket::new(
+        limits
+            .rate_bytes_burst
+            .max(u32::try_from(limits.max_message).unwrap_or(u32::MAX)),
+        limits.rate_bytes_per_sec,
+        Instant::now().into_std(),
+    );
     let mut rate_notice = Coalesce::new(Duration::from_secs(1));
     let mut bad_notice = Coalesce::new(Duration::from_secs(10));
+    let mut late_frames = 0;
     // Registered once, not per frame.
     let slow = link.slow.cancelled();
     let stop = ctx.stop.cancelled();
@@ -240,7 +265,17 @@ async fn read_loop(
             biased;
             () = &mut slow => return Exit::Slow,
             () = &mut stop => return Exit::Shutdown { joined: session.joined.is_some() },
-            () = &mut join_deadline, if session.joined.is_none() => return Exit::Error(ErrorCode::JoinTimeout),
+            () = &mut join_deadline, if session.joined.is_none() => {
+                // What already arrived was sent in time, even if this task gets
+                // to read it only now.
+                match stream.next().now_or_never() {
+                    Some(msg) if late_frames < MAX_LATE_FRAMES => {
+                        late_frames += 1;
+                        msg
+                    }
+                    _ => return Exit::Error(ErrorCode::JoinTimeout),
+                }
+            }
             _ = pings.tick() => {
                 if unanswered >= 2 {
                     return Exit::Dead;
@@ -251,27 +286,44 @@ async fn read_loop(
             }
             msg = stream.next() => msg,
         };
-        let text = match msg {
+        let (text, len) = match msg {
             None => return Exit::Gone,
-            Some(Err(err)) => {
-                return if is_too_large(err) {
-                    Exit::Error(ErrorCode::TooLarge)
-                } else {
-                    Exit::Gone
-                };
-            }
+            Some(Err(err)) => return exit_for(err),
             Some(Ok(Message::Pong(_))) => {
                 unanswered = 0;
                 continue;
             }
-            // The WebSocket layer answers pings by itself.
-            Some(Ok(Message::Ping(_))) => continue,
+            Some(Ok(Message::Ping(_))) => {
+                // The WebSocket layer has queued the pong already. A ping is a
+                // frame like any other: it takes a token, and a socket out of
+                // tokens is not read again until one is back, so answering
+                // pings cannot keep a core busy.
+                let now = Instant::now().into_std();
+                if !bucket.take(now) {
+                    if rate_notice.ready(now) {
+                        link.push(Outbound::Text(error_frame(
+                            ErrorCode::RateLimited,
+                            "too many pings; reading paused",
+                        )));
+                    }
+                    let wait = bucket
+                        .until_token(now)
+                        .unwrap_or(Duration::from_secs(1))
+                        .min(Duration::from_secs(1));
+                    tokio::time::sleep(wait).await;
+                }
+                continue;
+            }
             Some(Ok(Message::Close(_))) => return Exit::Gone,
-            Some(Ok(Message::Text(text))) => Some(text),
-            Some(Ok(Message::Binary(_))) => None,
+            Some(Ok(Message::Text(text))) => {
+                let len = text.len();
+                (Some(text), len)
+            }
+            Some(Ok(Message::Binary(binary))) => (None, binary.len()),
         };
         let now = Instant::now().into_std();
-        if !bucket.take(now) {
+        let len = u32::try_from(len).unwrap_or(u32::MAX);
+        if !bucket.take(now) || !bytes.take_n(len, now) {
             if rate_notice.ready(now) {
                 link.push(Outbound::Text(error_frame(
                     ErrorCode::RateLimited,
@@ -303,7 +355,25 @@ async fn read_loop(
         match (request, &session.joined) {
             (Request::Join(_), Some(_)) => return Exit::Error(ErrorCode::AlreadyJoined),
             (Request::Join(join), None) => {
+                let room = RoomCode::parse(&join.room).ok();
+                let request = room.map(|room| Join {
+                    room,
+                    name: &join.name,
+                    passcode: join.passcode.as_deref(),
+                    resume: join.resume.as_deref(),
+                });
                 if !ctx.join_failures.has_token(from, now) {
+                    // A live resume token is no guess (it has 144 random bits):
+                    // a member behind an address whose budget someone else spent
+                    // still gets their place back.
+                    if let Some(request) = request
+                        && let Some(joined) = ctx.registry.resume(link, request)
+                    {
+                        tracing::debug!(room = %joined.room, id = %joined.id, "resumed past a spent join budget");
+                        session.slot.joined();
+                        session.joined = Some(joined.id);
+                        continue;
+                    }
                     // Too many wrong codes or passcodes from this address: no
                     // answer either way for a while (the socket stays open).
                     link.push(Outbound::Text(error_frame(
@@ -312,19 +382,14 @@ async fn read_loop(
                     )));
                     continue;
                 }
-                let Ok(room) = RoomCode::parse(&join.room) else {
+                let Some(request) = request else {
                     ctx.join_failures.allow(from, now);
                     return Exit::Error(ErrorCode::RoomNotFound);
-                };
-                let request = Join {
-                    room,
-                    name: &join.name,
-                    passcode: join.passcode.as_deref(),
-                    resume: join.resume.as_deref(),
                 };
                 match ctx.registry.join(link, request) {
                     Ok(joined) => {
                         tracing::debug!(room = %joined.room, id = %joined.id, resumed = joined.resumed, "joined");
+                        session.slot.joined();
                         session.joined = Some(joined.id);
                     }
                     Err(err) => {
@@ -358,14 +423,28 @@ async fn read_loop(
     }
 }
 
-/// A message over the size limit surfaces as a capacity error of the
-/// WebSocket layer.
-fn is_too_large(err: axum::Error) -> bool {
+/// How a read error of the WebSocket layer ends the socket: a message over the
+/// size limit is `too-large`; text that is not UTF-8 and other breaches of the
+/// WebSocket protocol get their own close status (RFC 6455, 7.4.1); a
+/// connection that merely ended is gone.
+fn exit_for(err: axum::Error) -> Exit {
+    use tungstenite::error::ProtocolError;
     let inner = err.into_inner();
-    matches!(
-        inner.downcast_ref::<tungstenite::Error>(),
-        Some(tungstenite::Error::Capacity(_))
-    )
+    match inner.downcast_ref::<tungstenite::Error>() {
+        Some(tungstenite::Error::Capacity(_)) => Exit::Error(ErrorCode::TooLarge),
+        Some(tungstenite::Error::Utf8(_)) => Exit::Violation {
+            status: close::INVALID_DATA,
+            message: "text frames must be valid UTF-8",
+        },
+        Some(tungstenite::Error::Protocol(
+            ProtocolError::ResetWithoutClosingHandshake | ProtocolError::ReceivedAfterClosing,
+        )) => Exit::Gone,
+        Some(tungstenite::Error::Protocol(_)) => Exit::Violation {
+            status: close::PROTOCOL_ERROR,
+            message: "that frame breaks the WebSocket protocol",
+        },
+        _ => Exit::Gone,
+    }
 }
 
 /// The human sentence sent with each error code.
@@ -398,9 +477,27 @@ mod tests {
             size: 70_000,
             max_size: 65_536,
         });
-        assert!(is_too_large(axum::Error::new(err)));
-        assert!(!is_too_large(axum::Error::new(
-            tungstenite::Error::ConnectionClosed
-        )));
+        assert!(matches!(
+            exit_for(axum::Error::new(err)),
+            Exit::Error(ErrorCode::TooLarge)
+        ));
+        assert!(matches!(
+            exit_for(axum::Error::new(tungstenite::Error::ConnectionClosed)),
+            Exit::Gone
+        ));
+        assert!(matches!(
+            exit_for(axum::Error::new(tungstenite::Error::Utf8("x".into()))),
+            Exit::Violation { status: 1007, .. }
+        ));
+        let reset = tungstenite::error::ProtocolError::ResetWithoutClosingHandshake;
+        assert!(matches!(
+            exit_for(axum::Error::new(tungstenite::Error::Protocol(reset))),
+            Exit::Gone
+        ));
+        let rsv = tungstenite::error::ProtocolError::NonZeroReservedBits;
+        assert!(matches!(
+            exit_for(axum::Error::new(tungstenite::Error::Protocol(rsv))),
+            Exit::Violation { status: 1002, .. }
+        ));
     }
 }

@@ -7,11 +7,11 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Extension, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -19,8 +19,10 @@ use axum::routing::{get, head};
 use axum::{Json, Router};
 use serde_json::json;
 
+use crate::budget::{Side, SocketRefused};
 use crate::codes::RoomCode;
 use crate::connection;
+use crate::json_errors::json_errors;
 use crate::node::{RoomRequest, Shared};
 use crate::static_ui;
 
@@ -91,10 +93,11 @@ pub(crate) fn local_router(shared: AppState) -> Router {
         .route("/lan/resolve/{code}", get(resolve))
         .fallback(|| async { ApiError::not_found() })
         .layer(middleware::from_fn_with_state(shared.clone(), guard_local))
-        .layer(DefaultBodyLimit::max(16 * 1024));
+        .layer(DefaultBodyLimit::max(16 * 1024))
+        .layer(middleware::from_fn(json_errors));
     Router::new()
         .nest("/api", api)
-        .route("/ws", get(upgrade))
+        .route("/ws", get(upgrade).layer(middleware::from_fn(json_errors)))
         .fallback(static_ui::serve)
         .with_state(shared)
 }
@@ -107,6 +110,7 @@ pub(crate) fn lan_router(shared: AppState) -> Router {
         .route("/api/rooms/{code}", head(lan_probe_room))
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::not_found() })
+        .layer(middleware::from_fn(json_errors))
         .with_state(shared)
 }
 
@@ -200,7 +204,15 @@ async fn close_room(
     }
 }
 
-async fn probe_room(State(shared): State<AppState>, Path(code): Path<String>) -> StatusCode {
+/// 204 if the room is hosted here, else 404 (a path that does not even decode
+/// is no room code either).
+async fn probe_room(
+    State(shared): State<AppState>,
+    code: Result<Path<String>, PathRejection>,
+) -> StatusCode {
+    let Ok(Path(code)) = code else {
+        return StatusCode::NOT_FOUND;
+    };
     match RoomCode::parse(&code) {
         Ok(code) if shared.registry.contains(code) => StatusCode::NO_CONTENT,
         _ => StatusCode::NOT_FOUND,
@@ -210,7 +222,7 @@ async fn probe_room(State(shared): State<AppState>, Path(code): Path<String>) ->
 async fn lan_probe_room(
     State(shared): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(code): Path<String>,
+    code: Result<Path<String>, PathRejection>,
 ) -> StatusCode {
     if !shared
         .probes
@@ -218,7 +230,7 @@ async fn lan_probe_room(
     {
         return StatusCode::TOO_MANY_REQUESTS;
     }
-    probe_room(State(shared), Path(code)).await
+    probe_room(State(shared), code).await
 }
 
 async fn lan_rooms(State(shared): State<AppState>) -> Json<serde_json::Value> {
@@ -241,16 +253,23 @@ async fn resolve(
 async fn upgrade(
     State(shared): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(side): Extension<Side>,
     ws: WebSocketUpgrade,
 ) -> Response {
     let limits = &shared.limits;
-    let open = shared.sockets.fetch_add(1, Ordering::AcqRel);
-    if open >= limits.max_sockets {
-        shared.sockets.fetch_sub(1, Ordering::AcqRel);
-        return ApiError::unavailable("this node has too many open sockets; try again later")
+    let slot = match shared.sockets.admit(side, peer.ip()) {
+        Ok(slot) => slot,
+        Err(SocketRefused::Full) => {
+            return ApiError::unavailable("this node has too many open sockets; try again later")
+                .into_response();
+        }
+        Err(SocketRefused::TooManyUnjoined) => {
+            return ApiError::unavailable(
+                "too many sockets that have not joined a room yet; try again later",
+            )
             .into_response();
-    }
-    let guard = SocketCount(shared.clone());
+        }
+    };
     let ctx = shared.socket_ctx.clone();
     let tasks = shared.tasks.clone();
     ws.max_message_size(limits.max_message)
@@ -261,18 +280,6 @@ async fn upgrade(
         .write_buffer_size(8 * 1024)
         .max_write_buffer_size(limits.max_message * 2 + 64 * 1024)
         .on_upgrade(move |socket| {
-            tasks.track_future(async move {
-                let _count = guard;
-                connection::serve(socket, ctx, peer.ip()).await;
-            })
+            tasks.track_future(connection::serve(socket, ctx, peer.ip(), slot))
         })
-}
-
-/// Keeps the open-socket count right however the socket task ends.
-struct SocketCount(AppState);
-
-impl Drop for SocketCount {
-    fn drop(&mut self) {
-        self.0.sockets.fetch_sub(1, Ordering::AcqRel);
-    }
 }

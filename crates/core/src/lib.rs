@@ -17,6 +17,11 @@
 //!   reading requests, writing the queue.
 //! - `http`: the two listeners' routers: control API with Host/Origin guard,
 //!   LAN listener, static UI.
+//! - `listener`: accepting and serving connections: budgets, header, idle and
+//!   request timeouts, graceful shutdown.
+//! - `budget`: what each listener and each LAN address may hold at once
+//!   (connections, peer-socket slots); the open-file limit.
+//! - `json_errors`: every API error as `{"error":{"code","message"}}`.
 //! - [`node`]: starting a node and shutting it down cleanly.
 //! - [`discovery`]: mDNS: advertising our rooms, a health-checked table of the
 //!   other nodes', resolving codes (listed, or by asking each node).
@@ -38,6 +43,7 @@
 //! # Ok(()) }
 //! ```
 
+mod budget;
 pub mod codes;
 pub mod config;
 mod connection;
@@ -45,6 +51,8 @@ pub mod discovery;
 pub mod error;
 mod http;
 pub mod invite;
+mod json_errors;
+mod listener;
 pub mod netif;
 pub mod node;
 pub mod protocol;

@@ -3,15 +3,14 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
 
-use axum::serve::ListenerExt;
 use serde::{Deserialize, Serialize};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::budget::{self, Connections, Side, SocketSlots};
 use crate::codes::RoomCode;
 use crate::config::{Limits, NodeConfig};
 use crate::connection::SocketContext;
@@ -19,6 +18,7 @@ use crate::discovery::{Advert, Discovery};
 use crate::error::NodeError;
 use crate::http;
 use crate::invite::Invite;
+use crate::listener::{self, Listener};
 use crate::netif::{self, LanAddress};
 use crate::protocol::clean_name;
 use crate::ratelimit::AddressLimiter;
@@ -66,6 +66,8 @@ pub struct LanRoom {
 pub struct NodeStats {
     /// Open peer sockets (joined or not).
     pub sockets: usize,
+    /// Open connections on both listeners (peer sockets included).
+    pub connections: usize,
     /// Participants with a live socket.
     pub joined: usize,
     /// Participants in their grace period.
@@ -86,7 +88,10 @@ pub(crate) struct Shared {
     pub(crate) lan_host: IpAddr,
     pub(crate) addresses: Vec<LanAddress>,
     pub(crate) probes: AddressLimiter,
-    pub(crate) sockets: AtomicUsize,
+    /// Peer-socket slots.
+    pub(crate) sockets: Arc<SocketSlots>,
+    /// Connection budgets of both listeners.
+    pub(crate) connections: Arc<Connections>,
     pub(crate) socket_ctx: SocketContext,
     pub(crate) tasks: TaskTracker,
     /// mDNS browser and advertiser; `None` with discovery off (then no mDNS
@@ -106,7 +111,8 @@ impl Shared {
     pub(crate) fn stats(&self) -> NodeStats {
         let rooms = self.registry.stats();
         NodeStats {
-            sockets: self.sockets.load(std::sync::atomic::Ordering::Acquire),
+            sockets: self.sockets.open(),
+            connections: self.connections.open(),
             joined: rooms.joined,
             held: rooms.held,
             rooms: rooms.rooms,
@@ -220,6 +226,8 @@ impl Node {
                 "room capacity limits must allow at least 2 people".into(),
             ));
         }
+        let open_files = budget::raise_open_file_limit();
+        let connections = Arc::new(Connections::new(&limits, open_files));
         let local = bind(SocketAddr::from(([127, 0, 0, 1], config.local_port))).await?;
         let lan = bind(SocketAddr::new(config.lan_bind, config.lan_port)).await?;
         let local_addr = local.local_addr().map_err(|source| NodeError::Bind {
@@ -274,7 +282,8 @@ impl Node {
             lan_host,
             addresses,
             probes: AddressLimiter::new(limits.probe_burst, limits.probe_per_sec, 4096),
-            sockets: AtomicUsize::new(0),
+            sockets: Arc::new(SocketSlots::new(&limits)),
+            connections: connections.clone(),
             socket_ctx: SocketContext {
                 registry: registry.clone(),
                 limits: limits.clone(),
@@ -289,24 +298,19 @@ impl Node {
             discovery: discovery.clone(),
         });
 
-        for (listener, router) in [
-            (local, http::local_router(shared.clone())),
-            (lan, http::lan_router(shared.clone())),
+        for (tcp, side, router) in [
+            (local, Side::Local, http::local_router(shared.clone())),
+            (lan, Side::Lan, http::lan_router(shared.clone())),
         ] {
-            let stop = shutdown.clone();
-            let listener = listener.tap_io(|tcp| {
-                // Signals are small and latency-bound.
-                let _ = tcp.set_nodelay(true);
-            });
-            let app = router.into_make_service_with_connect_info::<SocketAddr>();
-            tasks.spawn(async move {
-                let served = axum::serve(listener, app)
-                    .with_graceful_shutdown(stop.cancelled_owned())
-                    .await;
-                if let Err(err) = served {
-                    tracing::warn!(%err, "listener stopped");
-                }
-            });
+            let listener = Listener {
+                side,
+                router,
+                connections: connections.clone(),
+                limits: limits.clone(),
+                tasks: tasks.clone(),
+                stop: shutdown.clone(),
+            };
+            tasks.spawn(listener::run(tcp, listener));
         }
         tracing::info!(local = %local_addr, lan = %lan_addr, host = %lan_host, "node listening");
 

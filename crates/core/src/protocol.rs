@@ -104,16 +104,70 @@ pub fn parse_request(text: &str, max_name: usize) -> Result<Request<'_>, BadMess
     }
 }
 
-/// Trims a display name and checks its length in characters; control characters
-/// become spaces so a name cannot forge lines in someone's log or UI.
+/// Cleans a display name (a person's or a room's) and checks its length in
+/// characters, `None` meaning refused:
+/// - control characters and line or paragraph separators become spaces, so a
+///   name cannot forge lines in someone's log or UI;
+/// - bidirectional formatting characters (embeddings, overrides, isolates,
+///   marks) are removed, so a name cannot reorder the text around it (shown as
+///   "Alice" while it is "ecilA");
+/// - whitespace and invisible characters are trimmed from both ends, and a name
+///   with nothing visible left is refused, so nobody is called "".
+///
+/// Invisible characters inside a name stay: zero-width joiners build emoji and
+/// some scripts' words.
 pub fn clean_name(raw: &str, max_chars: usize) -> Option<String> {
     let spaced: String = raw
         .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .filter(|&c| !is_bidi_control(c))
+        .map(|c| {
+            if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect();
-    let name = spaced.trim().to_owned();
+    let name = spaced
+        .trim_matches(|c: char| c.is_whitespace() || is_invisible(c))
+        .to_owned();
     let count = name.chars().count();
     (1..=max_chars).contains(&count).then_some(name)
+}
+
+/// Characters that change the direction text is laid out in (Unicode bidi
+/// embeddings, overrides, isolates and marks).
+fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
+/// Characters that show nothing: Unicode's default-ignorable code points, plus
+/// the fillers and blanks that render as empty space.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{2800}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF0}'..='\u{FFF8}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E0FFF}'
+    )
 }
 
 /// Keeps error text that echoes client input short, so a hostile client cannot
@@ -181,6 +235,11 @@ pub mod close {
     pub const POLICY: u16 = 1008;
     /// A message over the size limit.
     pub const TOO_BIG: u16 = 1009;
+    /// A breach of the WebSocket protocol itself (reserved bits, a fragmented
+    /// control frame, an unknown opcode).
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// A text frame that is not UTF-8.
+    pub const INVALID_DATA: u16 = 1007;
 }
 
 /// A participant as others see it.
@@ -304,6 +363,44 @@ mod tests {
             "é".repeat(64)
         );
         assert!(parse_request(&text, 64).is_ok());
+    }
+
+    #[test]
+    fn names_show_something_and_cannot_reorder_text() {
+        for invisible in [
+            "\u{200B}",
+            "\u{200B}\u{200D}\u{200C}",
+            " \u{FEFF}\u{2060} ",
+            "\u{202E}\u{202C}",
+            "\u{2066}\u{2069}",
+            "\u{3164}\u{115F}",
+            "\u{00AD}\u{2800}",
+            "\u{E0041}",
+        ] {
+            assert_eq!(clean_name(invisible, 64), None, "{invisible:?}");
+        }
+        assert_eq!(
+            clean_name("\u{202E}ecilA\u{202C}", 64).as_deref(),
+            Some("ecilA")
+        );
+        assert_eq!(
+            clean_name("\u{2067}Bob\u{2069} \u{200F}", 64).as_deref(),
+            Some("Bob")
+        );
+        assert_eq!(
+            clean_name("\u{200B}Eve\u{200B}", 64).as_deref(),
+            Some("Eve")
+        );
+        // Joiners inside a name stay (emoji sequences, scripts that need them).
+        let family = "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}";
+        assert_eq!(clean_name(family, 64).as_deref(), Some(family));
+        assert_eq!(
+            clean_name("a\u{2028}b\u{2029}c\nd", 64).as_deref(),
+            Some("a b c d")
+        );
+        // Length counts what is left.
+        let long = format!("{}\u{202E}", "x".repeat(64));
+        assert_eq!(clean_name(&long, 64).map(|n| n.len()), Some(64));
     }
 
     #[test]

@@ -28,13 +28,30 @@ impl TokenBucket {
 
     /// Takes one token if there is one.
     pub fn take(&mut self, now: Instant) -> bool {
+        self.take_n(1, now)
+    }
+
+    /// Takes `n` tokens if there are that many (a byte budget takes a frame's
+    /// length at once); takes nothing otherwise.
+    pub fn take_n(&mut self, n: u32, now: Instant) -> bool {
         self.refill(now);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
+        let n = f64::from(n);
+        if self.tokens >= n {
+            self.tokens -= n;
             true
         } else {
             false
         }
+    }
+
+    /// How long until one token is back (zero if there is one); `None` if the
+    /// bucket never refills.
+    pub fn until_token(&mut self, now: Instant) -> Option<Duration> {
+        self.refill(now);
+        if self.tokens >= 1.0 {
+            return Some(Duration::ZERO);
+        }
+        (self.per_sec > 0.0).then(|| Duration::from_secs_f64((1.0 - self.tokens) / self.per_sec))
     }
 
     fn refill(&mut self, now: Instant) {
@@ -144,6 +161,20 @@ mod tests {
             400,
             "never above burst"
         );
+    }
+
+    #[test]
+    fn a_byte_budget_takes_whole_frames_or_nothing() {
+        let t0 = Instant::now();
+        let mut b = TokenBucket::new(1000, 100, t0);
+        assert!(b.take_n(600, t0));
+        assert!(!b.take_n(600, t0), "400 left: nothing taken");
+        assert!(b.take_n(400, t0));
+        assert_eq!(b.until_token(t0).map(|d| d.as_millis()), Some(10));
+        assert!(b.take_n(100, t0 + Duration::from_secs(1)));
+        let mut never = TokenBucket::new(1, 0, t0);
+        assert!(never.take(t0));
+        assert_eq!(never.until_token(t0 + Duration::from_secs(60)), None);
     }
 
     #[test]

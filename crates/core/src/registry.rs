@@ -234,6 +234,15 @@ impl Registry {
         Ok(joined)
     }
 
+    /// A resume and nothing else (see [`Rooms::resume`]).
+    pub(crate) fn resume(&self, link: &Link, join: Join<'_>) -> Option<Joined> {
+        let fresh = Fresh {
+            id: random_id(12),
+            token: random_id(18),
+        };
+        self.lock().resume(link, join, fresh, &mut Queues)
+    }
+
     pub(crate) fn signal(
         &self,
         from: &str,

@@ -319,6 +319,19 @@ impl<L: Clone + PartialEq> Rooms<L> {
         })
     }
 
+    /// Only a resume: puts `link` back in the place of the member whose live
+    /// token `join.resume` is, in that room; `None` (and nothing changed)
+    /// otherwise. No passcode or capacity check, as in [`Rooms::join`].
+    pub fn resume(
+        &mut self,
+        link: &L,
+        join: Join<'_>,
+        fresh: Fresh,
+        out: &mut impl Outbox<L>,
+    ) -> Option<Joined> {
+        self.try_resume(link, &join, &fresh, out)
+    }
+
     fn try_resume(
         &mut self,
         link: &L,

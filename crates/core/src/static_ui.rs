@@ -3,7 +3,7 @@
 //! reload without a rebuild.)
 
 use axum::body::Body;
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use rust_embed::Embed;
 
@@ -22,8 +22,20 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsa
 img-src 'self' data: blob:; media-src 'self' blob: mediastream:; connect-src 'self' ws: wss:; \
 object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
-/// Serves `ui/` for any path that is not the API or the peer socket.
-pub(crate) async fn serve(uri: Uri) -> Response {
+/// Serves `ui/` for any path that is not the API or the peer socket, to `GET`
+/// and `HEAD` only: files are all there is to get (and a `CONNECT` answered 200
+/// would ask for a tunnel).
+pub(crate) async fn serve(method: Method, uri: Uri) -> Response {
+    if method != Method::GET && method != Method::HEAD {
+        let mut refused = crate::json_errors::error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "the UI's files can only be read (GET or HEAD)",
+        );
+        refused
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET,HEAD"));
+        return refused;
+    }
     let path = uri.path().trim_start_matches('/');
     let path = if path.is_empty() { "index.html" } else { path };
     let Some(file) = UiFiles::get(path) else {

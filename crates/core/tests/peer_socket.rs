@@ -440,6 +440,8 @@ async fn a_slow_reader_is_cut_off_and_the_others_keep_working() {
         c.limits.send_queue_bytes = 256 * 1024;
         c.limits.rate_burst = 100_000;
         c.limits.rate_per_sec = 100_000;
+        c.limits.rate_bytes_burst = u32::MAX;
+        c.limits.rate_bytes_per_sec = u32::MAX;
     })
     .await;
     let room = node.room();
@@ -491,7 +493,9 @@ async fn sockets_that_stop_answering_pings_are_dropped() {
 
 #[tokio::test]
 async fn capacity_holds_under_a_race_of_joins() {
-    let node = start_node().await;
+    // All 24 come from 127.0.0.1 at once: more than one address may hold
+    // before joining.
+    let node = start_node_with(|c| c.limits.max_unjoined_per_address = 24).await;
     let room = node.room_with(RoomRequest {
         capacity: Some(8),
         ..Default::default()
@@ -532,7 +536,13 @@ async fn capacity_holds_under_a_race_of_joins() {
 
 #[tokio::test]
 async fn two_hundred_sockets_join_and_drop_at_once() {
-    let node = start_node_with(|c| c.limits.grace = Duration::from_millis(300)).await;
+    // All 200 come from 127.0.0.1: one address's caps would stop them.
+    let node = start_node_with(|c| {
+        c.limits.grace = Duration::from_millis(300);
+        c.limits.max_connections_per_address = 1000;
+        c.limits.max_unjoined_per_address = 1000;
+    })
+    .await;
     let rooms: Vec<_> = (0..50).map(|_| node.room()).collect();
     let url = node.ws_url();
     let mut joins = Vec::new();

@@ -366,3 +366,90 @@ pub async fn get(addr: SocketAddr, path: &str) -> Answer {
 pub async fn post(addr: SocketAddr, path: &str, body: &str) -> Answer {
     http(addr, "POST", path, &[], body).await
 }
+
+/// A TCP connection to `to` from the loopback address `127.0.0.{host}`, so one
+/// test can play several LAN hosts (all of 127.0.0.0/8 is loopback on Linux).
+pub async fn connect_from(host: u8, to: SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(SocketAddr::from(([127, 0, 0, host], 0)))
+        .expect("bind a loopback source address");
+    socket.connect(to).await.expect("connect")
+}
+
+/// Whether the other end closed `stream` (end of stream or reset) within `wait`;
+/// whatever it sent before is read and dropped.
+pub async fn closed_within(stream: &mut TcpStream, wait: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Err(_) => return false,
+            Ok(Ok(0) | Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+        }
+    }
+}
+
+/// Reads one HTTP answer with a `Content-Length` body from a kept-alive
+/// connection; `None` if the connection ended or nothing came within `PATIENCE`.
+pub async fn read_answer(stream: &mut TcpStream) -> Option<Answer> {
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&raw[..end]).into_owned();
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse().ok())?
+                })
+                .unwrap_or(0);
+            if raw.len() >= end + 4 + length {
+                let status = head.split(' ').nth(1)?.parse().ok()?;
+                let body = String::from_utf8_lossy(&raw[end + 4..end + 4 + length]).into_owned();
+                return Some(Answer {
+                    status,
+                    headers: head,
+                    body,
+                });
+            }
+        }
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => raw.extend_from_slice(&buf[..n]),
+            _ => return None,
+        }
+    }
+}
+
+/// `GET /api/health` from `127.0.0.{host}`: the status, or `None` when the
+/// connection was refused, closed or left unanswered.
+pub async fn health_from(host: u8, to: SocketAddr) -> Option<u16> {
+    let mut stream = connect_from(host, to).await;
+    let request = format!("GET /api/health HTTP/1.1\r\nHost: {to}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    read_answer(&mut stream).await.map(|a| a.status)
+}
+
+/// A WebSocket to `ws://{to}/ws` from `127.0.0.{host}`; `Err(status)` when the
+/// upgrade is refused with an HTTP status (0: the connection failed).
+pub async fn ws_from(host: u8, to: SocketAddr) -> Result<Client, u16> {
+    let stream = connect_from(host, to).await;
+    let url = format!("ws://{to}/ws");
+    let handshake = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream));
+    match tokio::time::timeout(PATIENCE, handshake).await {
+        Ok(Ok((ws, _))) => Ok(Client {
+            ws,
+            id: String::new(),
+            token: String::new(),
+            welcome: Value::Null,
+        }),
+        Ok(Err(tokio_tungstenite::tungstenite::Error::Http(response))) => {
+            Err(response.status().as_u16())
+        }
+        Ok(Err(_)) | Err(_) => Err(0),
+    }
+}

@@ -1,0 +1,178 @@
+//! Connections as a hostile LAN host makes them: ones that never send a byte,
+//! send their headers a byte at a time, never read the answers, or come by the
+//! hundred from one address. Each must cost the node a bounded time and a
+//! bounded share of its connections, on both listeners.
+//!
+//! The waits run on tokio's paused clock: the node's timers fire as soon as
+//! nothing else can happen, so "closed after 10 s of silence" takes no real time
+//! and "never closed" shows as the clock running out.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{
+    Client, closed_within, connect_from, health_from, read_answer, start_node, start_node_with,
+    ws_from,
+};
+use serde_json::json;
+use tokio::io::AsyncWriteExt;
+
+/// Longer than any timeout of the node, shorter than forever.
+const LONG: Duration = Duration::from_secs(600);
+
+#[tokio::test(start_paused = true)]
+async fn connections_that_never_send_a_byte_are_closed() {
+    let node = start_node().await;
+    for addr in [node.local, node.lan] {
+        let mut silent = connect_from(1, addr).await;
+        assert!(
+            closed_within(&mut silent, LONG).await,
+            "a connection to {addr} that sends nothing is never closed"
+        );
+    }
+    node.settle("no connection left", |s| s.connections == 0)
+        .await;
+    node.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn headers_sent_a_byte_at_a_time_are_cut_off() {
+    let node = start_node().await;
+    for addr in [node.local, node.lan] {
+        let mut slow = connect_from(1, addr).await;
+        slow.write_all(format!("GET /api/health HTTP/1.1\r\nHost: {addr}\r\nX-Slow: ").as_bytes())
+            .await
+            .unwrap();
+        // One header byte every 2 s, the slowloris pace, for up to 10 minutes.
+        let mut cut = false;
+        for _ in 0..300 {
+            if slow.write_all(b"a").await.is_err()
+                || closed_within(&mut slow, Duration::from_secs(2)).await
+            {
+                cut = true;
+                break;
+            }
+        }
+        assert!(cut, "{addr} waited 10 minutes for the end of the headers");
+    }
+    node.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn idle_kept_alive_connections_are_closed() {
+    let node = start_node().await;
+    for addr in [node.local, node.lan] {
+        let mut kept = connect_from(1, addr).await;
+        kept.write_all(format!("GET /api/health HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let answer = read_answer(&mut kept).await.expect("an answer");
+        assert_eq!(answer.status, 200);
+        assert!(
+            closed_within(&mut kept, LONG).await,
+            "{addr} keeps an idle connection open forever"
+        );
+    }
+    node.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_never_reads_its_answers_is_cut_off() {
+    let node = start_node().await;
+    let lan = node.lan;
+    let mut greedy = connect_from(1, lan).await;
+    // Pipeline requests without reading a single answer, until both directions
+    // are full: the node can neither read more nor write its answers.
+    let request = format!("GET /api/health HTTP/1.1\r\nHost: {lan}\r\n\r\n");
+    let batch = request.repeat(1000);
+    let mut sent = 0usize;
+    for _ in 0..100_000 {
+        match greedy.try_write(batch.as_bytes()) {
+            Ok(n) => sent += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                // Let the node work through what it could read, then try again:
+                // it stops reading once its answers cannot be written.
+                tokio::task::yield_now().await;
+                if greedy.try_write(batch.as_bytes()).is_err() {
+                    break;
+                }
+            }
+            Err(e) => panic!("write failed: {e}"),
+        }
+    }
+    assert!(sent > 0);
+    // Stalled: the node must not hold the connection forever. (Paused clock:
+    // this wait ends as soon as nothing else can happen.)
+    tokio::time::sleep(LONG).await;
+    node.settle("stalled connection dropped", |s| s.connections == 0)
+        .await;
+    assert!(closed_within(&mut greedy, LONG).await);
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn one_address_gets_a_bounded_share_of_the_lan_listener() {
+    let node = start_node_with(|c| c.limits.max_connections_per_address = 8).await;
+    let lan = node.lan;
+    // 127.0.0.2 holds its share with connections that send nothing.
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        held.push(connect_from(2, lan).await);
+    }
+    node.settle("the 8 connections are counted", |s| s.connections == 8)
+        .await;
+    // One more from the same address is turned away at once ...
+    assert_ne!(health_from(2, lan).await, Some(200), "a ninth connection");
+    let refused = ws_from(2, lan).await;
+    assert!(refused.is_err(), "a ninth connection upgraded to /ws");
+    // ... while other hosts, and the local listener, are served.
+    assert_eq!(health_from(3, lan).await, Some(200));
+    let room = node.room();
+    let mut other = ws_from(3, lan).await.expect("another host's /ws");
+    other
+        .send(json!({"type":"join","room":room.code.as_str(),"name":"B"}))
+        .await;
+    other.expect_welcome().await;
+    let local = Client::join(&format!("ws://{}/ws", node.local), room.code.as_str(), "A").await;
+    drop(local);
+    // Freed connections are the address's again.
+    drop(held);
+    node.settle("held connections closed", |s| s.connections <= 2)
+        .await;
+    assert_eq!(health_from(2, lan).await, Some(200));
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_full_lan_listener_leaves_the_local_listener_its_own_connections() {
+    let node = start_node_with(|c| {
+        c.limits.max_lan_connections = 40;
+        c.limits.max_connections_per_address = 4;
+    })
+    .await;
+    let (lan, local) = (node.lan, node.local);
+    // Ten hosts, four idle connections each: the LAN listener is full.
+    let mut flood = Vec::new();
+    for host in 10..20 {
+        for _ in 0..4 {
+            flood.push(connect_from(host, lan).await);
+        }
+    }
+    node.settle("the flood is counted", |s| s.connections == 40)
+        .await;
+    assert_ne!(
+        health_from(30, lan).await,
+        Some(200),
+        "LAN listener over its cap"
+    );
+    // The local UI still works: health, control API and its own /ws.
+    assert_eq!(health_from(1, local).await, Some(200));
+    let room = node.room();
+    let url = format!("ws://{local}/ws");
+    let (_a, _b) = Client::pair(&url, room.code.as_str()).await;
+    drop(flood);
+    node.shutdown().await;
+}
