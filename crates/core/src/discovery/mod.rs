@@ -52,6 +52,18 @@ const ASK_TIMEOUT: Duration = Duration::from_secs(1);
 const TICK: Duration = Duration::from_millis(250);
 /// Least time between two re-announcements (bursts of joins coalesce).
 const MIN_SPACING: Duration = Duration::from_millis(200);
+/// When a new record is announced again, counted from the previous time
+/// (RFC 6762 §8.3 and §8.4: at least twice, one second apart, each interval at
+/// least double the one before). mdns-sd means to send the second itself, but
+/// its resend looks the service up by the name as given while it keeps it
+/// lowercased, so for our mixed-case instance names it never goes out
+/// (mdns-sd 0.21.7, `exec_command_register_resend`). A lost announcement then
+/// waited for the browser's next query, which backs off to 4 s, 8 s, …
+///
+/// The first repeat is a little over a second: mdns-sd drops a record
+/// multicast less than a second ago (RFC 6762 §6), measured from when its
+/// thread sent it, a little after we asked.
+const REPEATS: [Duration; 2] = [Duration::from_millis(1200), Duration::from_millis(2400)];
 /// How long mdns-sd verifies a hidden entry before flushing it.
 const VERIFY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -355,7 +367,9 @@ fn names(id: &str) -> (String, String) {
 /// Keeps this node's record in line with its rooms until `stop`, then says goodbye.
 ///
 /// A change is announced at once; the next one waits at least [`MIN_SPACING`]
-/// (a burst of joins becomes one update).
+/// (a burst of joins becomes one update). Each new record is announced again
+/// after the [`REPEATS`] intervals, so one lost packet costs about a second,
+/// not the several seconds until a browser's next query.
 async fn advertise(daemon: ServiceDaemon, advert: Advert, stop: CancellationToken) {
     let (instance, host) = names(&advert.id);
     let fullname = format!("{instance}.{SERVICE_TYPE}");
@@ -363,6 +377,9 @@ async fn advertise(daemon: ServiceDaemon, advert: Advert, stop: CancellationToke
     // The listed rooms announced now (`None`: no record), and the serial used.
     let mut announced: Option<Vec<txt::TxtRoom>> = None;
     let mut serial: u32 = 0;
+    // Repeats still due for the record announced last: when the next one is,
+    // and how many follow it.
+    let mut repeat: Option<(Instant, usize)> = None;
     loop {
         changes.mark_unchanged();
         let rooms = advert.registry.list();
@@ -388,6 +405,7 @@ async fn advertise(daemon: ServiceDaemon, advert: Advert, stop: CancellationToke
                 None => unregister(&daemon, &fullname).await,
             };
             let pause = if done {
+                repeat = wanted.is_some().then(|| (Instant::now() + REPEATS[0], 1));
                 announced = wanted;
                 MIN_SPACING
             } else {
@@ -402,9 +420,18 @@ async fn advertise(daemon: ServiceDaemon, advert: Advert, stop: CancellationToke
                 continue;
             }
         }
+        let due = repeat.map(|(at, _)| at);
         tokio::select! {
             () = stop.cancelled() => break,
             changed = changes.changed() => if changed.is_err() { break },
+            () = sleep_until_some(due) => {
+                if let (Some((_, next)), Some(rooms)) = (repeat, &announced) {
+                    // The same record again (same serial: nothing changed).
+                    let props = txt::encode(&advert.id, &advert.name, serial, rooms);
+                    register(&daemon, &instance, &host, advert.port, &props);
+                    repeat = REPEATS.get(next).map(|gap| (Instant::now() + *gap, next + 1));
+                }
+            }
         }
     }
     if let Some(rooms) = announced {
@@ -422,6 +449,14 @@ async fn advertise(daemon: ServiceDaemon, advert: Advert, stop: CancellationToke
             tokio::time::sleep(Duration::from_millis(150)).await;
             tracing::info!("said goodbye on mDNS");
         }
+    }
+}
+
+/// Sleeps until `at`, or forever when there is nothing to wait for.
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
