@@ -1,24 +1,27 @@
 //! LAN discovery with real mDNS between `lanmeet` nodes, each in its own
-//! network namespace on a bridged LAN (see `netns`). Needs root; otherwise each
-//! test says SKIPPED and returns.
+//! network namespace on a bridged LAN (`lanmeet_test_support::netns`). Needs
+//! root; otherwise each test says SKIPPED and returns.
 //!
 //! The benchmark is here too, ignored by default:
 //! `cargo test -p lanmeet --test discovery -- --ignored --nocapture`
 
-mod netns;
-
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use netns::{Lan, NodeProc, dns, wait_for};
+use lanmeet_test_support::netns::{self, Host, Lan, MdnsPacket, NodeProc, announcement, txt};
+use lanmeet_test_support::wait_for;
 use serde_json::Value;
 
 /// How long something that should happen promptly may take before the test
 /// fails (a generous bound, not a performance target: see the benchmark).
 const PATIENCE: Duration = Duration::from_secs(10);
 
-fn three_hosts(tag: &str) -> (Lan, netns::Host, netns::Host, netns::Host) {
-    let mut lan = Lan::new(tag);
+fn new_lan(tag: &str) -> Lan {
+    Lan::new(tag, env!("CARGO_BIN_EXE_lanmeet"))
+}
+
+fn three_hosts(tag: &str) -> (Lan, Host, Host, Host) {
+    let mut lan = new_lan(tag);
     lan.bridge("br0");
     let a = lan.host("a", &[("br0", "10.61.0.1/24")]);
     let b = lan.host("b", &[("br0", "10.61.0.2/24")]);
@@ -198,6 +201,73 @@ fn listed_room_shows_everywhere_and_tracks_head_count() {
     );
 }
 
+/// The TXT strings of `packet` if it is a response from `from` about a
+/// lanmeet node (what a browser would learn from it).
+fn txts_from(packet: &MdnsPacket, from: &Host) -> Vec<Vec<String>> {
+    if packet.from.ip() != std::net::IpAddr::V4(from.addr()) {
+        return Vec::new();
+    }
+    packet
+        .lanmeet_txts()
+        .into_iter()
+        .map(<[String]>::to_vec)
+        .collect()
+}
+
+/// How many responses from `from` carried a record whose TXT satisfies `which`.
+fn announced(packets: &[MdnsPacket], from: &Host, which: impl Fn(&[String]) -> bool) -> usize {
+    packets
+        .iter()
+        .filter(|p| txts_from(p, from).iter().any(|t| which(t)))
+        .count()
+}
+
+#[test]
+fn every_new_record_is_announced_more_than_once() {
+    if !netns::can_run("every_new_record_is_announced_more_than_once") {
+        return;
+    }
+    // A node and a silent listener: nobody queries, so every response on the
+    // wire is an unsolicited announcement.
+    let mut lan = new_lan("an");
+    lan.bridge("br0");
+    let a = lan.host("a", &[("br0", "10.67.0.1/24")]);
+    let w = lan.host("w", &[("br0", "10.67.0.9/24")]);
+    let watch = lan.watch_mdns(&w);
+    let na = lan.start_node(&a, "alpha", &[]);
+    let code = na.code();
+    let room = |peers: u32| format!("r0={code}|{peers}|");
+    let with_room = |peers: u32| {
+        let prefix = room(peers);
+        move |t: &[String]| t.iter().any(|s| s.starts_with(&prefix))
+    };
+
+    // RFC 6762 8.3: a new record goes out at least twice (a lost packet would
+    // otherwise wait for a browser's next query, seconds away).
+    watch.wait_until(
+        "alpha's first record announced twice",
+        PATIENCE,
+        |packets| announced(packets, &a, with_room(0)) >= 2,
+    );
+    // 8.4: so does every change (here the head count).
+    let mut peer = na.join_peer(&code, "Dana");
+    let packets = watch.wait_until(
+        "alpha's record with one person in the room announced twice",
+        PATIENCE,
+        |packets| announced(packets, &a, with_room(1)) >= 2,
+    );
+    let _ = peer.kill();
+    let _ = peer.wait();
+    // Every announcement is a whole record a browser can use: PTR, SRV, TXT
+    // and the address.
+    for packet in packets.iter().filter(|p| !txts_from(p, &a).is_empty()) {
+        let types: Vec<u16> = packet.records.iter().map(|r| r.rtype).collect();
+        for rtype in [12, 33, 16, 1] {
+            assert!(types.contains(&rtype), "type {rtype} missing: {packet:#?}");
+        }
+    }
+}
+
 #[test]
 fn clean_shutdown_removes_the_room_and_a_restart_is_found_again() {
     if !netns::can_run("clean_shutdown_removes_the_room_and_a_restart_is_found_again") {
@@ -275,23 +345,20 @@ fn garbage_records_are_ignored() {
     let garbage: Vec<(&str, Vec<Vec<u8>>)> = vec![
         (
             "gv2",
-            dns::txt(&["v=2", "id=gv2", "name=Future", "r0=GARBA1|0|8|v2 room"]),
+            txt(&["v=2", "id=gv2", "name=Future", "r0=GARBA1|0|8|v2 room"]),
         ),
-        (
-            "gnoid",
-            dns::txt(&["v=1", "name=No id", "r0=GARBA2|0|8|no id"]),
-        ),
+        ("gnoid", txt(&["v=1", "name=No id", "r0=GARBA2|0|8|no id"])),
         (
             "gbadid",
-            dns::txt(&["v=1", "id=a b/c", "name=Bad id", "r0=GARBA3|0|8|bad id"]),
+            txt(&["v=1", "id=a b/c", "name=Bad id", "r0=GARBA3|0|8|bad id"]),
         ),
         (
             "gnoname",
-            dns::txt(&["v=1", "id=gnoname", "r0=GARBA4|0|8|no name"]),
+            txt(&["v=1", "id=gnoname", "r0=GARBA4|0|8|no name"]),
         ),
         (
             "gcap",
-            dns::txt(&[
+            txt(&[
                 "v=1",
                 "id=gcap",
                 "name=Absurd",
@@ -317,10 +384,7 @@ fn garbage_records_are_ignored() {
         ),
     ];
     for (instance, txt) in &garbage {
-        lan.send_mdns(
-            &g,
-            &dns::announcement(instance, txt, c_port, [10, 61, 0, 3]),
-        );
+        lan.send_mdns(&g, &announcement(instance, txt, c_port, [10, 61, 0, 3]));
     }
     // Not even DNS.
     lan.send_mdns(
@@ -330,16 +394,13 @@ fn garbage_records_are_ignored() {
     lan.send_mdns(&g, &[0xff; 300]);
     // A well-formed record sent the same way, last: once it shows, everything
     // before it has been read.
-    let control = dns::txt(&[
+    let control = txt(&[
         "v=1",
         "id=injected1",
         "name=Injected",
         "r0=GARBA8|1|4|Control room",
     ]);
-    lan.send_mdns(
-        &g,
-        &dns::announcement("ok1", &control, c_port, [10, 61, 0, 3]),
-    );
+    lan.send_mdns(&g, &announcement("ok1", &control, c_port, [10, 61, 0, 3]));
     let room = wait_for(
         "the injected well-formed room in bravo's list",
         PATIENCE,
@@ -375,7 +436,7 @@ fn node_limited_to_one_interface_announces_only_there() {
     if !netns::can_run("node_limited_to_one_interface_announces_only_there") {
         return;
     }
-    let mut lan = Lan::new("if");
+    let mut lan = new_lan("if");
     lan.bridge("br0");
     lan.bridge("br1");
     // D sits on both segments; B only on br0, E only on br1.
@@ -450,23 +511,12 @@ fn node_limited_to_one_interface_announces_only_there() {
     }
 }
 
-/// Whether a process in `host` has a UDP socket on port 5353 (mDNS), from the
-/// namespace's own /proc/net/udp{,6}.
-fn mdns_socket_open(lan: &Lan, host: &netns::Host) -> bool {
-    let out = lan.bash(host, "cat /proc/net/udp /proc/net/udp6", &[]);
-    String::from_utf8_lossy(&out.stdout).lines().any(|l| {
-        l.split_whitespace()
-            .nth(1)
-            .is_some_and(|a| a.ends_with(":14E9"))
-    })
-}
-
 #[test]
 fn no_discovery_starts_no_mdns_and_rooms_explains_an_empty_list() {
     if !netns::can_run("no_discovery_starts_no_mdns_and_rooms_explains_an_empty_list") {
         return;
     }
-    let mut lan = Lan::new("nd");
+    let mut lan = new_lan("nd");
     lan.bridge("br0");
     let a = lan.host("a", &[("br0", "10.64.0.1/24")]);
     let b = lan.host("b", &[("br0", "10.64.0.2/24")]);
@@ -485,14 +535,14 @@ fn no_discovery_starts_no_mdns_and_rooms_explains_an_empty_list() {
     let (status, _) = quiet.api("GET", &format!("/api/lan/resolve/{}", quiet.code()), None);
     assert_eq!(status, 200);
     assert!(
-        !mdns_socket_open(&lan, &a),
+        !lan.mdns_socket_open(&a),
         "a node with --no-discovery opened an mDNS socket"
     );
 
     // Control: the same check sees a node with discovery.
     let loud = lan.start_node(&b, "loud", &[]);
     wait_for("an mDNS socket in b", PATIENCE, || {
-        mdns_socket_open(&lan, &b).then_some(())
+        lan.mdns_socket_open(&b).then_some(())
     });
     // The quiet node is invisible, so a browser next to it finds only the loud one.
     let out = Command::new("ip")
@@ -646,4 +696,65 @@ fn bench_discovery() {
     summary("POST /api/rooms -> in B's /api/lan/rooms", &appear);
     summary("clean shutdown (SIGTERM) -> gone from B", &clean);
     summary("SIGKILL -> gone from B", &killed);
+}
+
+#[test]
+#[ignore = "benchmark: prints figures; run with --ignored --nocapture"]
+fn bench_first_appearance() {
+    if !netns::can_run("bench_first_appearance") {
+        return;
+    }
+    let runs: usize = std::env::var("LANMEET_BENCH_RUNS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10);
+    // Two nodes started one after the other on a fresh LAN: each one's room in
+    // the other's list, from the second one's start.
+    let mut second_in_first = Vec::new();
+    let mut first_in_second = Vec::new();
+    for i in 0..runs {
+        let mut lan = new_lan(&format!("fa{i}"));
+        lan.bridge("br0");
+        let a = lan.host("a", &[("br0", "10.65.0.1/24")]);
+        let b = lan.host("b", &[("br0", "10.65.0.2/24")]);
+        let na = lan.start_node(&a, "alpha", &[]);
+        let nb = lan.start_node(&b, "bravo", &[]);
+        let started = Instant::now();
+        let (mut ab, mut ba) = (None, None);
+        while ab.is_none() || ba.is_none() {
+            assert!(started.elapsed() < PATIENCE * 2, "run {i}: not found");
+            if ab.is_none() && listed(&na, &nb.code()) {
+                ab = Some(started.elapsed());
+            }
+            if ba.is_none() && listed(&nb, &na.code()) {
+                ba = Some(started.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        second_in_first.extend(ab);
+        first_in_second.extend(ba);
+    }
+    // The second node's first announcement lost on the way to the first one
+    // (multicast to it blocked until the second node is up), the first one
+    // having run for a while: how long until it lists the room anyway.
+    let ages = [500, 1500, 2500, 4000, 6000];
+    let mut after_loss = Vec::new();
+    for i in 0..runs {
+        let mut lan = new_lan(&format!("fl{i}"));
+        lan.bridge("br0");
+        let a = lan.host("a", &[("br0", "10.65.0.1/24")]);
+        let b = lan.host("b", &[("br0", "10.65.0.2/24")]);
+        let na = lan.start_node(&a, "alpha", &["--unlisted"]);
+        std::thread::sleep(Duration::from_millis(ages[i % ages.len()]));
+        lan.block_multicast_to(&a, true);
+        let nb = lan.start_node(&b, "bravo", &[]);
+        lan.block_multicast_to(&a, false);
+        let code = nb.code();
+        after_loss.push(time_until(PATIENCE * 2, || listed(&na, &code)));
+    }
+    println!();
+    println!("first appearance between two namespaces, {runs} runs each:");
+    summary("second node's room -> in first's list", &second_in_first);
+    summary("first node's room -> in second's list", &first_in_second);
+    summary("first announcement lost -> listed anyway", &after_loss);
 }
