@@ -15,7 +15,7 @@ use lanmeet_probe::{CloseReason, Probe, ProbeError, ProbeOptions, SessionState, 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn six_probes_connect_all_fifteen_pairs_and_talk_both_ways() {
-    let node = TestNode::start(|_| {}).await;
+    let node = TestNode::start().await;
     let room = node.room();
     let probes = join_probes(&room, 6).await;
     wait_for_mesh(&probes).await;
@@ -86,7 +86,7 @@ async fn six_probes_connect_all_fifteen_pairs_and_talk_both_ways() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leaving_probe_is_torn_down_on_all_others() {
-    let node = TestNode::start(|_| {}).await;
+    let node = TestNode::start().await;
     let room = node.room();
     let mut probes = join_probes(&room, 6).await;
     wait_for_mesh(&probes).await;
@@ -124,7 +124,7 @@ async fn a_leaving_probe_is_torn_down_on_all_others() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_probe_resumes_keeps_its_links_and_gets_held_offers() {
-    let node = TestNode::start(|c| c.limits.grace = Duration::from_secs(20)).await;
+    let node = TestNode::start_with(|c| c.limits.grace = Duration::from_secs(20)).await;
     let room = node.room();
     let mut probes = join_probes(&room, 6).await;
     wait_for_mesh(&probes).await;
@@ -180,7 +180,7 @@ async fn a_dropped_probe_resumes_keeps_its_links_and_gets_held_offers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_probe_back_after_the_grace_period_rejoins_with_a_new_id() {
-    let node = TestNode::start(|c| c.limits.grace = Duration::from_millis(500)).await;
+    let node = TestNode::start_with(|c| c.limits.grace = Duration::from_millis(500)).await;
     let room = node.room();
     let probes = join_probes(&room, 3).await;
     wait_for_mesh(&probes).await;
@@ -218,7 +218,7 @@ async fn a_probe_back_after_the_grace_period_rejoins_with_a_new_id() {
 /// does: the others see offers from a new session of that id and replace their links.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_back_with_new_connections_gets_fresh_links() {
-    let node = TestNode::start(|c| c.limits.grace = Duration::from_secs(20)).await;
+    let node = TestNode::start_with(|c| c.limits.grace = Duration::from_secs(20)).await;
     let room = node.room();
     let mut probes = join_probes(&room, 3).await;
     wait_for_mesh(&probes).await;
@@ -269,11 +269,11 @@ async fn a_member_back_with_new_connections_gets_fresh_links() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closing_the_room_tears_down_every_link() {
-    let node = TestNode::start(|_| {}).await;
+    let node = TestNode::start().await;
     let room = node.room();
     let probes = join_probes(&room, 3).await;
     wait_for_mesh(&probes).await;
-    assert!(node.close_room(&room.code.to_string()));
+    assert!(node.close_room(room.code));
     for p in &probes {
         let snap = tokio::time::timeout(PATIENCE, p.closed())
             .await
@@ -287,14 +287,11 @@ async fn closing_the_room_tears_down_every_link() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_join_says_why() {
-    let node = TestNode::start(|_| {}).await;
-    let room = node
-        .node
-        .create_room(RoomRequest {
-            passcode: Some("sesame".into()),
-            ..Default::default()
-        })
-        .unwrap();
+    let node = TestNode::start().await;
+    let room = node.room_with(RoomRequest {
+        passcode: Some("sesame".into()),
+        ..Default::default()
+    });
     let mut c = config(&room, "p1");
     match Probe::join(c.clone()).await {
         Err(ProbeError::Refused { code, .. }) => assert_eq!(code, "bad-passcode"),
@@ -322,7 +319,7 @@ async fn a_refused_join_says_why() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_reports_every_pair() {
-    let node = TestNode::start(|_| {}).await;
+    let node = TestNode::start().await;
     let room = node.room();
     let mut options = ProbeOptions::new(room.ws.clone(), room.code.to_string());
     options.peers = 3;

@@ -1,12 +1,13 @@
-//! Shared helpers for the integration tests: a real node on 127.0.0.1:0, a
-//! WebSocket client that speaks the protocol, and a minimal HTTP client.
+//! Shared helpers for the core's integration tests: a WebSocket client that
+//! speaks the protocol and a minimal HTTP client. The node itself is the
+//! workspace's one test node (`lanmeet_test_support::node`).
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use lanmeet_core::{Node, NodeConfig, NodeStats, RoomCreated, RoomRequest};
+use lanmeet_core::NodeConfig;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -14,89 +15,20 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use tokio_util::sync::CancellationToken;
 
 /// How long a test waits for something that should happen at once.
 pub const PATIENCE: Duration = Duration::from_secs(5);
 
-pub struct TestNode {
-    pub node: Option<Node>,
-    pub stop: CancellationToken,
-    pub local: SocketAddr,
-    pub lan: SocketAddr,
+pub use lanmeet_test_support::node::TestNode;
+
+/// A node on loopback with discovery off ([`TestNode::start`]).
+pub async fn start_node() -> TestNode {
+    TestNode::start().await
 }
 
 /// A node on loopback with discovery off, tuned by `tweak`.
 pub async fn start_node_with(tweak: impl FnOnce(&mut NodeConfig)) -> TestNode {
-    let mut config = NodeConfig::loopback();
-    tweak(&mut config);
-    let stop = CancellationToken::new();
-    let node = Node::start(config, stop.clone())
-        .await
-        .expect("node starts");
-    TestNode {
-        local: node.local_addr(),
-        lan: node.lan_addr(),
-        node: Some(node),
-        stop,
-    }
-}
-
-pub async fn start_node() -> TestNode {
-    start_node_with(|_| {}).await
-}
-
-impl TestNode {
-    pub fn node(&self) -> &Node {
-        self.node.as_ref().expect("node running")
-    }
-
-    pub fn room(&self) -> RoomCreated {
-        self.room_with(RoomRequest::default())
-    }
-
-    pub fn room_with(&self, request: RoomRequest) -> RoomCreated {
-        self.node().create_room(request).expect("room created")
-    }
-
-    pub fn ws_url(&self) -> String {
-        format!("ws://{}/ws", self.lan)
-    }
-
-    pub fn stats(&self) -> NodeStats {
-        self.node().stats()
-    }
-
-    /// Polls `stats` until `done` holds (bounded by `PATIENCE`, then panics with
-    /// the last figures).
-    pub async fn settle(&self, what: &str, done: impl Fn(&NodeStats) -> bool) -> NodeStats {
-        let deadline = tokio::time::Instant::now() + PATIENCE * 2;
-        loop {
-            let stats = self.stats();
-            if done(&stats) {
-                return stats;
-            }
-            if tokio::time::Instant::now() > deadline {
-                panic!("{what}: node never settled, last stats {stats:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    pub async fn shutdown(mut self) {
-        self.stop.cancel();
-        if let Some(node) = self.node.take() {
-            tokio::time::timeout(PATIENCE * 2, node.stopped())
-                .await
-                .expect("node stops in time");
-        }
-    }
-}
-
-impl Drop for TestNode {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
+    TestNode::start_with(tweak).await
 }
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;

@@ -1,62 +1,16 @@
-//! Helpers shared by the probe's integration tests: a real lanmeet node in-process on
-//! loopback (discovery off), and probes joined into one of its rooms.
+//! Helpers shared by the probe's integration tests: probes joined into a room of the
+//! workspace's one test node (`lanmeet_test_support::node`, re-exported here).
 #![allow(dead_code, unreachable_pub, clippy::expect_used, clippy::unwrap_used)]
 
 use std::time::Duration;
 
-use lanmeet_core::{Node, NodeConfig, RoomCode, RoomCreated, RoomRequest};
+use lanmeet_core::RoomCreated;
 use lanmeet_probe::{Probe, ProbeConfig, ProbeSnapshot};
-use tokio_util::sync::CancellationToken;
+pub use lanmeet_test_support::node::TestNode;
 
 /// Bound on every wait in these tests. Not a performance threshold: a healthy run
 /// takes a small fraction of it; it only keeps a broken run from hanging.
 pub const PATIENCE: Duration = Duration::from_secs(30);
-
-pub struct TestNode {
-    pub node: Node,
-    pub stop: CancellationToken,
-}
-
-impl TestNode {
-    pub async fn start(tweak: impl FnOnce(&mut NodeConfig)) -> TestNode {
-        let mut config = NodeConfig::loopback();
-        tweak(&mut config);
-        let stop = CancellationToken::new();
-        let node = Node::start(config, stop.clone())
-            .await
-            .expect("node starts");
-        TestNode { node, stop }
-    }
-
-    pub fn room(&self) -> RoomCreated {
-        self.node.create_room(RoomRequest::default()).expect("room")
-    }
-
-    pub fn close_room(&self, code: &str) -> bool {
-        self.node.close_room(RoomCode::parse(code).expect("code"))
-    }
-
-    pub async fn shutdown(self) {
-        self.stop.cancel();
-        self.node.stopped().await;
-    }
-
-    /// Waits until the node's counters satisfy `done`.
-    pub async fn settle(&self, what: &str, done: impl Fn(&lanmeet_core::NodeStats) -> bool) {
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        loop {
-            let stats = self.node.stats();
-            if done(&stats) {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{what}: last stats {stats:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
 
 pub fn config(room: &RoomCreated, name: &str) -> ProbeConfig {
     ProbeConfig::new(room.ws.clone(), room.code.to_string(), name)

@@ -54,9 +54,13 @@ impl NodeProc {
         let stdout = child.stdout.take().expect("stdout piped");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
             let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = reader.read_line(&mut line);
             let _ = tx.send(line);
+            // Keep reading to the end: a closed pipe would fail the node's
+            // later writes to stdout.
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
         });
         let mut proc = NodeProc {
             ns: host.ns.clone(),
