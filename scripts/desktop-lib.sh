@@ -2,11 +2,13 @@
 #
 # Everything the desktop app does on the network stays inside a network namespace
 # these scripts make (only `lo` up), so its mDNS never reaches a real interface.
-# The X server (Xvfb) runs inside it too. `desktop_cleanup` (run from an EXIT trap)
-# ends every process the script started, by PID, then whatever is left in the
-# namespace, and deletes the namespace.
+# The X server (Xvfb) runs inside it too. On exit `desktop_cleanup` ends every
+# process the script started, by PID, then scripts/lib/netns.sh ends whatever is
+# left in the namespace and deletes it.
 
 DESKTOP_ROOT=${DESKTOP_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+# shellcheck source=lib/netns.sh
+source "$DESKTOP_ROOT/scripts/lib/netns.sh"
 # Debian packages: building the app, running it under Xvfb, driving it.
 DESKTOP_BUILD_PACKAGES=(build-essential pkg-config libwebkit2gtk-4.1-dev libjavascriptcoregtk-4.1-dev
   libsoup-3.0-dev libgtk-3-dev librsvg2-dev libdbus-1-dev)
@@ -54,23 +56,21 @@ desktop_tauri_driver() {
   echo "$bin"
 }
 
-# Makes the namespace (only lo up) and a scratch directory; sets the EXIT trap.
+# Makes the namespace (only lo up, no IPv6; scripts/lib/netns.sh) and a scratch
+# directory; sets the traps that clean both up on exit.
 desktop_setup() {
   local name=$1
-  DESKTOP_NS="lm-${name:0:12}-$$"
   DESKTOP_TMP=$(mktemp -d "${TMPDIR:-/tmp}/lanmeet-$name.XXXXXX")
-  trap desktop_cleanup EXIT
-  trap 'exit 130' INT
-  trap 'exit 143' TERM
-  ip netns add "$DESKTOP_NS"
-  ip -n "$DESKTOP_NS" link set lo up
+  NETNS_EXIT_HOOKS+=(desktop_cleanup)
+  netns_traps
+  netns_new DESKTOP_NS "$name"
   mkdir -p "$DESKTOP_TMP/home/run" "$DESKTOP_TMP/bin"
   chmod 700 "$DESKTOP_TMP/home/run"
 }
 
+# Ends every process the script started, by PID, and removes the scratch
+# directory. Runs on exit, before the namespace (and whatever is left in it) goes.
 desktop_cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
   local pid i pids
   for pid in "${DESKTOP_PIDS[@]}"; do
     kill -TERM "$pid" 2>/dev/null || true
@@ -82,17 +82,7 @@ desktop_cleanup() {
     sleep 0.1
   done
   for pid in "${DESKTOP_PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  if [ -n "$DESKTOP_NS" ] && ip netns list 2>/dev/null | grep -qw "^$DESKTOP_NS"; then
-    for i in $(seq 1 10); do
-      pids=$(ip netns pids "$DESKTOP_NS" 2>/dev/null || true)
-      [ -z "$pids" ] && break
-      if [ "$i" -lt 6 ]; then kill -TERM $pids 2>/dev/null || true; else kill -KILL $pids 2>/dev/null || true; fi
-      sleep 0.3
-    done
-    ip netns del "$DESKTOP_NS" 2>/dev/null || true
-  fi
-  [ -n "$DESKTOP_TMP" ] && [ -z "${DESKTOP_KEEP_TMP:-}" ] && rm -rf "$DESKTOP_TMP"
-  exit "$status"
+  if [ -n "$DESKTOP_TMP" ] && [ -z "${DESKTOP_KEEP_TMP:-}" ]; then rm -rf "$DESKTOP_TMP"; fi
 }
 
 # Runs a command inside the namespace.

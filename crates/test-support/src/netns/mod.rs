@@ -9,9 +9,10 @@
 //!
 //! - names carry the process id and a counter, so parallel tests and parallel
 //!   runs never share a namespace;
-//! - IPv6 is off in every namespace: its addresses finish duplicate-address
-//!   detection a second or two after the link comes up, a change some programs
-//!   treat as "network changed" (Chromium aborts page loads); the tests use IPv4;
+//! - IPv6 is off on every link but loopback: its addresses finish
+//!   duplicate-address detection a second or two after the link comes up, a
+//!   change some programs treat as "network changed" (Chromium aborts page
+//!   loads); `::1` has no such delay and stays. The tests use IPv4 on their links;
 //! - every leg has carrier before [`Lan::host`] returns, so a node started next
 //!   sees its interface up;
 //! - cleanup is by `Drop`, so it also happens when an assertion fails: whatever
@@ -178,18 +179,15 @@ impl Lan {
         lan
     }
 
-    /// A namespace with `lo` up and IPv6 off (before any other link exists, so
-    /// the ones added later inherit it).
+    /// A namespace with `lo` up and IPv6 off for every link added later.
     fn add_ns(&mut self, ns: &str) {
         run(&["ip", "netns", "add", ns]);
         self.namespaces.push(ns.to_owned());
         in_ns(ns, || {
-            for conf in ["all", "default"] {
-                let path = format!("/proc/sys/net/ipv6/conf/{conf}/disable_ipv6");
-                // A kernel without IPv6 has no such file: nothing to turn off.
-                if std::path::Path::new(&path).exists() {
-                    std::fs::write(&path, "1").unwrap_or_else(|e| panic!("{path}: {e}"));
-                }
+            let path = "/proc/sys/net/ipv6/conf/default/disable_ipv6";
+            // A kernel without IPv6 has no such file: nothing to turn off.
+            if std::path::Path::new(path).exists() {
+                std::fs::write(path, "1").unwrap_or_else(|e| panic!("{path}: {e}"));
             }
         });
         run(&["ip", "-n", ns, "link", "set", "lo", "up"]);
