@@ -15,7 +15,7 @@ use rand::Rng;
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /// Number of characters in a room code.
-pub const CODE_LEN: usize = 6;
+pub(crate) const CODE_LEN: usize = 6;
 
 /// A valid room code, stored in its canonical form (`K7MQ2P`).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -34,7 +34,7 @@ pub enum CodeError {
 
 impl RoomCode {
     /// A fresh random code.
-    pub fn random<R: Rng + ?Sized>(rng: &mut R) -> Self {
+    pub(crate) fn random<R: Rng + ?Sized>(rng: &mut R) -> Self {
         let mut code = [0u8; CODE_LEN];
         for c in &mut code {
             *c = ALPHABET[rng.random_range(0..ALPHABET.len())];

@@ -66,10 +66,11 @@ pub struct Limits {
     pub join_failure_burst: u32,
     /// Failed joins per second a source address gets back.
     pub join_failures_per_sec: u32,
-    /// `HEAD /api/rooms/{code}` on the LAN listener: burst per source address.
-    pub probe_burst: u32,
-    /// `HEAD /api/rooms/{code}` on the LAN listener: refill per second.
-    pub probe_per_sec: u32,
+    /// Room checks (`HEAD /api/rooms/{code}` on the LAN listener): burst per
+    /// source address, so asking is no practical way to guess codes.
+    pub room_check_burst: u32,
+    /// Room checks on the LAN listener: refill per second.
+    pub room_check_per_sec: u32,
     /// How long a clean shutdown waits for sockets to finish their close handshake.
     pub shutdown_timeout: Duration,
     /// Time a connection gets to send a complete request head: counted from the
@@ -137,8 +138,8 @@ impl Default for Limits {
             max_sockets: 8192,
             join_failure_burst: 20,
             join_failures_per_sec: 1,
-            probe_burst: 20,
-            probe_per_sec: 10,
+            room_check_burst: 20,
+            room_check_per_sec: 10,
             shutdown_timeout: Duration::from_secs(3),
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
@@ -185,7 +186,7 @@ impl NodeConfig {
 }
 
 /// The machine's host name, else "lanmeet": what friends see in "Nearby rooms".
-pub fn default_node_name() -> String {
+pub(crate) fn default_node_name() -> String {
     std::fs::read_to_string("/etc/hostname")
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())

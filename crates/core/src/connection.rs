@@ -21,9 +21,12 @@ use tokio_util::sync::CancellationToken;
 use crate::budget::SocketSlot;
 use crate::codes::RoomCode;
 use crate::config::Limits;
-use crate::protocol::{ErrorCode, Request, close, error_frame, parse_request, signal_frame};
+use crate::protocol::{
+    BROKEN_FRAME, BadMessage, ErrorCode, FAILED_JOINS, NOT_UTF8, Request, TOO_MANY_PINGS, close,
+    error_frame, parse_request, signal_frame,
+};
 use crate::ratelimit::{AddressLimiter, Coalesce, TokenBucket};
-use crate::registry::{Link, Outbound, Registry};
+use crate::registry::{Outbound, Registry, SocketQueue};
 use crate::rooms::{Join, JoinError, SignalError};
 
 /// What a socket task needs from its node.
@@ -72,7 +75,7 @@ const MAX_LATE_FRAMES: usize = 8;
 /// Runs one upgraded socket to its end; `slot` is given back when it ends.
 pub(crate) async fn serve(socket: WebSocket, ctx: SocketContext, from: IpAddr, slot: SocketSlot) {
     let limits = ctx.limits.clone();
-    let (link, rx, queued) = Link::new(limits.send_queue, limits.send_queue_bytes);
+    let (link, rx, queued) = SocketQueue::new(limits.send_queue, limits.send_queue_bytes);
     let (mut sink, mut stream) = socket.split();
     let mut session = Session { joined: None, slot };
 
@@ -99,7 +102,7 @@ pub(crate) async fn serve(socket: WebSocket, ctx: SocketContext, from: IpAddr, s
         Ok(exit) => {
             match exit {
                 Exit::Error(code) => {
-                    link.push(Outbound::Text(error_frame(code, message_for(code))));
+                    link.push(Outbound::Text(code.frame()));
                     link.push(Outbound::Close(
                         code.close_status().unwrap_or(close::POLICY),
                         code.as_str(),
@@ -211,8 +214,7 @@ async fn write_loop(
 async fn close_slow(sink: &mut SplitSink<WebSocket, Message>) -> bool {
     let code = ErrorCode::SlowConsumer;
     let attempt = async {
-        sink.feed(Message::Text(error_frame(code, message_for(code))))
-            .await?;
+        sink.feed(Message::Text(code.frame())).await?;
         let frame = CloseFrame {
             code: close::POLICY,
             reason: code.as_str().into(),
@@ -228,7 +230,7 @@ async fn close_slow(sink: &mut SplitSink<WebSocket, Message>) -> bool {
 async fn read_loop(
     stream: &mut SplitStream<WebSocket>,
     session: &mut Session,
-    link: &Link,
+    link: &SocketQueue,
     ctx: &SocketContext,
     from: IpAddr,
 ) -> Exit {
@@ -303,7 +305,7 @@ async fn read_loop(
                     if rate_notice.ready(now) {
                         link.push(Outbound::Text(error_frame(
                             ErrorCode::RateLimited,
-                            "too many pings; reading paused",
+                            TOO_MANY_PINGS,
                         )));
                     }
                     let wait = bucket
@@ -325,17 +327,14 @@ async fn read_loop(
         let len = u32::try_from(len).unwrap_or(u32::MAX);
         if !bucket.take(now) || !bytes.take_n(len, now) {
             if rate_notice.ready(now) {
-                link.push(Outbound::Text(error_frame(
-                    ErrorCode::RateLimited,
-                    "too many messages; some were dropped",
-                )));
+                link.push(Outbound::Text(ErrorCode::RateLimited.frame()));
             }
             continue;
         }
         let Some(text) = text else {
             link.push(Outbound::Text(error_frame(
                 ErrorCode::BadMessage,
-                "binary frames are not part of the protocol; send JSON text",
+                &BadMessage::Binary.to_string(),
             )));
             continue;
         };
@@ -378,7 +377,7 @@ async fn read_loop(
                     // answer either way for a while (the socket stays open).
                     link.push(Outbound::Text(error_frame(
                         ErrorCode::RateLimited,
-                        "too many failed joins from your address; wait a few seconds and try again",
+                        FAILED_JOINS,
                     )));
                     continue;
                 }
@@ -407,10 +406,9 @@ async fn read_loop(
                 let frame = signal_frame(id, data);
                 match ctx.registry.signal(id, link, &to, frame) {
                     Ok(_) => {}
-                    Err(SignalError::UnknownPeer) => link.push(Outbound::Text(error_frame(
-                        ErrorCode::UnknownPeer,
-                        "nobody with that id is in your room",
-                    ))),
+                    Err(SignalError::UnknownPeer) => {
+                        link.push(Outbound::Text(ErrorCode::UnknownPeer.frame()));
+                    }
                     // Our room was closed or we were replaced: the close is queued.
                     Err(SignalError::NotJoined) => {}
                 }
@@ -434,33 +432,16 @@ fn exit_for(err: axum::Error) -> Exit {
         Some(tungstenite::Error::Capacity(_)) => Exit::Error(ErrorCode::TooLarge),
         Some(tungstenite::Error::Utf8(_)) => Exit::Violation {
             status: close::INVALID_DATA,
-            message: "text frames must be valid UTF-8",
+            message: NOT_UTF8,
         },
         Some(tungstenite::Error::Protocol(
             ProtocolError::ResetWithoutClosingHandshake | ProtocolError::ReceivedAfterClosing,
         )) => Exit::Gone,
         Some(tungstenite::Error::Protocol(_)) => Exit::Violation {
             status: close::PROTOCOL_ERROR,
-            message: "that frame breaks the WebSocket protocol",
+            message: BROKEN_FRAME,
         },
         _ => Exit::Gone,
-    }
-}
-
-/// The human sentence sent with each error code.
-fn message_for(code: ErrorCode) -> &'static str {
-    match code {
-        ErrorCode::BadMessage => "that message is not valid",
-        ErrorCode::NotJoined => "join a room first",
-        ErrorCode::AlreadyJoined => "this socket already joined a room",
-        ErrorCode::RoomNotFound => "no room with that code is hosted here",
-        ErrorCode::RoomFull => "the room is full",
-        ErrorCode::BadPasscode => "wrong passcode",
-        ErrorCode::UnknownPeer => "nobody with that id is in your room",
-        ErrorCode::TooLarge => "message too large",
-        ErrorCode::RateLimited => "too many messages; some were dropped",
-        ErrorCode::JoinTimeout => "no join received in time",
-        ErrorCode::SlowConsumer => "you were not reading fast enough",
     }
 }
 

@@ -3,7 +3,7 @@
 //! The *local* router (127.0.0.1) serves the UI, the control API and `/ws`; its
 //! `/api/*` refuses foreign `Host`/`Origin` headers, because any web page the user
 //! visits can make the browser send requests to loopback. The *LAN* router serves
-//! only `/ws`, health and the rate-limited room probe; everything else is 404.
+//! only `/ws`, health and the rate-limited room check; everything else is 404.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,14 +17,67 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, head};
 use axum::{Json, Router};
+use serde::Serialize;
 use serde_json::json;
+use tokio_util::task::TaskTracker;
 
-use crate::budget::{Side, SocketRefused};
+use crate::budget::{Connections, Side, SocketRefused, SocketSlots};
 use crate::codes::RoomCode;
-use crate::connection;
+use crate::connection::{self, SocketContext};
 use crate::json_errors::json_errors;
-use crate::node::{RoomRequest, Shared};
+use crate::netif::LanAddress;
+use crate::ratelimit::AddressLimiter;
+use crate::service::{RoomRequest, RoomService};
 use crate::static_ui;
+
+/// What every handler of both listeners, and every socket task, shares.
+pub(crate) struct AppState {
+    pub(crate) rooms: RoomService,
+    /// This node's random id (also in its mDNS record).
+    pub(crate) id: String,
+    pub(crate) local_port: u16,
+    /// The LAN addresses found at start (`GET /api/node`).
+    pub(crate) addresses: Vec<LanAddress>,
+    /// `HEAD /api/rooms/{code}` on the LAN listener, per source address: asking
+    /// must not be a practical way to guess room codes.
+    pub(crate) room_checks: AddressLimiter,
+    /// Peer-socket slots.
+    pub(crate) sockets: Arc<SocketSlots>,
+    /// Connection budgets of both listeners.
+    pub(crate) connections: Arc<Connections>,
+    pub(crate) socket_ctx: SocketContext,
+    pub(crate) tasks: TaskTracker,
+}
+
+/// Counters for `/api/stats`, health checks and tests.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct NodeStats {
+    /// Open peer sockets (joined or not).
+    pub sockets: usize,
+    /// Open connections on both listeners (peer sockets included).
+    pub connections: usize,
+    /// Participants with a live socket.
+    pub joined: usize,
+    /// Participants in their grace period.
+    pub held: usize,
+    pub rooms: usize,
+    /// Background tasks: socket tasks, grace timers, listeners.
+    pub tasks: usize,
+}
+
+impl AppState {
+    pub(crate) fn stats(&self) -> NodeStats {
+        let rooms = self.rooms.stats();
+        NodeStats {
+            sockets: self.sockets.open(),
+            connections: self.connections.open(),
+            joined: rooms.joined,
+            held: rooms.held,
+            rooms: rooms.rooms,
+            tasks: self.tasks.len(),
+        }
+    }
+}
 
 /// An error answer of the control API: `{"error":{"code","message"}}`.
 #[derive(Debug)]
@@ -79,45 +132,43 @@ impl IntoResponse for ApiError {
     }
 }
 
-type AppState = Arc<Shared>;
-
 /// Routes of the loopback listener.
-pub(crate) fn local_router(shared: AppState) -> Router {
+pub(crate) fn local_router(state: Arc<AppState>) -> Router {
     let api = Router::new()
         .route("/health", get(health))
         .route("/node", get(node_info))
         .route("/stats", get(stats))
         .route("/rooms", get(list_rooms).post(create_room))
-        .route("/rooms/{code}", head(probe_room).delete(close_room))
+        .route("/rooms/{code}", head(check_room).delete(close_room))
         .route("/lan/rooms", get(lan_rooms))
         .route("/lan/resolve/{code}", get(resolve))
         .fallback(|| async { ApiError::not_found() })
-        .layer(middleware::from_fn_with_state(shared.clone(), guard_local))
+        .layer(middleware::from_fn_with_state(state.clone(), guard_local))
         .layer(DefaultBodyLimit::max(16 * 1024))
         .layer(middleware::from_fn(json_errors));
     Router::new()
         .nest("/api", api)
         .route("/ws", get(upgrade).layer(middleware::from_fn(json_errors)))
         .fallback(static_ui::serve)
-        .with_state(shared)
+        .with_state(state)
 }
 
 /// Routes of the LAN listener.
-pub(crate) fn lan_router(shared: AppState) -> Router {
+pub(crate) fn lan_router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/ws", get(upgrade))
         .route("/api/health", get(health))
-        .route("/api/rooms/{code}", head(lan_probe_room))
+        .route("/api/rooms/{code}", head(lan_check_room))
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::not_found() })
         .layer(middleware::from_fn(json_errors))
-        .with_state(shared)
+        .with_state(state)
 }
 
 /// Refuses control-API requests that did not come from our own page (DNS
 /// rebinding: foreign `Host`; cross-site requests: foreign `Origin`).
-async fn guard_local(State(shared): State<AppState>, req: Request, next: Next) -> Response {
-    let port = shared.local_port;
+async fn guard_local(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let port = state.local_port;
     let host_ok = header_str(req.headers(), header::HOST)
         .is_some_and(|h| h == format!("127.0.0.1:{port}") || h == format!("localhost:{port}"));
     if !host_ok {
@@ -144,26 +195,26 @@ async fn health() -> Json<serde_json::Value> {
     Json(json!({"ok": true, "version": env!("CARGO_PKG_VERSION")}))
 }
 
-async fn node_info(State(shared): State<AppState>) -> Json<serde_json::Value> {
-    let addresses: Vec<String> = shared.addresses.iter().map(|a| a.ip.to_string()).collect();
+async fn node_info(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
+    let addresses: Vec<String> = state.addresses.iter().map(|a| a.ip.to_string()).collect();
     Json(json!({
-        "id": shared.id,
-        "name": shared.name,
-        "lanPort": shared.lan_port,
-        "localPort": shared.local_port,
+        "id": state.id,
+        "name": state.rooms.node_name(),
+        "lanPort": state.rooms.lan_port(),
+        "localPort": state.local_port,
         "addresses": addresses,
-        "lanHost": shared.lan_host.to_string(),
-        "discovery": shared.discovery_enabled(),
+        "lanHost": state.rooms.lan_host().to_string(),
+        "discovery": state.rooms.discovery_enabled(),
     }))
 }
 
-async fn stats(State(shared): State<AppState>) -> Json<serde_json::Value> {
-    Json(serde_json::to_value(shared.stats()).unwrap_or_default())
+async fn stats(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
+    Json(serde_json::to_value(state.stats()).unwrap_or_default())
 }
 
-async fn list_rooms(State(shared): State<AppState>) -> Json<serde_json::Value> {
-    let rooms: Vec<_> = shared
-        .registry
+async fn list_rooms(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
+    let rooms: Vec<_> = state
+        .rooms
         .list()
         .into_iter()
         .map(|r| {
@@ -174,14 +225,17 @@ async fn list_rooms(State(shared): State<AppState>) -> Json<serde_json::Value> {
     Json(json!(rooms))
 }
 
-async fn create_room(State(shared): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+async fn create_room(
+    State(state): State<Arc<AppState>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let request: RoomRequest = if body.iter().all(u8::is_ascii_whitespace) {
         RoomRequest::default()
     } else {
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?
     };
-    let created = shared.create_room(request).map_err(|e| match e {
+    let created = state.rooms.create(request).map_err(|e| match e {
         crate::NodeError::Settings(m) => ApiError::bad_request(m),
         other => ApiError::unavailable(other.to_string()),
     })?;
@@ -193,11 +247,11 @@ fn parse_code(raw: &str) -> Result<RoomCode, ApiError> {
 }
 
 async fn close_room(
-    State(shared): State<AppState>,
+    State(state): State<Arc<AppState>>,
     Path(code): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let code = parse_code(&code)?;
-    if shared.registry.close_room(code) {
+    if state.rooms.close(code) {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::room_not_found())
@@ -206,43 +260,43 @@ async fn close_room(
 
 /// 204 if the room is hosted here, else 404 (a path that does not even decode
 /// is no room code either).
-async fn probe_room(
-    State(shared): State<AppState>,
+async fn check_room(
+    State(state): State<Arc<AppState>>,
     code: Result<Path<String>, PathRejection>,
 ) -> StatusCode {
     let Ok(Path(code)) = code else {
         return StatusCode::NOT_FOUND;
     };
     match RoomCode::parse(&code) {
-        Ok(code) if shared.registry.contains(code) => StatusCode::NO_CONTENT,
+        Ok(code) if state.rooms.hosts(code) => StatusCode::NO_CONTENT,
         _ => StatusCode::NOT_FOUND,
     }
 }
 
-async fn lan_probe_room(
-    State(shared): State<AppState>,
+async fn lan_check_room(
+    State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     code: Result<Path<String>, PathRejection>,
 ) -> StatusCode {
-    if !shared
-        .probes
+    if !state
+        .room_checks
         .allow(peer.ip(), tokio::time::Instant::now().into_std())
     {
         return StatusCode::TOO_MANY_REQUESTS;
     }
-    probe_room(State(shared), code).await
+    check_room(State(state), code).await
 }
 
-async fn lan_rooms(State(shared): State<AppState>) -> Json<serde_json::Value> {
-    Json(json!(shared.lan_rooms()))
+async fn lan_rooms(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
+    Json(json!(state.rooms.lan_rooms()))
 }
 
 async fn resolve(
-    State(shared): State<AppState>,
+    State(state): State<Arc<AppState>>,
     Path(code): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let code = parse_code(&code)?;
-    match shared.resolve(code).await {
+    match state.rooms.resolve(code).await {
         Some(ws) => Ok(Json(json!({"code": code, "ws": ws}))),
         None => Err(ApiError::room_not_found()),
     }
@@ -251,13 +305,13 @@ async fn resolve(
 /// `GET /ws`: any Origin may connect (other nodes' UIs do); a room code is what
 /// lets a socket in.
 async fn upgrade(
-    State(shared): State<AppState>,
+    State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Extension(side): Extension<Side>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let limits = &shared.limits;
-    let slot = match shared.sockets.admit(side, peer.ip()) {
+    let limits = &state.socket_ctx.limits;
+    let slot = match state.sockets.admit(side, peer.ip()) {
         Ok(slot) => slot,
         Err(SocketRefused::Full) => {
             return ApiError::unavailable("this node has too many open sockets; try again later")
@@ -270,8 +324,8 @@ async fn upgrade(
             .into_response();
         }
     };
-    let ctx = shared.socket_ctx.clone();
-    let tasks = shared.tasks.clone();
+    let ctx = state.socket_ctx.clone();
+    let tasks = state.tasks.clone();
     ws.max_message_size(limits.max_message)
         .max_frame_size(limits.max_message)
         // Small buffers: most sockets are idle and carry small frames, and the

@@ -25,7 +25,7 @@ use std::str::FromStr;
 use crate::codes::{CodeError, RoomCode};
 
 /// The URL scheme of invites.
-pub const SCHEME: &str = "lanmeet://";
+pub(crate) const SCHEME: &str = "lanmeet://";
 
 /// A room and the node that hosts it: `lanmeet://HOST:PORT/CODE`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -143,16 +143,6 @@ pub enum JoinTargetError {
     Code(CodeError),
     #[error(transparent)]
     Invite(#[from] InviteError),
-}
-
-impl JoinTarget {
-    /// The room's code, whichever way it was given.
-    pub fn code(&self) -> RoomCode {
-        match self {
-            JoinTarget::Code(code) => *code,
-            JoinTarget::Invite(invite) => invite.code(),
-        }
-    }
 }
 
 impl FromStr for JoinTarget {

@@ -7,27 +7,42 @@
 //!
 //! # Layout
 //!
-//! - [`codes`]: room codes (`K7M-Q2P`) and their forgiving parsing.
-//! - [`protocol`]: the peer socket's wire types, parsed without copying `data`.
-//! - [`rooms`]: the room rules as a pure state machine (capacity, passcodes, grace
-//!   and resume, routing); no I/O, no clock.
-//! - `registry`: the async shell around `rooms`, shared by all sockets; effects
-//!   leave through bounded per-socket queues.
-//! - `connection`: one task per peer socket: join deadline, rate limit, pings,
-//!   reading requests, writing the queue.
-//! - `http`: the two listeners' routers: control API with Host/Origin guard,
-//!   LAN listener, static UI.
-//! - `listener`: accepting and serving connections: budgets, header, idle and
-//!   request timeouts, graceful shutdown.
+//! The public API is [`Node`] (with [`NodeConfig`]), the room types a host
+//! deals with ([`RoomRequest`], [`RoomCreated`], [`RoomCode`], [`Invite`],
+//! [`JoinTarget`]) and [`Discovery`] for tools that only browse. Inside, from the
+//! bottom up (each module uses only those above it):
+//!
+//! - `codes`: room codes (`K7M-Q2P`) and their forgiving parsing.
+//! - `invite`: `lanmeet://HOST:PORT/CODE` invites and [`JoinTarget`] (a code or
+//!   an invite, as typed); `ui/codes.js` repeats its rules.
+//! - [`config`]: every limit and interval, with PROTOCOL.md's defaults.
+//! - `netif`: which interfaces are the LAN, which address goes in invites.
+//! - `ratelimit`: token buckets per socket and per source address.
 //! - `budget`: what each listener and each LAN address may hold at once
 //!   (connections, peer-socket slots); the open-file limit.
+//! - `protocol`: the peer socket's wire types, parsed without copying `data`;
+//!   every error code's sentence.
+//! - `rooms`: the room rules as a pure state machine (capacity, passcodes, grace
+//!   and resume, routing); no I/O, no clock.
+//! - `error`: [`NodeError`], what the public API returns.
+//! - `registry`: the async shell around `rooms`, shared by all sockets; effects
+//!   leave through bounded per-socket queues; publishes the rooms on a watch
+//!   channel.
+//! - `discovery`: mDNS: advertising the rooms it is handed (a watch channel, not
+//!   the registry), a health-checked table of the other nodes' ([`LanRoom`]),
+//!   finding codes (listed, or by asking each node).
+//! - `service`: the room service: create (with its checks), list, close, the
+//!   LAN's rooms, resolve a code; what the control API and [`Node`] offer.
+//! - `connection`: one task per peer socket: join deadline, rate limit, pings,
+//!   reading requests, writing the queue.
 //! - `json_errors`: every API error as `{"error":{"code","message"}}`.
-//! - [`node`]: starting a node and shutting it down cleanly.
-//! - [`discovery`]: mDNS: advertising our rooms, a health-checked table of the
-//!   other nodes', resolving codes (listed, or by asking each node).
-//! - [`netif`]: which interfaces are the LAN, which address goes in invites.
-//! - [`ratelimit`]: token buckets per socket and per source address.
-//! - [`config`]: every limit and interval, with PROTOCOL.md's defaults.
+//! - `http`: the two listeners' routers and their shared state: control API with
+//!   Host/Origin guard, LAN listener (peer socket, health, room checks), static
+//!   UI (`static_ui`).
+//! - `listener`: accepting and serving connections: budgets, header, idle and
+//!   request timeouts, graceful shutdown.
+//! - `node`: [`Node`]: binding the listeners, wiring the parts above, shutting
+//!   down cleanly.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), lanmeet_core::NodeError> {
@@ -44,27 +59,30 @@
 //! ```
 
 mod budget;
-pub mod codes;
+mod codes;
 pub mod config;
 mod connection;
-pub mod discovery;
-pub mod error;
+mod discovery;
+mod error;
 mod http;
-pub mod invite;
+mod invite;
 mod json_errors;
 mod listener;
-pub mod netif;
-pub mod node;
-pub mod protocol;
-pub mod ratelimit;
+mod netif;
+mod node;
+mod protocol;
+mod ratelimit;
 mod registry;
-pub mod rooms;
+mod rooms;
+mod service;
 mod static_ui;
 
-pub use codes::RoomCode;
-pub use config::{Limits, NodeConfig};
-pub use discovery::Discovery;
+pub use codes::{CodeError, RoomCode};
+pub use config::NodeConfig;
+pub use discovery::{Discovery, DiscoveryError, LanRoom};
 pub use error::NodeError;
+pub use http::NodeStats;
 pub use invite::{Invite, InviteError, JoinTarget, JoinTargetError};
-pub use node::{LanRoom, Node, NodeStats, RoomCreated, RoomRequest};
-pub use registry::Registry;
+pub use node::Node;
+pub use rooms::CreateError;
+pub use service::{RoomCreated, RoomRequest};

@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 /// An interface and one of its addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LanAddress {
+pub(crate) struct LanAddress {
     pub interface: String,
     pub ip: IpAddr,
 }
@@ -45,7 +45,7 @@ const VIRTUAL_PREFIXES: &[&str] = &[
 ];
 
 /// Whether an interface name looks like a container bridge, VM network or VPN.
-pub fn is_virtual(name: &str) -> bool {
+pub(crate) fn is_virtual(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     VIRTUAL_PREFIXES.iter().any(|p| lower.starts_with(p))
 }
@@ -54,7 +54,7 @@ pub fn is_virtual(name: &str) -> bool {
 /// exactly those interfaces (even virtual ones: the user asked); otherwise every
 /// non-loopback, non-virtual interface. mDNS uses the same rule, so a node
 /// announces where its invites point.
-pub fn is_lan_interface(name: &str, loopback: bool, only: &[String]) -> bool {
+pub(crate) fn is_lan_interface(name: &str, loopback: bool, only: &[String]) -> bool {
     !loopback
         && if only.is_empty() {
             !is_virtual(name)
@@ -65,7 +65,7 @@ pub fn is_lan_interface(name: &str, loopback: bool, only: &[String]) -> bool {
 
 /// Addresses of the interfaces discovery and invites may use
 /// (see [`is_lan_interface`]).
-pub fn lan_addresses(only: &[String]) -> Vec<LanAddress> {
+pub(crate) fn lan_addresses(only: &[String]) -> Vec<LanAddress> {
     let Ok(all) = if_addrs::get_if_addrs() else {
         return Vec::new();
     };
@@ -80,7 +80,7 @@ pub fn lan_addresses(only: &[String]) -> Vec<LanAddress> {
 
 /// The IPv4 networks (address, netmask) this machine is on, loopback excluded:
 /// an address of another node inside one of them is reachable without a router.
-pub fn ipv4_networks() -> Vec<(Ipv4Addr, Ipv4Addr)> {
+pub(crate) fn ipv4_networks() -> Vec<(Ipv4Addr, Ipv4Addr)> {
     let Ok(all) = if_addrs::get_if_addrs() else {
         return Vec::new();
     };
@@ -97,7 +97,10 @@ pub fn ipv4_networks() -> Vec<(Ipv4Addr, Ipv4Addr)> {
 /// address on one of `networks`, else any routable IPv4 address, else a
 /// non-link-local IPv6 address (a link-local one needs a scope a URL cannot
 /// carry portably). `None` when nothing usable was announced.
-pub fn reachable(candidates: &[IpAddr], networks: &[(Ipv4Addr, Ipv4Addr)]) -> Option<IpAddr> {
+pub(crate) fn reachable(
+    candidates: &[IpAddr],
+    networks: &[(Ipv4Addr, Ipv4Addr)],
+) -> Option<IpAddr> {
     let usable_v4 = |ip: &Ipv4Addr| {
         !ip.is_loopback()
             && !ip.is_link_local()
@@ -142,7 +145,7 @@ pub fn reachable(candidates: &[IpAddr], networks: &[(Ipv4Addr, Ipv4Addr)]) -> Op
 
 /// The address to put in invites: the first routable IPv4 address, else any
 /// non-link-local address, else loopback (a node alone on a machine).
-pub fn preferred(addresses: &[LanAddress]) -> IpAddr {
+pub(crate) fn preferred(addresses: &[LanAddress]) -> IpAddr {
     let routable_v4 = |ip: &IpAddr| matches!(ip, IpAddr::V4(v4) if !v4.is_link_local() && !v4.is_loopback() && !v4.is_unspecified());
     addresses
         .iter()
@@ -158,7 +161,7 @@ pub fn preferred(addresses: &[LanAddress]) -> IpAddr {
 }
 
 /// `host:port` for a URL: IPv6 addresses need brackets.
-pub fn host_port(ip: IpAddr, port: u16) -> String {
+pub(crate) fn host_port(ip: IpAddr, port: u16) -> String {
     match ip {
         IpAddr::V4(v4) => format!("{v4}:{port}"),
         IpAddr::V6(v6) => format!("[{v6}]:{port}"),

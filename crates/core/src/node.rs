@@ -1,10 +1,9 @@
 //! A running node: two listeners, the room registry, and a supervisor that turns
 //! the caller's cancellation into a clean shutdown.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -12,201 +11,22 @@ use tokio_util::task::TaskTracker;
 
 use crate::budget::{self, Connections, Side, SocketSlots};
 use crate::codes::RoomCode;
-use crate::config::{Limits, NodeConfig};
+use crate::config::NodeConfig;
 use crate::connection::SocketContext;
 use crate::discovery::{Advert, Discovery};
 use crate::error::NodeError;
-use crate::http;
-use crate::invite::Invite;
+use crate::http::{self, AppState, NodeStats};
 use crate::listener::{self, Listener};
-use crate::netif::{self, LanAddress};
-use crate::protocol::clean_name;
+use crate::netif;
 use crate::ratelimit::AddressLimiter;
 use crate::registry::Registry;
-use crate::rooms::{RoomSettings, Rooms};
-
-/// What a host asks for when opening a room (`POST /api/rooms`). All optional.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct RoomRequest {
-    pub name: Option<String>,
-    pub listed: Option<bool>,
-    pub passcode: Option<String>,
-    pub capacity: Option<usize>,
-}
-
-/// A room just opened, with what a guest needs to reach it.
-#[derive(Debug, Clone, Serialize)]
-pub struct RoomCreated {
-    pub code: RoomCode,
-    pub name: String,
-    pub listed: bool,
-    pub capacity: usize,
-    /// `ws://HOST:LANPORT/ws`, the peer socket guests connect to.
-    pub ws: String,
-    /// `lanmeet://HOST:LANPORT/CODE`, for networks where discovery cannot help.
-    pub invite: Invite,
-}
-
-/// A listed room somewhere on the LAN (here included), for "Nearby rooms".
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct LanRoom {
-    pub code: RoomCode,
-    pub name: String,
-    /// The hosting node's name.
-    pub host: String,
-    pub ws: String,
-    pub peers: usize,
-    pub capacity: usize,
-    /// Hosted by this node.
-    pub local: bool,
-}
-
-/// Counters for `/api/stats`, health checks and tests.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-pub struct NodeStats {
-    /// Open peer sockets (joined or not).
-    pub sockets: usize,
-    /// Open connections on both listeners (peer sockets included).
-    pub connections: usize,
-    /// Participants with a live socket.
-    pub joined: usize,
-    /// Participants in their grace period.
-    pub held: usize,
-    pub rooms: usize,
-    /// Background tasks: socket tasks, grace timers, listeners.
-    pub tasks: usize,
-}
-
-/// State shared by both listeners and every socket task.
-pub(crate) struct Shared {
-    pub(crate) id: String,
-    pub(crate) name: String,
-    pub(crate) limits: Arc<Limits>,
-    pub(crate) registry: Registry,
-    pub(crate) local_port: u16,
-    pub(crate) lan_port: u16,
-    pub(crate) lan_host: IpAddr,
-    pub(crate) addresses: Vec<LanAddress>,
-    pub(crate) probes: AddressLimiter,
-    /// Peer-socket slots.
-    pub(crate) sockets: Arc<SocketSlots>,
-    /// Connection budgets of both listeners.
-    pub(crate) connections: Arc<Connections>,
-    pub(crate) socket_ctx: SocketContext,
-    pub(crate) tasks: TaskTracker,
-    /// mDNS browser and advertiser; `None` with discovery off (then no mDNS
-    /// daemon exists at all).
-    pub(crate) discovery: Option<Arc<Discovery>>,
-}
-
-impl Shared {
-    fn ws_url(&self) -> String {
-        format!("ws://{}/ws", netif::host_port(self.lan_host, self.lan_port))
-    }
-
-    pub(crate) fn discovery_enabled(&self) -> bool {
-        self.discovery.is_some()
-    }
-
-    pub(crate) fn stats(&self) -> NodeStats {
-        let rooms = self.registry.stats();
-        NodeStats {
-            sockets: self.sockets.open(),
-            connections: self.connections.open(),
-            joined: rooms.joined,
-            held: rooms.held,
-            rooms: rooms.rooms,
-            tasks: self.tasks.len(),
-        }
-    }
-
-    pub(crate) fn create_room(&self, request: RoomRequest) -> Result<RoomCreated, NodeError> {
-        let limits = &self.limits;
-        let capacity = request.capacity.unwrap_or(limits.default_capacity);
-        if !(2..=limits.max_capacity).contains(&capacity) {
-            return Err(NodeError::Settings(format!(
-                "capacity must be between 2 and {}",
-                limits.max_capacity
-            )));
-        }
-        let name = match request.name.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(raw) => Some(clean_name(raw, limits.max_name).ok_or_else(|| {
-                NodeError::Settings(format!(
-                    "room name must be at most {} characters",
-                    limits.max_name
-                ))
-            })?),
-        };
-        let passcode = request.passcode.filter(|p| !p.is_empty());
-        if passcode.as_ref().is_some_and(|p| p.chars().count() > 128) {
-            return Err(NodeError::Settings(
-                "passcode must be at most 128 characters".into(),
-            ));
-        }
-        let listed = request.listed.unwrap_or(true);
-        let summary = self.registry.create_room(RoomSettings {
-            name: name.unwrap_or_default(),
-            listed,
-            capacity,
-            passcode,
-        })?;
-        Ok(RoomCreated {
-            code: summary.code,
-            name: summary.name,
-            listed,
-            capacity,
-            ws: self.ws_url(),
-            invite: Invite::new(self.lan_host, self.lan_port, summary.code),
-        })
-    }
-
-    /// Listed rooms on the LAN: the ones hosted here (`local: true`) first, then
-    /// those discovery found on other nodes.
-    pub(crate) fn lan_rooms(&self) -> Vec<LanRoom> {
-        let ws = self.ws_url();
-        let mut rooms: Vec<LanRoom> = self
-            .registry
-            .list()
-            .into_iter()
-            .filter(|r| r.listed)
-            .map(|r| LanRoom {
-                code: r.code,
-                name: r.name,
-                host: self.name.clone(),
-                ws: ws.clone(),
-                peers: r.peers,
-                capacity: r.capacity,
-                local: true,
-            })
-            .collect();
-        if let Some(discovery) = &self.discovery {
-            for room in discovery.rooms() {
-                if !rooms.iter().any(|r| r.code == room.code) {
-                    rooms.push(room);
-                }
-            }
-        }
-        rooms
-    }
-
-    /// The `ws` URL of the node hosting `code`, listed or not: this node, else a
-    /// listed room on the LAN, else the node that says it hosts it.
-    pub(crate) async fn resolve(&self, code: RoomCode) -> Option<String> {
-        if self.registry.contains(code) {
-            return Some(self.ws_url());
-        }
-        match &self.discovery {
-            Some(discovery) => discovery.find(code).await,
-            None => None,
-        }
-    }
-}
+use crate::rooms::{Rooms, RoomsConfig};
+use crate::service::{RoomCreated, RoomRequest, RoomService};
 
 /// A running node. Dropping it does not stop it: cancel the token given to
 /// [`Node::start`], then await [`Node::stopped`].
 pub struct Node {
-    shared: Arc<Shared>,
+    shared: Arc<AppState>,
     local_addr: SocketAddr,
     lan_addr: SocketAddr,
     supervisor: JoinHandle<()>,
@@ -249,12 +69,7 @@ impl Node {
         let tasks = TaskTracker::new();
         let sockets_stop = CancellationToken::new();
         let registry = Registry::new(
-            Rooms::new(
-                limits.grace,
-                limits.resume_buffer,
-                limits.resume_buffer_bytes,
-                limits.max_rooms,
-            ),
+            Rooms::new(RoomsConfig::from(&*limits)),
             tasks.clone(),
             shutdown.clone(),
         );
@@ -266,22 +81,28 @@ impl Node {
                 id: id.clone(),
                 name: config.name.clone(),
                 port: lan_addr.port(),
-                registry: registry.clone(),
+                rooms: registry.watch_rooms(),
             });
             Some(Arc::new(discovery))
         } else {
             None
         };
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(AppState {
+            rooms: RoomService::new(
+                config.name.clone(),
+                limits.clone(),
+                registry.clone(),
+                (lan_host, lan_addr.port()),
+                discovery.clone(),
+            ),
             id,
-            name: config.name.clone(),
-            limits: limits.clone(),
-            registry: registry.clone(),
             local_port: local_addr.port(),
-            lan_port: lan_addr.port(),
-            lan_host,
             addresses,
-            probes: AddressLimiter::new(limits.probe_burst, limits.probe_per_sec, 4096),
+            room_checks: AddressLimiter::new(
+                limits.room_check_burst,
+                limits.room_check_per_sec,
+                4096,
+            ),
             sockets: Arc::new(SocketSlots::new(&limits)),
             connections: connections.clone(),
             socket_ctx: SocketContext {
@@ -295,7 +116,6 @@ impl Node {
                 )),
             },
             tasks: tasks.clone(),
-            discovery: discovery.clone(),
         });
 
         for (tcp, side, router) in [
@@ -350,14 +170,9 @@ impl Node {
         self.local_addr
     }
 
-    /// The LAN listener (`/ws`, health, room probe).
+    /// The LAN listener (`/ws`, health, room checks).
     pub fn lan_addr(&self) -> SocketAddr {
         self.lan_addr
-    }
-
-    /// The address guests are told to use (in `ws` and invites).
-    pub fn lan_host(&self) -> IpAddr {
-        self.shared.lan_host
     }
 
     /// The UI's URL, `http://127.0.0.1:PORT/`.
@@ -369,31 +184,27 @@ impl Node {
     pub fn lan_url(&self) -> String {
         format!(
             "http://{}",
-            netif::host_port(self.shared.lan_host, self.lan_addr.port())
+            netif::host_port(self.shared.rooms.lan_host(), self.lan_addr.port())
         )
-    }
-
-    /// This node's random id (also in its mDNS record).
-    pub fn id(&self) -> &str {
-        &self.shared.id
     }
 
     /// Opens a room, as `POST /api/rooms` does.
     pub fn create_room(&self, request: RoomRequest) -> Result<RoomCreated, NodeError> {
-        self.shared.create_room(request)
+        self.shared.rooms.create(request)
     }
 
     /// Closes a room, as `DELETE /api/rooms/{code}` does.
     pub fn close_room(&self, code: RoomCode) -> bool {
-        self.shared.registry.close_room(code)
+        self.shared.rooms.close(code)
     }
 
     /// The `ws` URL of the node hosting `code` (this one, or with discovery one on
     /// the LAN), as `GET /api/lan/resolve/{code}` does.
     pub async fn resolve(&self, code: RoomCode) -> Option<String> {
-        self.shared.resolve(code).await
+        self.shared.rooms.resolve(code).await
     }
 
+    /// Sockets, connections, members, rooms and tasks now (as `GET /api/stats`).
     pub fn stats(&self) -> NodeStats {
         self.shared.stats()
     }

@@ -10,13 +10,13 @@ use std::borrow::Cow;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 
-pub use axum::extract::ws::Utf8Bytes as Frame;
+pub(crate) use axum::extract::ws::Utf8Bytes as Frame;
 
 use crate::codes::RoomCode;
 
 /// What a client asked for, borrowed from the frame's text.
 #[derive(Debug)]
-pub enum Request<'a> {
+pub(crate) enum Request<'a> {
     /// Enter a room (the first frame of every socket).
     Join(JoinRequest<'a>),
     /// Relay `data` to the participant `to` in the same room.
@@ -30,7 +30,7 @@ pub enum Request<'a> {
 
 /// The fields of a `join` request.
 #[derive(Debug)]
-pub struct JoinRequest<'a> {
+pub(crate) struct JoinRequest<'a> {
     /// The room code as the client sent it (parsed by the caller).
     pub room: Cow<'a, str>,
     /// Display name, already trimmed and checked for length.
@@ -41,7 +41,7 @@ pub struct JoinRequest<'a> {
 
 /// Why a frame is not a valid request: always answered with `bad-message`.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum BadMessage {
+pub(crate) enum BadMessage {
     #[error("frames must be JSON text: {0}")]
     NotJson(String),
     #[error("unknown message type {0:?}")]
@@ -80,7 +80,7 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::
 }
 
 /// Parses one text frame. `max_name` is the name limit in characters.
-pub fn parse_request(text: &str, max_name: usize) -> Result<Request<'_>, BadMessage> {
+pub(crate) fn parse_request(text: &str, max_name: usize) -> Result<Request<'_>, BadMessage> {
     let wire: Wire<'_> =
         serde_json::from_str(text).map_err(|e| BadMessage::NotJson(short(&e.to_string())))?;
     match &*wire.kind {
@@ -116,7 +116,7 @@ pub fn parse_request(text: &str, max_name: usize) -> Result<Request<'_>, BadMess
 ///
 /// Invisible characters inside a name stay: zero-width joiners build emoji and
 /// some scripts' words.
-pub fn clean_name(raw: &str, max_chars: usize) -> Option<String> {
+pub(crate) fn clean_name(raw: &str, max_chars: usize) -> Option<String> {
     let spaced: String = raw
         .chars()
         .filter(|&c| !is_bidi_control(c))
@@ -183,7 +183,7 @@ fn short(s: &str) -> String {
 /// The error codes of PROTOCOL.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum ErrorCode {
+pub(crate) enum ErrorCode {
     BadMessage,
     NotJoined,
     AlreadyJoined,
@@ -199,7 +199,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// The code as it appears on the wire and as a close reason.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ErrorCode::BadMessage => "bad-message",
             ErrorCode::NotJoined => "not-joined",
@@ -215,8 +215,33 @@ impl ErrorCode {
         }
     }
 
+    /// The sentence sent with this code in `error` events, for people and logs.
+    /// Every path that sends a code takes its sentence from here (or from
+    /// [`BadMessage`] and the constants below it, which say more), so the same error
+    /// always reads the same.
+    pub(crate) fn message(self) -> &'static str {
+        match self {
+            ErrorCode::BadMessage => "that message is not valid",
+            ErrorCode::NotJoined => "join a room first",
+            ErrorCode::AlreadyJoined => "this socket already joined a room",
+            ErrorCode::RoomNotFound => "no room with that code is hosted here",
+            ErrorCode::RoomFull => "the room is full",
+            ErrorCode::BadPasscode => "wrong passcode",
+            ErrorCode::UnknownPeer => "nobody with that id is in your room",
+            ErrorCode::TooLarge => "message too large",
+            ErrorCode::RateLimited => "too many messages; some were dropped",
+            ErrorCode::JoinTimeout => "no join received in time",
+            ErrorCode::SlowConsumer => "you were not reading fast enough",
+        }
+    }
+
+    /// The `error` event with this code's own sentence.
+    pub(crate) fn frame(self) -> Frame {
+        error_frame(self, self.message())
+    }
+
     /// `None` when the socket stays open after this error, else the close status.
-    pub fn close_status(self) -> Option<u16> {
+    pub(crate) fn close_status(self) -> Option<u16> {
         match self {
             ErrorCode::BadMessage | ErrorCode::UnknownPeer | ErrorCode::RateLimited => None,
             ErrorCode::TooLarge => Some(close::TOO_BIG),
@@ -225,33 +250,47 @@ impl ErrorCode {
     }
 }
 
+// Sentences for one cause of a code, where the code's own sentence would not
+// say what happened.
+
+/// `rate-limited` for a `join` while the source address's failed-join budget is
+/// spent: not the per-socket message budget, so it says what to do instead.
+pub(crate) const FAILED_JOINS: &str =
+    "too many failed joins from your address; wait a few seconds and try again";
+/// `rate-limited` for pings beyond the socket's budget.
+pub(crate) const TOO_MANY_PINGS: &str = "too many pings; reading paused";
+/// `bad-message` before closing 1007.
+pub(crate) const NOT_UTF8: &str = "text frames must be valid UTF-8";
+/// `bad-message` before closing 1002.
+pub(crate) const BROKEN_FRAME: &str = "that frame breaks the WebSocket protocol";
+
 /// WebSocket close statuses the node uses.
-pub mod close {
+pub(crate) mod close {
     /// Normal closure: `leave`, `replaced`, `room-closed`.
-    pub const NORMAL: u16 = 1000;
+    pub(crate) const NORMAL: u16 = 1000;
     /// The node is shutting down (sockets that never joined a room).
-    pub const GOING_AWAY: u16 = 1001;
+    pub(crate) const GOING_AWAY: u16 = 1001;
     /// A protocol rule was broken; the reason is the error code.
-    pub const POLICY: u16 = 1008;
+    pub(crate) const POLICY: u16 = 1008;
     /// A message over the size limit.
-    pub const TOO_BIG: u16 = 1009;
+    pub(crate) const TOO_BIG: u16 = 1009;
     /// A breach of the WebSocket protocol itself (reserved bits, a fragmented
     /// control frame, an unknown opcode).
-    pub const PROTOCOL_ERROR: u16 = 1002;
+    pub(crate) const PROTOCOL_ERROR: u16 = 1002;
     /// A text frame that is not UTF-8.
-    pub const INVALID_DATA: u16 = 1007;
+    pub(crate) const INVALID_DATA: u16 = 1007;
 }
 
 /// A participant as others see it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct PeerInfo {
+pub(crate) struct PeerInfo {
     pub id: String,
     pub name: String,
 }
 
 /// Room details sent in `welcome`.
 #[derive(Debug, Clone, Serialize)]
-pub struct RoomBrief<'a> {
+pub(crate) struct RoomBrief<'a> {
     pub code: RoomCode,
     pub name: &'a str,
     pub capacity: usize,
@@ -260,7 +299,7 @@ pub struct RoomBrief<'a> {
 /// Events the node sends, except `signal` (see [`signal_frame`]).
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
-pub enum Event<'a> {
+pub(crate) enum Event<'a> {
     Welcome {
         id: &'a str,
         token: &'a str,
@@ -283,7 +322,7 @@ pub enum Event<'a> {
 
 impl Event<'_> {
     /// Serializes the event into a text frame.
-    pub fn frame(&self) -> Frame {
+    pub(crate) fn frame(&self) -> Frame {
         // Serializing these plain structs cannot fail; an empty object is a safe
         // fallback that clients ignore.
         serde_json::to_string(self)
@@ -293,13 +332,13 @@ impl Event<'_> {
 }
 
 /// An `error` event as a frame.
-pub fn error_frame(code: ErrorCode, message: &str) -> Frame {
+pub(crate) fn error_frame(code: ErrorCode, message: &str) -> Frame {
     Event::Error { code, message }.frame()
 }
 
 /// The relayed `signal` frame with the node-stamped `from`. Built by hand so that
 /// `data` is copied as the raw JSON it arrived as.
-pub fn signal_frame(from: &str, data: &RawValue) -> Frame {
+pub(crate) fn signal_frame(from: &str, data: &RawValue) -> Frame {
     let data = data.get();
     let mut out = String::with_capacity(34 + from.len() + data.len());
     out.push_str(r#"{"type":"signal","from":"#);
@@ -506,6 +545,23 @@ mod tests {
         assert_eq!(
             Event::PeerLeft { id: "x" }.frame().as_str(),
             r#"{"type":"peer-left","id":"x"}"#
+        );
+    }
+
+    #[test]
+    fn every_error_code_has_its_sentence() {
+        let v: Value = serde_json::from_str(ErrorCode::RoomFull.frame().as_str()).unwrap();
+        assert_eq!(
+            v,
+            json!({"type":"error","code":"room-full","message":"the room is full"})
+        );
+        assert_eq!(
+            ErrorCode::UnknownPeer.message(),
+            "nobody with that id is in your room"
+        );
+        assert_eq!(
+            BadMessage::Binary.to_string(),
+            "binary frames are not part of the protocol; send JSON text"
         );
     }
 

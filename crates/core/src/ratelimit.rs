@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 /// A token bucket with a fractional fill, driven by the caller's clock.
 #[derive(Debug, Clone)]
-pub struct TokenBucket {
+pub(crate) struct TokenBucket {
     tokens: f64,
     burst: f64,
     per_sec: f64,
@@ -17,7 +17,7 @@ pub struct TokenBucket {
 
 impl TokenBucket {
     /// A full bucket of `burst` tokens refilled at `per_sec` a second.
-    pub fn new(burst: u32, per_sec: u32, now: Instant) -> Self {
+    pub(crate) fn new(burst: u32, per_sec: u32, now: Instant) -> Self {
         TokenBucket {
             tokens: f64::from(burst),
             burst: f64::from(burst),
@@ -27,13 +27,13 @@ impl TokenBucket {
     }
 
     /// Takes one token if there is one.
-    pub fn take(&mut self, now: Instant) -> bool {
+    pub(crate) fn take(&mut self, now: Instant) -> bool {
         self.take_n(1, now)
     }
 
     /// Takes `n` tokens if there are that many (a byte budget takes a frame's
     /// length at once); takes nothing otherwise.
-    pub fn take_n(&mut self, n: u32, now: Instant) -> bool {
+    pub(crate) fn take_n(&mut self, n: u32, now: Instant) -> bool {
         self.refill(now);
         let n = f64::from(n);
         if self.tokens >= n {
@@ -46,7 +46,7 @@ impl TokenBucket {
 
     /// How long until one token is back (zero if there is one); `None` if the
     /// bucket never refills.
-    pub fn until_token(&mut self, now: Instant) -> Option<Duration> {
+    pub(crate) fn until_token(&mut self, now: Instant) -> Option<Duration> {
         self.refill(now);
         if self.tokens >= 1.0 {
             return Some(Duration::ZERO);
@@ -61,7 +61,7 @@ impl TokenBucket {
     }
 
     /// Whether a token is there, without taking it.
-    pub fn has_token(&mut self, now: Instant) -> bool {
+    pub(crate) fn has_token(&mut self, now: Instant) -> bool {
         self.refill(now);
         self.tokens >= 1.0
     }
@@ -75,7 +75,7 @@ impl TokenBucket {
 
 /// One bucket per source address, bounded in size: a flood from many addresses
 /// cannot grow it without limit.
-pub struct AddressLimiter {
+pub(crate) struct AddressLimiter {
     buckets: Mutex<HashMap<IpAddr, TokenBucket>>,
     burst: u32,
     per_sec: u32,
@@ -83,7 +83,7 @@ pub struct AddressLimiter {
 }
 
 impl AddressLimiter {
-    pub fn new(burst: u32, per_sec: u32, max_entries: usize) -> Self {
+    pub(crate) fn new(burst: u32, per_sec: u32, max_entries: usize) -> Self {
         AddressLimiter {
             buckets: Mutex::new(HashMap::new()),
             burst,
@@ -94,13 +94,13 @@ impl AddressLimiter {
 
     /// Whether `addr` has a token left, without taking one (an address never
     /// seen has a full bucket).
-    pub fn has_token(&self, addr: IpAddr, now: Instant) -> bool {
+    pub(crate) fn has_token(&self, addr: IpAddr, now: Instant) -> bool {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         buckets.get_mut(&addr).is_none_or(|b| b.has_token(now))
     }
 
     /// Takes a token for `addr`; `false` means answer 429.
-    pub fn allow(&self, addr: IpAddr, now: Instant) -> bool {
+    pub(crate) fn allow(&self, addr: IpAddr, now: Instant) -> bool {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if !buckets.contains_key(&addr) && buckets.len() >= self.max_entries {
             buckets.retain(|_, b| !b.full_at(now));
@@ -117,18 +117,18 @@ impl AddressLimiter {
 
 /// Spaces out answers that would otherwise repeat for every dropped frame.
 #[derive(Debug, Clone)]
-pub struct Coalesce {
+pub(crate) struct Coalesce {
     every: Duration,
     last: Option<Instant>,
 }
 
 impl Coalesce {
-    pub fn new(every: Duration) -> Self {
+    pub(crate) fn new(every: Duration) -> Self {
         Coalesce { every, last: None }
     }
 
     /// True at most once per interval.
-    pub fn ready(&mut self, now: Instant) -> bool {
+    pub(crate) fn ready(&mut self, now: Instant) -> bool {
         match self.last {
             Some(t) if now.saturating_duration_since(t) < self.every => false,
             _ => {

@@ -32,9 +32,10 @@ pub(crate) enum Outbound {
     Close(u16, &'static str),
 }
 
-/// The registry's handle on one socket: its queue and its kill switch.
+/// The registry's handle on one socket: its outgoing queue and its kill switch.
+/// The room rules know it as the member's link (`Rooms<SocketQueue>`).
 #[derive(Clone, Debug)]
-pub(crate) struct Link {
+pub(crate) struct SocketQueue {
     id: u64,
     tx: mpsc::Sender<Outbound>,
     /// Bytes of text frames queued and not yet written.
@@ -48,23 +49,23 @@ pub(crate) struct Link {
     slow_flag: Arc<AtomicBool>,
 }
 
-impl PartialEq for Link {
+impl PartialEq for SocketQueue {
     fn eq(&self, other: &Self) -> bool {
         self.id == other.id
     }
 }
 
-static NEXT_LINK: AtomicU64 = AtomicU64::new(1);
+static NEXT_QUEUE: AtomicU64 = AtomicU64::new(1);
 
-impl Link {
+impl SocketQueue {
     pub(crate) fn new(
         queue: usize,
         max_bytes: usize,
-    ) -> (Link, mpsc::Receiver<Outbound>, Arc<AtomicUsize>) {
+    ) -> (SocketQueue, mpsc::Receiver<Outbound>, Arc<AtomicUsize>) {
         let (tx, rx) = mpsc::channel(queue.max(1));
         let queued = Arc::new(AtomicUsize::new(0));
-        let link = Link {
-            id: NEXT_LINK.fetch_add(1, Ordering::Relaxed),
+        let link = SocketQueue {
+            id: NEXT_QUEUE.fetch_add(1, Ordering::Relaxed),
             tx,
             queued: queued.clone(),
             max_bytes,
@@ -116,48 +117,50 @@ impl Link {
 
 struct Queues;
 
-impl Outbox<Link> for Queues {
-    fn send(&mut self, link: &Link, frame: Frame) {
+impl Outbox<SocketQueue> for Queues {
+    fn send(&mut self, link: &SocketQueue, frame: Frame) {
         link.push(Outbound::Text(frame));
     }
-    fn close(&mut self, link: &Link, status: u16, reason: &'static str) {
+    fn close(&mut self, link: &SocketQueue, status: u16, reason: &'static str) {
         link.push(Outbound::Close(status, reason));
     }
 }
 
 struct Inner {
-    rooms: Mutex<Rooms<Link>>,
+    rooms: Mutex<Rooms<SocketQueue>>,
     tasks: TaskTracker,
     shutdown: CancellationToken,
-    /// Bumped whenever a room opens, closes or its head count changes, so
-    /// discovery can re-advertise.
-    changes: watch::Sender<u64>,
+    /// Every room's summary, republished (under the lock, so in order) whenever
+    /// a room opens, closes or its head count changes: what discovery
+    /// advertises. Kept current only while someone watches, since listing costs
+    /// O(rooms) and with discovery off nobody does.
+    listing: watch::Sender<Vec<RoomSummary>>,
 }
 
 /// Shared handle on the rooms of this node.
 #[derive(Clone)]
-pub struct Registry {
+pub(crate) struct Registry {
     inner: Arc<Inner>,
 }
 
 impl Registry {
     pub(crate) fn new(
-        rooms: Rooms<Link>,
+        rooms: Rooms<SocketQueue>,
         tasks: TaskTracker,
         shutdown: CancellationToken,
     ) -> Registry {
-        let (changes, _) = watch::channel(0);
+        let (listing, _) = watch::channel(Vec::new());
         Registry {
             inner: Arc::new(Inner {
                 rooms: Mutex::new(rooms),
                 tasks,
                 shutdown,
-                changes,
+                listing,
             }),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Rooms<Link>> {
+    fn lock(&self) -> MutexGuard<'_, Rooms<SocketQueue>> {
         // A panic while holding the lock would be a bug in `rooms`; the state is
         // still consistent enough to keep serving everybody else.
         self.inner
@@ -166,17 +169,23 @@ impl Registry {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn changed(&self) {
-        self.inner.changes.send_modify(|n| *n = n.wrapping_add(1));
+    /// Publishes the rooms after a change; called with the lock held.
+    fn changed(&self, rooms: &Rooms<SocketQueue>) {
+        if self.inner.listing.receiver_count() > 0 {
+            self.inner.listing.send_replace(rooms.list());
+        }
     }
 
-    /// A receiver that wakes when rooms open, close or change head count.
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.inner.changes.subscribe()
+    /// Every room's summary now, and again whenever rooms open, close or change
+    /// head count.
+    pub(crate) fn watch_rooms(&self) -> watch::Receiver<Vec<RoomSummary>> {
+        let rooms = self.lock();
+        self.inner.listing.send_replace(rooms.list());
+        self.inner.listing.subscribe()
     }
 
     /// Opens a room under a fresh random code.
-    pub fn create_room(&self, settings: RoomSettings) -> Result<RoomSummary, CreateError> {
+    pub(crate) fn create_room(&self, settings: RoomSettings) -> Result<RoomSummary, CreateError> {
         let mut rng = rand::rng();
         let mut rooms = self.lock();
         let mut attempt = 0;
@@ -186,56 +195,54 @@ impl Registry {
                 other => break other?,
             }
         };
-        drop(rooms);
-        self.changed();
+        self.changed(&rooms);
         Ok(summary)
     }
 
     /// Closes a room; its members get `room-closed`.
-    pub fn close_room(&self, code: RoomCode) -> bool {
-        let closed = self.lock().close_room(code, &mut Queues);
+    pub(crate) fn close_room(&self, code: RoomCode) -> bool {
+        let mut rooms = self.lock();
+        let closed = rooms.close_room(code, &mut Queues);
         if closed {
-            self.changed();
+            self.changed(&rooms);
         }
         closed
     }
 
     /// Closes every room (node shutdown).
     pub(crate) fn close_all(&self) {
-        self.lock().close_all(&mut Queues);
-        self.changed();
+        let mut rooms = self.lock();
+        rooms.close_all(&mut Queues);
+        self.changed(&rooms);
     }
 
-    pub fn list(&self) -> Vec<RoomSummary> {
+    pub(crate) fn list(&self) -> Vec<RoomSummary> {
         self.lock().list()
     }
 
-    pub fn summary(&self, code: RoomCode) -> Option<RoomSummary> {
-        self.lock().summary(code)
-    }
-
-    pub fn contains(&self, code: RoomCode) -> bool {
+    pub(crate) fn contains(&self, code: RoomCode) -> bool {
         self.lock().contains(code)
     }
 
-    pub fn stats(&self) -> RoomStats {
+    pub(crate) fn stats(&self) -> RoomStats {
         self.lock().stats()
     }
 
-    pub(crate) fn join(&self, link: &Link, join: Join<'_>) -> Result<Joined, JoinError> {
+    pub(crate) fn join(&self, link: &SocketQueue, join: Join<'_>) -> Result<Joined, JoinError> {
         let fresh = Fresh {
             id: random_id(12),
             token: random_id(18),
         };
-        let joined = self.lock().join(link, join, fresh, &mut Queues)?;
+        let mut rooms = self.lock();
+        let joined = rooms.join(link, join, fresh, &mut Queues)?;
         if !joined.resumed {
-            self.changed();
+            self.changed(&rooms);
         }
         Ok(joined)
     }
 
     /// A resume and nothing else (see [`Rooms::resume`]).
-    pub(crate) fn resume(&self, link: &Link, join: Join<'_>) -> Option<Joined> {
+    pub(crate) fn resume(&self, link: &SocketQueue, join: Join<'_>) -> Option<Joined> {
         let fresh = Fresh {
             id: random_id(12),
             token: random_id(18),
@@ -246,22 +253,23 @@ impl Registry {
     pub(crate) fn signal(
         &self,
         from: &str,
-        link: &Link,
+        link: &SocketQueue,
         to: &str,
         frame: Frame,
     ) -> Result<Routed, SignalError> {
         self.lock().signal(from, link, to, frame, &mut Queues)
     }
 
-    pub(crate) fn leave(&self, id: &str, link: &Link) {
-        if self.lock().leave(id, link, &mut Queues) {
-            self.changed();
+    pub(crate) fn leave(&self, id: &str, link: &SocketQueue) {
+        let mut rooms = self.lock();
+        if rooms.leave(id, link, &mut Queues) {
+            self.changed(&rooms);
         }
     }
 
     /// The socket of `id` ended without `leave`: hold the id and end the hold when
     /// the grace period runs out (unless resumed first).
-    pub(crate) fn disconnect(&self, id: &str, link: &Link) {
+    pub(crate) fn disconnect(&self, id: &str, link: &SocketQueue) {
         let now = now();
         let Some(deadline) = self.lock().disconnect(id, link, now) else {
             return;
@@ -272,9 +280,9 @@ impl Registry {
             let wait = deadline.saturating_duration_since(now);
             tokio::select! {
                 () = tokio::time::sleep(wait) => {
-                    let expired = registry.lock().expire(self::now(), &mut Queues);
-                    if expired > 0 {
-                        registry.changed();
+                    let mut rooms = registry.lock();
+                    if rooms.expire(self::now(), &mut Queues) > 0 {
+                        registry.changed(&rooms);
                     }
                 }
                 () = shutdown.cancelled() => {}
@@ -315,7 +323,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_marks_a_slow_consumer() {
-        let (link, mut rx, queued) = Link::new(2, 1 << 20);
+        let (link, mut rx, queued) = SocketQueue::new(2, 1 << 20);
         link.push(Outbound::Text("a".into()));
         link.push(Outbound::Text("bb".into()));
         assert!(!link.is_slow() && !link.slow.is_cancelled());
@@ -326,8 +334,45 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn watchers_see_every_room_change() {
+        let registry = Registry::new(
+            Rooms::new(crate::rooms::RoomsConfig::from(
+                &crate::config::Limits::default(),
+            )),
+            TaskTracker::new(),
+            CancellationToken::new(),
+        );
+        let settings = |listed| RoomSettings {
+            name: String::new(),
+            listed,
+            capacity: 8,
+            passcode: None,
+        };
+        let early = registry.create_room(settings(true)).unwrap();
+        let mut rooms = registry.watch_rooms();
+        let codes = |rooms: &[RoomSummary]| rooms.iter().map(|r| r.code).collect::<Vec<_>>();
+        assert_eq!(
+            codes(&rooms.borrow_and_update()),
+            [early.code],
+            "a room opened before watching is there"
+        );
+        let unlisted = registry.create_room(settings(false)).unwrap();
+        assert!(rooms.has_changed().unwrap());
+        assert_eq!(rooms.borrow_and_update().len(), 2, "unlisted rooms too");
+        assert!(registry.close_room(early.code));
+        assert_eq!(codes(&rooms.borrow_and_update()), [unlisted.code]);
+        assert!(!registry.close_room(early.code));
+        assert!(
+            !rooms.has_changed().unwrap(),
+            "nothing changed, nothing sent"
+        );
+        registry.close_all();
+        assert!(rooms.borrow_and_update().is_empty());
+    }
+
+    #[tokio::test]
     async fn too_many_queued_bytes_mark_a_slow_consumer() {
-        let (link, _rx, _) = Link::new(100, 10);
+        let (link, _rx, _) = SocketQueue::new(100, 10);
         link.push(Outbound::Text("0123456789".into()));
         assert!(!link.is_slow() && !link.slow.is_cancelled());
         link.push(Outbound::Text("x".into()));

@@ -17,11 +17,12 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::codes::RoomCode;
+use crate::config::Limits;
 use crate::protocol::{ErrorCode, Event, Frame, PeerInfo, RoomBrief, close};
 
 /// Where effects go. The shell's implementation pushes into bounded queues without
 /// waiting; tests record them.
-pub trait Outbox<L> {
+pub(crate) trait Outbox<L> {
     /// Queue a text frame for the connection behind `link`.
     fn send(&mut self, link: &L, frame: Frame);
     /// Queue a close frame; the connection ends after it.
@@ -30,7 +31,7 @@ pub trait Outbox<L> {
 
 /// How a room is set up when it is created.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoomSettings {
+pub(crate) struct RoomSettings {
     pub name: String,
     pub listed: bool,
     pub capacity: usize,
@@ -39,7 +40,7 @@ pub struct RoomSettings {
 
 /// A room as listed by the control API and in discovery.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct RoomSummary {
+pub(crate) struct RoomSummary {
     pub code: RoomCode,
     pub name: String,
     pub listed: bool,
@@ -53,14 +54,14 @@ pub struct RoomSummary {
 /// Fresh random values the shell draws for a join; the state machine uses them
 /// only when it needs them.
 #[derive(Debug, Clone)]
-pub struct Fresh {
+pub(crate) struct Fresh {
     pub id: String,
     pub token: String,
 }
 
 /// A join as the state machine sees it.
 #[derive(Debug, Clone, Copy)]
-pub struct Join<'a> {
+pub(crate) struct Join<'a> {
     pub room: RoomCode,
     pub name: &'a str,
     pub passcode: Option<&'a str>,
@@ -69,7 +70,7 @@ pub struct Join<'a> {
 
 /// The outcome of a successful join.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Joined {
+pub(crate) struct Joined {
     pub id: String,
     pub room: RoomCode,
     pub resumed: bool,
@@ -77,17 +78,17 @@ pub struct Joined {
 
 /// Why a join was refused; each maps to a protocol error code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum JoinError {
-    #[error("no room with that code is hosted here")]
+pub(crate) enum JoinError {
+    #[error("{}", ErrorCode::RoomNotFound.message())]
     RoomNotFound,
-    #[error("the room is full")]
+    #[error("{}", ErrorCode::RoomFull.message())]
     RoomFull,
-    #[error("wrong passcode")]
+    #[error("{}", ErrorCode::BadPasscode.message())]
     BadPasscode,
 }
 
 impl JoinError {
-    pub fn code(self) -> ErrorCode {
+    pub(crate) fn code(self) -> ErrorCode {
         match self {
             JoinError::RoomNotFound => ErrorCode::RoomNotFound,
             JoinError::RoomFull => ErrorCode::RoomFull,
@@ -98,7 +99,7 @@ impl JoinError {
 
 /// What happened to a signal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Routed {
+pub(crate) enum Routed {
     /// Queued for the recipient's live connection.
     Delivered,
     /// The recipient is held (reconnecting); kept for its resume.
@@ -109,10 +110,10 @@ pub enum Routed {
 
 /// Why a signal could not be routed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum SignalError {
-    #[error("no participant with that id in your room")]
+pub(crate) enum SignalError {
+    #[error("{}", ErrorCode::UnknownPeer.message())]
     UnknownPeer,
-    #[error("you are not in a room")]
+    #[error("{}", ErrorCode::NotJoined.message())]
     NotJoined,
 }
 
@@ -127,7 +128,7 @@ pub enum CreateError {
 
 /// Counters for health checks and tests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct RoomStats {
+pub(crate) struct RoomStats {
     pub rooms: usize,
     /// Members with a live connection.
     pub joined: usize,
@@ -167,42 +168,52 @@ impl<L> Room<L> {
 }
 
 /// Every room on this node and who is in it.
-pub struct Rooms<L> {
+pub(crate) struct Rooms<L> {
     rooms: HashMap<RoomCode, Room<L>>,
     /// Which room each member is in.
     peers: HashMap<String, RoomCode>,
     /// Resume token → member id. One token per member, used once.
     tokens: HashMap<String, String>,
-    grace: Duration,
-    resume_buffer: usize,
-    resume_buffer_bytes: usize,
-    max_rooms: usize,
+    config: RoomsConfig,
+}
+
+/// How the room rules are tuned; [`crate::Limits`] holds the node's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RoomsConfig {
+    /// How long a dropped member's id is held for a resume.
+    pub grace: Duration,
+    /// Signals kept for a held member.
+    pub resume_buffer: usize,
+    /// Bytes of signals kept for a held member.
+    pub resume_buffer_bytes: usize,
+    /// Rooms this node hosts at most.
+    pub max_rooms: usize,
+}
+
+impl From<&Limits> for RoomsConfig {
+    fn from(limits: &Limits) -> Self {
+        RoomsConfig {
+            grace: limits.grace,
+            resume_buffer: limits.resume_buffer,
+            resume_buffer_bytes: limits.resume_buffer_bytes,
+            max_rooms: limits.max_rooms,
+        }
+    }
 }
 
 impl<L: Clone + PartialEq> Rooms<L> {
-    /// `grace`: how long a dropped member's id is held; `resume_buffer` and
-    /// `resume_buffer_bytes`: signals (and their bytes) kept for a held member;
-    /// `max_rooms`: rooms this node hosts at most.
-    pub fn new(
-        grace: Duration,
-        resume_buffer: usize,
-        resume_buffer_bytes: usize,
-        max_rooms: usize,
-    ) -> Self {
+    pub(crate) fn new(config: RoomsConfig) -> Self {
         Rooms {
             rooms: HashMap::new(),
             peers: HashMap::new(),
             tokens: HashMap::new(),
-            grace,
-            resume_buffer,
-            resume_buffer_bytes,
-            max_rooms,
+            config,
         }
     }
 
     /// Opens a room with the given code. An empty name becomes the code as people
     /// see it (`K7M-Q2P`).
-    pub fn create(
+    pub(crate) fn create(
         &mut self,
         code: RoomCode,
         mut settings: RoomSettings,
@@ -213,8 +224,8 @@ impl<L: Clone + PartialEq> Rooms<L> {
         if self.rooms.contains_key(&code) {
             return Err(CreateError::CodeTaken);
         }
-        if self.rooms.len() >= self.max_rooms {
-            return Err(CreateError::TooManyRooms(self.max_rooms));
+        if self.rooms.len() >= self.config.max_rooms {
+            return Err(CreateError::TooManyRooms(self.config.max_rooms));
         }
         let room = Room {
             settings,
@@ -225,16 +236,12 @@ impl<L: Clone + PartialEq> Rooms<L> {
         Ok(summary)
     }
 
-    pub fn contains(&self, code: RoomCode) -> bool {
+    pub(crate) fn contains(&self, code: RoomCode) -> bool {
         self.rooms.contains_key(&code)
     }
 
-    pub fn summary(&self, code: RoomCode) -> Option<RoomSummary> {
-        self.rooms.get(&code).map(|room| summarize(code, room))
-    }
-
     /// All rooms, sorted by code so listings are stable.
-    pub fn list(&self) -> Vec<RoomSummary> {
+    pub(crate) fn list(&self) -> Vec<RoomSummary> {
         let mut all: Vec<_> = self
             .rooms
             .iter()
@@ -244,7 +251,7 @@ impl<L: Clone + PartialEq> Rooms<L> {
         all
     }
 
-    pub fn stats(&self) -> RoomStats {
+    pub(crate) fn stats(&self) -> RoomStats {
         let mut stats = RoomStats {
             rooms: self.rooms.len(),
             ..RoomStats::default()
@@ -261,7 +268,7 @@ impl<L: Clone + PartialEq> Rooms<L> {
 
     /// Puts `link` into a room: a resume when `join.resume` is a live token for
     /// that room, otherwise a new member (passcode and capacity checked).
-    pub fn join(
+    pub(crate) fn join(
         &mut self,
         link: &L,
         join: Join<'_>,
@@ -322,7 +329,7 @@ impl<L: Clone + PartialEq> Rooms<L> {
     /// Only a resume: puts `link` back in the place of the member whose live
     /// token `join.resume` is, in that room; `None` (and nothing changed)
     /// otherwise. No passcode or capacity check, as in [`Rooms::join`].
-    pub fn resume(
+    pub(crate) fn resume(
         &mut self,
         link: &L,
         join: Join<'_>,
@@ -388,7 +395,7 @@ impl<L: Clone + PartialEq> Rooms<L> {
     /// Relays a prepared `signal` frame from `from` to `to`, within `from`'s room.
     /// `from_link` must be the sender's current connection: a socket that was
     /// replaced by a resume no longer speaks for the member.
-    pub fn signal(
+    pub(crate) fn signal(
         &mut self,
         from: &str,
         from_link: &L,
@@ -409,8 +416,9 @@ impl<L: Clone + PartialEq> Rooms<L> {
                 out.send(link, frame);
                 Ok(Routed::Delivered)
             }
-            None if member.buffer.len() < self.resume_buffer
-                && member.buffered_bytes + frame.as_str().len() <= self.resume_buffer_bytes =>
+            None if member.buffer.len() < self.config.resume_buffer
+                && member.buffered_bytes + frame.as_str().len()
+                    <= self.config.resume_buffer_bytes =>
             {
                 member.buffered_bytes += frame.as_str().len();
                 member.buffer.push_back(frame);
@@ -423,7 +431,7 @@ impl<L: Clone + PartialEq> Rooms<L> {
     /// `leave`: the member is gone at once; others get `peer-left`, the socket is
     /// closed (1000, `leave`). Ignored (returns false) unless `link` is the
     /// member's current connection.
-    pub fn leave(&mut self, id: &str, link: &L, out: &mut impl Outbox<L>) -> bool {
+    pub(crate) fn leave(&mut self, id: &str, link: &L, out: &mut impl Outbox<L>) -> bool {
         let current = self
             .peers
             .get(id)
@@ -445,7 +453,7 @@ impl<L: Clone + PartialEq> Rooms<L> {
     /// the grace period and returns the deadline, at which the shell calls
     /// [`Rooms::expire`]. Returns `None` when `link` is no longer the member's
     /// connection (replaced, left, room closed).
-    pub fn disconnect(&mut self, id: &str, link: &L, now: Instant) -> Option<Instant> {
+    pub(crate) fn disconnect(&mut self, id: &str, link: &L, now: Instant) -> Option<Instant> {
         let code = self.peers.get(id)?;
         let room = self.rooms.get_mut(code)?;
         let index = room.member(id)?;
@@ -453,7 +461,7 @@ impl<L: Clone + PartialEq> Rooms<L> {
         if member.link.as_ref() != Some(link) {
             return None;
         }
-        let deadline = now + self.grace;
+        let deadline = now + self.config.grace;
         member.link = None;
         member.held_until = Some(deadline);
         Some(deadline)
@@ -461,7 +469,7 @@ impl<L: Clone + PartialEq> Rooms<L> {
 
     /// Ends every hold whose grace period is over; their rooms get `peer-left`.
     /// Returns how many were ended.
-    pub fn expire(&mut self, now: Instant, out: &mut impl Outbox<L>) -> usize {
+    pub(crate) fn expire(&mut self, now: Instant, out: &mut impl Outbox<L>) -> usize {
         let due: Vec<String> = self
             .rooms
             .values()
@@ -475,8 +483,10 @@ impl<L: Clone + PartialEq> Rooms<L> {
         due.len()
     }
 
-    /// The earliest pending hold deadline, if any.
-    pub fn next_deadline(&self) -> Option<Instant> {
+    /// The earliest pending hold deadline, if any (the shell keeps one timer
+    /// per hold instead; tests check the holds with it).
+    #[cfg(test)]
+    fn next_deadline(&self) -> Option<Instant> {
         self.rooms
             .values()
             .flat_map(|r| &r.members)
@@ -486,7 +496,7 @@ impl<L: Clone + PartialEq> Rooms<L> {
 
     /// Closes a room: its live members get `room-closed` and a close (1000,
     /// `room-closed`); held ids and tokens are dropped. Returns whether it existed.
-    pub fn close_room(&mut self, code: RoomCode, out: &mut impl Outbox<L>) -> bool {
+    pub(crate) fn close_room(&mut self, code: RoomCode, out: &mut impl Outbox<L>) -> bool {
         let Some(room) = self.rooms.remove(&code) else {
             return false;
         };
@@ -503,7 +513,7 @@ impl<L: Clone + PartialEq> Rooms<L> {
     }
 
     /// Closes every room (node shutdown).
-    pub fn close_all(&mut self, out: &mut impl Outbox<L>) {
+    pub(crate) fn close_all(&mut self, out: &mut impl Outbox<L>) {
         let codes: Vec<RoomCode> = self.rooms.keys().copied().collect();
         for code in codes {
             self.close_room(code, out);
@@ -582,12 +592,21 @@ mod tests {
 
     const GRACE: Duration = Duration::from_secs(15);
 
+    fn config(resume_buffer: usize, resume_buffer_bytes: usize, max_rooms: usize) -> RoomsConfig {
+        RoomsConfig {
+            grace: GRACE,
+            resume_buffer,
+            resume_buffer_bytes,
+            max_rooms,
+        }
+    }
+
     fn code() -> RoomCode {
         RoomCode::parse("K7MQ2P").unwrap()
     }
 
     fn rooms_with(capacity: usize, passcode: Option<&str>) -> Rooms<u32> {
-        let mut rooms = Rooms::new(GRACE, 3, 1 << 20, 16);
+        let mut rooms = Rooms::new(config(3, 1 << 20, 16));
         rooms
             .create(
                 code(),
@@ -819,7 +838,7 @@ mod tests {
 
     #[test]
     fn kept_signals_are_bounded_in_bytes_too() {
-        let mut rooms: Rooms<u32> = Rooms::new(GRACE, 256, 100, 16);
+        let mut rooms: Rooms<u32> = Rooms::new(config(256, 100, 16));
         rooms
             .create(
                 code(),
@@ -1018,7 +1037,7 @@ mod tests {
 
     #[test]
     fn room_limits() {
-        let mut rooms: Rooms<u32> = Rooms::new(GRACE, 3, 1 << 20, 1);
+        let mut rooms: Rooms<u32> = Rooms::new(config(3, 1 << 20, 1));
         let s = RoomSettings {
             name: "a".into(),
             listed: true,

@@ -302,8 +302,8 @@ async fn lan_listener_serves_only_ws_health_and_room_probes() {
 #[tokio::test]
 async fn room_probes_are_rate_limited_per_address() {
     let node = start_node_with(|c| {
-        c.limits.probe_burst = 20;
-        c.limits.probe_per_sec = 10;
+        c.limits.room_check_burst = 20;
+        c.limits.room_check_per_sec = 10;
     })
     .await;
     let mut statuses = Vec::new();

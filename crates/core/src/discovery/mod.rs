@@ -33,20 +33,21 @@ use tokio_util::task::TaskTracker;
 
 use crate::codes::RoomCode;
 use crate::netif;
-use crate::node::LanRoom;
-use crate::registry::Registry;
+use crate::rooms::RoomSummary;
 use table::{Checked, Table, Timing};
 
+pub use table::LanRoom;
+
 /// The mDNS service type of lanmeet nodes.
-pub const SERVICE_TYPE: &str = "_lanmeet._tcp.local.";
+pub(crate) const SERVICE_TYPE: &str = "_lanmeet._tcp.local.";
 
 /// How long after the browse starts its answers are complete enough to say
 /// "no such room". A running node usually answers a new browser within ~100 ms,
 /// but an answer that coincides with another browser's query can be missed and
 /// only comes with the next query, about a second later; on a busy machine
 /// later still. Only a "not found" waits this long: anything found returns at once.
-pub const SETTLE: Duration = Duration::from_millis(3000);
-/// Timeout of one health check or room probe.
+pub(crate) const SETTLE: Duration = Duration::from_millis(3000);
+/// Timeout of one health check or room check.
 const ASK_TIMEOUT: Duration = Duration::from_secs(1);
 /// How often the table looks for entries due a health check.
 const TICK: Duration = Duration::from_millis(250);
@@ -74,13 +75,14 @@ pub enum DiscoveryError {
     Mdns(#[from] mdns_sd::Error),
 }
 
-/// What a node advertises: who it is, where its LAN listener is, and the rooms
-/// (read from the registry at each change).
+/// What a node advertises: who it is, where its LAN listener is, and its rooms,
+/// every one of them (the record exists while any room does, so unlisted rooms
+/// can be asked for; only listed ones are named in it).
 pub(crate) struct Advert {
     pub(crate) id: String,
     pub(crate) name: String,
     pub(crate) port: u16,
-    pub(crate) registry: Registry,
+    pub(crate) rooms: watch::Receiver<Vec<RoomSummary>>,
 }
 
 struct Inner {
@@ -180,15 +182,6 @@ impl Discovery {
     /// A receiver that wakes whenever [`Discovery::rooms`] changes.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.inner.changes.subscribe()
-    }
-
-    /// Waits until the browse has run long enough to have heard every node
-    /// that answers ([`SETTLE`]).
-    pub async fn settled(&self) {
-        tokio::select! {
-            () = tokio::time::sleep_until(self.started + SETTLE) => {}
-            () = self.stop.cancelled() => {}
-        }
     }
 
     /// The `ws` URL of the node hosting `code`: a listed room from the table, or
@@ -373,7 +366,7 @@ fn names(id: &str) -> (String, String) {
 async fn advertise(daemon: ServiceDaemon, advert: Advert, stop: CancellationToken) {
     let (instance, host) = names(&advert.id);
     let fullname = format!("{instance}.{SERVICE_TYPE}");
-    let mut changes = advert.registry.subscribe();
+    let mut changes = advert.rooms.clone();
     // The listed rooms announced now (`None`: no record), and the serial used.
     let mut announced: Option<Vec<txt::TxtRoom>> = None;
     let mut serial: u32 = 0;
@@ -382,7 +375,7 @@ async fn advertise(daemon: ServiceDaemon, advert: Advert, stop: CancellationToke
     let mut repeat: Option<(Instant, usize)> = None;
     loop {
         changes.mark_unchanged();
-        let rooms = advert.registry.list();
+        let rooms = changes.borrow().clone();
         let wanted = (!rooms.is_empty()).then(|| {
             rooms
                 .into_iter()

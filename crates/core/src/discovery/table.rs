@@ -13,10 +13,25 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
+use serde::Serialize;
+
 use super::txt::NodeRecord;
 use crate::codes::RoomCode;
 use crate::netif;
-use crate::node::LanRoom;
+
+/// A listed room somewhere on the LAN (here included), for "Nearby rooms".
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct LanRoom {
+    pub code: RoomCode,
+    pub name: String,
+    /// The hosting node's name.
+    pub host: String,
+    pub ws: String,
+    pub peers: usize,
+    pub capacity: usize,
+    /// Hosted by this node.
+    pub local: bool,
+}
 
 /// Intervals of the health checks.
 #[derive(Debug, Clone, Copy)]
