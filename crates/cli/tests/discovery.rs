@@ -484,25 +484,10 @@ fn node_limited_to_one_interface_announces_only_there() {
             node.label,
             absent.label
         );
-        let out = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &host.ns,
-                env!("CARGO_BIN_EXE_lanmeet"),
-                "rooms",
-                "--json",
-                "--wait-ms",
-                "2000",
-            ])
-            .output()
-            .unwrap_or_else(|e| panic!("lanmeet rooms: {e}"));
-        let rooms: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
-        assert!(
-            rooms.iter().any(|r| r["code"] == everywhere.code()),
-            "{}: {rooms:?}",
-            host.name
-        );
+        let out = rooms_until(&lan, host, &["--json", "--wait-ms", "2000"], |out| {
+            out.contains(&everywhere.code())
+        });
+        let rooms: Vec<Value> = serde_json::from_str(&out).unwrap_or_default();
         assert!(
             !rooms.iter().any(|r| r["code"] == absent.code()),
             "{}: {rooms:?}",
@@ -545,41 +530,16 @@ fn no_discovery_starts_no_mdns_and_rooms_explains_an_empty_list() {
         lan.mdns_socket_open(&b).then_some(())
     });
     // The quiet node is invisible, so a browser next to it finds only the loud one.
-    let out = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &a.ns,
-            env!("CARGO_BIN_EXE_lanmeet"),
-            "rooms",
-            "--wait-ms",
-            "1500",
-        ])
-        .output()
-        .unwrap_or_else(|e| panic!("lanmeet rooms: {e}"));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success());
     let grouped = |code: String| format!("{}-{}", &code[..3], &code[3..]);
-    assert!(
-        text.contains(&grouped(loud.code())) && text.contains("loud"),
-        "{text}"
-    );
+    let text = rooms_until(&lan, &a, &["--wait-ms", "1500"], |out| {
+        out.contains(&grouped(loud.code()))
+    });
+    assert!(text.contains("loud"), "{text}");
     assert!(!text.contains(&grouped(quiet.code())), "{text}");
     drop(loud);
     // With nobody announcing, `rooms` says what to try.
     let lonely = lan.host("c", &[("br0", "10.64.0.3/24")]);
-    let out = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &lonely.ns,
-            env!("CARGO_BIN_EXE_lanmeet"),
-            "rooms",
-            "--wait-ms",
-            "300",
-        ])
-        .output()
-        .unwrap_or_else(|e| panic!("lanmeet rooms: {e}"));
+    let out = lan.lanmeet(&lonely, &["rooms", "--wait-ms", "300"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("No rooms found nearby")
@@ -587,6 +547,25 @@ fn no_discovery_starts_no_mdns_and_rooms_explains_an_empty_list() {
             && text.contains("invite"),
         "{text}"
     );
+}
+
+/// Runs `lanmeet rooms ARGS…` in `host` (each run a fresh browser listening
+/// for its `--wait-ms`) until its output satisfies `done`, bounded by
+/// [`PATIENCE`]: what a fresh browser hears within one window depends on the
+/// load of the machine, what it hears at all does not. Returns that output.
+fn rooms_until(lan: &Lan, host: &Host, args: &[&str], done: impl Fn(&str) -> bool) -> String {
+    let mut all = vec!["rooms"];
+    all.extend(args);
+    wait_for(
+        &format!("`lanmeet {}` in {}", all.join(" "), host.name),
+        PATIENCE,
+        || {
+            let out = lan.lanmeet(host, &all);
+            assert!(out.status.success(), "lanmeet {all:?}: {out:?}");
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            done(&text).then_some(text)
+        },
+    )
 }
 
 /// Median of durations, in milliseconds.

@@ -255,7 +255,7 @@ async fn oversized_messages_close_with_1009() {
     node.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn floods_are_rate_limited_without_closing() {
     let node = start_node().await;
     let room = node.room();
@@ -282,7 +282,8 @@ async fn floods_are_rate_limited_without_closing() {
         got.len()
     );
     assert!(got.windows(2).all(|w| w[0] < w[1]), "in order");
-    // The socket is still open and works once the bucket refills.
+    // The socket is still open and works once the bucket refills. (Paused
+    // clock: the wait costs no real time and cannot be cut short by load.)
     tokio::time::sleep(Duration::from_millis(100)).await;
     a.signal(&b.id, json!("after")).await;
     assert_eq!(b.expect("signal").await["data"], "after");
@@ -615,7 +616,7 @@ async fn shutdown_closes_every_socket_cleanly() {
         .expect("port released");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn guessing_codes_or_passcodes_is_rate_limited_per_address() {
     let node = start_node_with(|c| {
         c.limits.join_failure_burst = 3;
@@ -645,6 +646,7 @@ async fn guessing_codes_or_passcodes_is_rate_limited_per_address() {
     c.send(right.clone()).await;
     c.expect_error("rate-limited").await;
     // Failed joins come back over time (here one a second): then it works.
+    // (Paused clock: the second costs no real time.)
     tokio::time::sleep(Duration::from_millis(1100)).await;
     c.send(right).await;
     c.expect_welcome().await;
