@@ -1,5 +1,6 @@
 //! `lanmeet probe CODE|INVITE`: the network doctor. Joins native WebRTC probes into
 //! the room, waits until every pair connects, prints every pair (or one JSON object).
+//! With `--bench 2,4,8` it times mesh setup instead, for each N over `--rounds`.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -7,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use lanmeet_core::JoinTarget;
+use lanmeet_probe::{MESH_SETUP_TITLE, MeshSetup, ProbeOptions, time_mesh_setup};
 use tokio_util::sync::CancellationToken;
 
 use crate::node_args::NodeArgs;
@@ -15,6 +17,10 @@ use crate::node_args::NodeArgs;
 pub(crate) struct ProbeArgs {
     /// A room code (K7M-Q2P) or an invite (lanmeet://HOST:PORT/CODE).
     target: String,
+    /// The room's peer-socket URL, e.g. ws://192.168.1.20:7878/ws: a bare code is then
+    /// not looked up on the network.
+    #[arg(long)]
+    ws: Option<String>,
     /// How many probes to join (1-8).
     #[arg(long, default_value_t = 2)]
     peers: usize,
@@ -27,6 +33,9 @@ pub(crate) struct ProbeArgs {
     /// Print one JSON object ({"pairs":[{"a","b","connected","connect_ms","rtt_ms"}],…}).
     #[arg(long)]
     json: bool,
+    /// Probes are named NAME-1 … NAME-N.
+    #[arg(long, default_value = "probe")]
+    name: String,
     /// The room's passcode.
     #[arg(long, env = "LANMEET_PASSCODE")]
     passcode: Option<String>,
@@ -36,6 +45,19 @@ pub(crate) struct ProbeArgs {
     /// Also wait until the room has this many members in total (probes included).
     #[arg(long)]
     expect: Option<usize>,
+    /// Offer recvonly audio/video, so browsers send media in the first negotiation.
+    #[arg(long)]
+    recv_media: bool,
+    /// A STUN/TURN server URL (repeatable); none by default.
+    #[arg(long = "ice-server")]
+    ice_servers: Vec<String>,
+    /// Benchmark instead: for each N in the list, time from the last join until all
+    /// pairs are connected, over --rounds rounds.
+    #[arg(long, value_delimiter = ',')]
+    bench: Option<Vec<usize>>,
+    /// Rounds per N for --bench.
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
     #[command(flatten)]
     node: NodeArgs,
 }
@@ -46,35 +68,27 @@ fn secs(s: f64, flag: &str) -> Result<Duration> {
 
 /// Returns whether every pair connected (the exit code is 1 when not).
 pub(crate) async fn run(args: ProbeArgs) -> Result<bool> {
-    let (ws, room) = match args.target.parse::<JoinTarget>()? {
-        JoinTarget::Invite(invite) => (invite.ws_url(), invite.code().to_string()),
-        JoinTarget::Code(code) => {
-            // Same lookup as `lanmeet join`: a node of our own, asked to resolve.
-            let mut node_args = args.node.clone();
-            node_args.lan_port.get_or_insert(0);
-            let stop = CancellationToken::new();
-            let node = node_args.start(stop.clone()).await?;
-            let ws = node.resolve(code).await;
-            stop.cancel();
-            node.stopped().await;
-            let Some(ws) = ws else {
-                bail!(
-                    "no room {} was found on this network (or discovery is off): \
-                       pass the invite lanmeet://HOST:PORT/CODE instead",
-                    code.grouped()
-                );
-            };
-            (ws, code.to_string())
-        }
+    let target: JoinTarget = args.target.parse()?;
+    let (ws, room) = match (args.ws.clone(), target) {
+        (Some(ws), JoinTarget::Invite(invite)) => (ws, invite.code().to_string()),
+        (Some(ws), JoinTarget::Code(code)) => (ws, code.to_string()),
+        (None, JoinTarget::Invite(invite)) => (invite.ws_url(), invite.code().to_string()),
+        (None, JoinTarget::Code(code)) => (resolve(&args.node, code).await?, code.to_string()),
     };
-    let mut options = lanmeet_probe::ProbeOptions::new(ws, room);
+    let mut options = ProbeOptions::new(ws, room);
     options.peers = args.peers;
     options.duration = secs(args.duration, "--duration")?;
     options.connect_timeout = secs(args.timeout, "--timeout")?;
-    options.passcode = args.passcode;
     options.expect_members = args.expect;
+    options.name_prefix = args.name;
+    options.passcode = args.passcode;
     if let Some(bind) = args.bind {
         options.bind_addr = bind;
+    }
+    options.recv_media = args.recv_media;
+    options.ice_servers = args.ice_servers;
+    if let Some(sizes) = args.bench {
+        return bench(&options, &sizes, args.rounds, args.json).await;
     }
     let report = lanmeet_probe::run(options).await?;
     if args.json {
@@ -83,4 +97,52 @@ pub(crate) async fn run(args: ProbeArgs) -> Result<bool> {
         println!("{report}");
     }
     Ok(report.ok)
+}
+
+/// Looks a bare code up as `lanmeet join` does: a node of our own, asked to resolve.
+async fn resolve(node_args: &NodeArgs, code: lanmeet_core::RoomCode) -> Result<String> {
+    let mut node_args = node_args.clone();
+    node_args.lan_port.get_or_insert(0);
+    let stop = CancellationToken::new();
+    let node = node_args.start(stop.clone()).await?;
+    let ws = node.resolve(code).await;
+    stop.cancel();
+    node.stopped().await;
+    let Some(ws) = ws else {
+        bail!(
+            "no room {} was found on this network (or discovery is off): \
+               pass the invite lanmeet://HOST:PORT/CODE instead",
+            code.grouped()
+        );
+    };
+    Ok(ws)
+}
+
+/// Times mesh setup for each N; prints min / median / max per N as it goes (or one
+/// JSON object at the end). Returns whether every round connected.
+async fn bench(options: &ProbeOptions, sizes: &[usize], rounds: usize, json: bool) -> Result<bool> {
+    if !json {
+        println!("{MESH_SETUP_TITLE}");
+        println!("{}", MeshSetup::header());
+    }
+    let mut all_ok = true;
+    let mut results = Vec::with_capacity(sizes.len());
+    for &n in sizes {
+        let row = time_mesh_setup(options, n, rounds).await?;
+        for report in &row.failed {
+            eprintln!("N={n}: a round failed:\n{report}");
+        }
+        all_ok &= row.failed.is_empty();
+        if !json {
+            println!("{row}");
+        }
+        results.push(row);
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "bench": "mesh_setup", "results": results })
+        );
+    }
+    Ok(all_ok)
 }

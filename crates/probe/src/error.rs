@@ -7,9 +7,6 @@ use std::time::Duration;
 /// Why a probe or a probe run failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
-    /// The room address given on the command line is not one the probe understands.
-    #[error("not a room code, invite or ws:// URL: {0:?}")]
-    BadTarget(String),
     /// The peer socket could not be opened (node down, wrong address, firewall).
     #[error("cannot open the peer socket {url}")]
     Connect {

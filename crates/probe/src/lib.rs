@@ -25,7 +25,9 @@
 //!   a `SnapshotStore` the tasks write to.
 //! - `mesh`: [`run`], N probes → [`ProbeReport`] (serde for `--json`, `Display`
 //!   for the human matrix).
-//! - `target`: parsing `CODE` / `lanmeet://HOST:PORT/CODE`.
+//! - `bench`: [`time_mesh_setup`], mesh setup timed over rounds (`lanmeet probe
+//!   --bench`).
+//! - `route`: [`local_address_towards`], the default bind address.
 //! - `error`: [`ProbeError`].
 //!
 //! # WebRTC notes (webrtc 0.21)
@@ -35,17 +37,19 @@
 //! disabled on every connection (no multicast socket, no `.local` candidates), so a
 //! probe never sends multicast. ICE checks run every 20 ms by default.
 
+pub mod bench;
 pub mod error;
 mod link;
 pub mod mesh;
 pub mod probe;
 mod protocol;
+pub mod route;
 pub mod state;
-pub mod target;
 
+pub use bench::{MESH_SETUP_TITLE, MeshSetup, time_mesh_setup};
 pub use error::ProbeError;
 pub use mesh::{Pair, PeerMedia, ProbeOptions, ProbeReport, run};
 pub use probe::{Probe, ProbeConfig};
 pub use protocol::RoomInfo;
+pub use route::local_address_towards;
 pub use state::{ChatMessage, CloseReason, LinkSnapshot, ProbeSnapshot, SessionState, TrackStats};
-pub use target::{Target, local_address_towards, parse_target};

@@ -10,22 +10,19 @@
  * Needs root, and runs inside a namespace made for it (browsers ignore loopback ICE
  * candidates, so the calls use the namespace's veth address):
  *
- *   cargo build -p lanmeet -p lanmeet-probe
+ *   cargo build -p lanmeet
  *   (cd ui && npm ci)
  *   scripts/with-netns probe-interop -- node --test --test-concurrency=1 crates/probe/tests/interop.test.mjs
  *
- * LANMEET_BIN / LANMEET_PROBE_BIN override the binaries' paths.
+ * LANMEET_BIN overrides the binary's path (the probe runs as `lanmeet probe`).
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import path from 'node:path';
 import {
-  REPO, WAIT_MS, startHost, launchBrowser, openPerson, typeAndJoin, waitInCall, waitPlaying,
+  LANMEET_BIN, WAIT_MS, startHost, launchBrowser, openPerson, typeAndJoin, waitInCall, waitPlaying,
   selfId, tileOf, debugDump, testAddr,
 } from '../../../ui/tests/e2e/helpers.mjs';
-
-const PROBE_BIN = process.env.LANMEET_PROBE_BIN || path.join(REPO, 'target/debug/lanmeet-probe');
 
 /**
  * Starts one probe run; resolves with its JSON report once it exits.
@@ -34,10 +31,10 @@ const PROBE_BIN = process.env.LANMEET_PROBE_BIN || path.join(REPO, 'target/debug
  */
 function startProbe(info, extra) {
   const args = [
-    info.code, '--ws', info.ws, '--peers', '1', '--name', 'probe', '--bind', testAddr(),
+    'probe', info.code, '--ws', info.ws, '--peers', '1', '--name', 'probe', '--bind', testAddr(),
     '--expect', '3', '--timeout', '30', '--json', ...extra,
   ];
-  const proc = spawn(PROBE_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(LANMEET_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   proc.stdout?.on('data', (d) => { out += String(d); });
@@ -49,7 +46,7 @@ function startProbe(info, extra) {
     }, WAIT_MS * 2);
     proc.once('error', (e) => {
       clearTimeout(guard);
-      reject(new Error(`cannot start ${PROBE_BIN}: ${e.message} (cargo build -p lanmeet-probe, or set LANMEET_PROBE_BIN)`));
+      reject(new Error(`cannot start ${LANMEET_BIN}: ${e.message} (cargo build -p lanmeet, or set LANMEET_BIN)`));
     });
     proc.once('exit', (status) => {
       clearTimeout(guard);
