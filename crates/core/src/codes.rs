@@ -166,3 +166,7 @@ mod tests {
         );
     }
 }
+
+/// Property tests (proptest): random input against what PROTOCOL.md says.
+#[cfg(test)]
+mod properties;

@@ -81,6 +81,14 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::
 
 /// Parses one text frame. `max_name` is the name limit in characters.
 pub(crate) fn parse_request(text: &str, max_name: usize) -> Result<Request<'_>, BadMessage> {
+    // A request is a JSON object. serde would also fill `Wire` from an array,
+    // field by field (`["leave"]`, `["join","K7MQ2P","Al"]`): not the protocol.
+    if !text
+        .trim_start_matches([' ', '\t', '\n', '\r'])
+        .starts_with('{')
+    {
+        return Err(BadMessage::NotJson("a request is a JSON object".to_owned()));
+    }
     let wire: Wire<'_> =
         serde_json::from_str(text).map_err(|e| BadMessage::NotJson(short(&e.to_string())))?;
     match &*wire.kind {
@@ -471,6 +479,19 @@ mod tests {
             parse_request("[1,2]", 64),
             Err(BadMessage::NotJson(_))
         ));
+        // Found by the property tests (properties.rs): serde fills a struct from an
+        // array too.
+        for array in [
+            r#"["leave"]"#,
+            r#" ["join","K7MQ2P","Al"]"#,
+            r#"["signal",null,null,null,null,"p1",1]"#,
+        ] {
+            assert!(
+                matches!(parse_request(array, 64), Err(BadMessage::NotJson(_))),
+                "{array}"
+            );
+        }
+        assert!(parse_request(" \r\n\t{\"type\":\"leave\"}", 64).is_ok());
         assert!(matches!(
             parse_request(r#"{"room":"x"}"#, 64),
             Err(BadMessage::NotJson(_))
@@ -575,3 +596,7 @@ mod tests {
         assert_eq!(ErrorCode::SlowConsumer.as_str(), "slow-consumer");
     }
 }
+
+/// Property tests (proptest): random input against what PROTOCOL.md says.
+#[cfg(test)]
+mod properties;

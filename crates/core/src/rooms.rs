@@ -1052,3 +1052,7 @@ mod tests {
         );
     }
 }
+
+/// Property tests (proptest): random input against what PROTOCOL.md says.
+#[cfg(test)]
+mod properties;
