@@ -94,7 +94,7 @@ async fn signals_never_cross_rooms() {
     let mut b = Client::join(&url, two.code.as_str(), "B").await;
     a.signal(&b.id, json!({"secret": 1})).await;
     a.expect_error("unknown-peer").await;
-    b.expect_silence(SHORT).await;
+    b.expect_nothing_pending().await;
     // The socket stays open after unknown-peer.
     let mut c = Client::join(&url, one.code.as_str(), "C").await;
     a.expect("peer-joined").await;
@@ -375,8 +375,8 @@ async fn resume_takes_the_same_id_back_with_signals_kept_in_order() {
             "kept signals in order"
         );
     }
-    b.expect_silence(SHORT).await; // signals beyond 256 were dropped
-    a.expect_silence(SHORT).await; // nobody saw peer-left or peer-joined
+    b.expect_nothing_pending().await; // signals beyond 256 were dropped
+    a.expect_nothing_pending().await; // nobody saw peer-left or peer-joined
     // The old token is spent: using it again is an ordinary join.
     let mut c = Client::connect(&url).await;
     c.send(json!({"type":"join","room":room.code.as_str(),"name":"B2","resume":b_token}))
@@ -402,7 +402,7 @@ async fn resume_while_the_old_socket_lives_replaces_it() {
     assert_eq!(closed, Closed::Frame(1000, "replaced".into()));
     a.signal(&b2.id, json!("to the new socket")).await;
     assert_eq!(b2.expect("signal").await["data"], "to the new socket");
-    a.expect_silence(SHORT).await;
+    a.expect_nothing_pending().await;
     let stats = node.settle("old socket gone", |s| s.sockets == 2).await;
     assert_eq!(
         (stats.joined, stats.held),

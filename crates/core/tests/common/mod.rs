@@ -144,6 +144,21 @@ impl Client {
         }
     }
 
+    /// Asserts that nothing is queued for this socket, without waiting for a
+    /// window to pass: a signal to nobody is answered `unknown-peer`, and that
+    /// answer must be the next frame. The node handles a socket's frames in order
+    /// and queues every event of one action (a join, a resume, a signal) at
+    /// once, so whatever an action already answered sent this socket arrives
+    /// before the answer to the probe.
+    pub async fn expect_nothing_pending(&mut self) {
+        self.signal("nobody", Value::Null).await;
+        let next = self.recv().await;
+        assert!(
+            next["type"] == "error" && next["code"] == "unknown-peer",
+            "expected nothing pending, got {next}"
+        );
+    }
+
     /// Asserts nothing arrives for `wait`.
     pub async fn expect_silence(&mut self, wait: Duration) {
         if let Some(event) = self.next_event(wait).await {
