@@ -371,7 +371,7 @@ async fn advertise(daemon: ServiceDaemon, advert: Advert, stop: CancellationToke
     let mut announced: Option<Vec<txt::TxtRoom>> = None;
     let mut serial: u32 = 0;
     // Repeats still due for the record announced last: when the next one is,
-    // and how many follow it.
+    // and which gap of REPEATS comes after it.
     let mut repeat: Option<(Instant, usize)> = None;
     loop {
         changes.mark_unchanged();
