@@ -168,10 +168,10 @@ export function describeMediaProblems(a) {
 
 /**
  * Lists cameras and microphones (labels appear once permission was given).
+ * @param {Pick<MediaDevices, 'enumerateDevices'> | undefined} [md] injected for tests
  * @returns {Promise<{audio: MediaDeviceInfo[], video: MediaDeviceInfo[]}>}
  */
-export async function listDevices() {
-  const md = globalThis.navigator?.mediaDevices;
+export async function listDevices(md = globalThis.navigator?.mediaDevices) {
   if (!md?.enumerateDevices) return { audio: [], video: [] };
   try {
     const all = await md.enumerateDevices();
@@ -186,10 +186,10 @@ export async function listDevices() {
 
 /**
  * Asks for a screen or window to share.
+ * @param {Pick<MediaDevices, 'getDisplayMedia'> | undefined} [md] injected for tests
  * @returns {Promise<MediaStreamTrack>}
  */
-export async function getScreen() {
-  const md = globalThis.navigator?.mediaDevices;
+export async function getScreen(md = globalThis.navigator?.mediaDevices) {
   if (!md?.getDisplayMedia) throw Object.assign(new Error('Screen sharing is not available in this window.'), { name: 'NotSupportedError' });
   const s = await md.getDisplayMedia({ video: { frameRate: { ideal: 15, max: 30 } }, audio: false });
   const track = s.getVideoTracks()[0];

@@ -3,7 +3,7 @@
  * The call: a grid of tiles (one per person, ours mirrored and muted), the controls
  * (Mute, Camera off, Share screen, devices, Leave), the room code with Copy invite,
  * the chat, and banners for what went wrong. Like the lobby, it shows and reports;
- * app.js decides.
+ * call-controller.js decides.
  *
  * Tiles carry data attributes for tests and styling: `data-testid="tile"`,
  * `data-peer-id`, `data-self`, `data-name`, `data-state` (connecting | connected |
@@ -25,6 +25,7 @@ import { fillSelect } from './lobby.js';
  * @property {(text: string) => void} onChat
  * @property {(kind: 'audio' | 'video', deviceId: string) => void} onDevice
  * @property {() => void} onEnableSound
+ * @property {() => void} onAnyClick a click anywhere in the call (lets sound start)
  */
 
 /**
@@ -217,6 +218,7 @@ export class CallView {
       this.overlay,
     );
     root.replaceChildren(this.el);
+    this.el.addEventListener('click', () => handlers.onAnyClick());
 
     this._resize = () => this.relayout();
     this._observer = typeof ResizeObserver === 'function' ? new ResizeObserver(this._resize) : null;
@@ -241,6 +243,24 @@ export class CallView {
     else this.grid.append(tile.el);
     this.relayout();
     return tile;
+  }
+
+  /**
+   * Marks a tile with a peer id (our own gets ours once the node tells us).
+   * @param {string} key
+   * @param {string} peerId
+   */
+  setPeerId(key, peerId) {
+    this.tiles.get(key)?.el.setAttribute('data-peer-id', peerId);
+  }
+
+  /**
+   * Calls `fn` whenever the tile's video starts playing (the join timeline).
+   * @param {string} id
+   * @param {() => void} fn
+   */
+  onTilePlaying(id, fn) {
+    this.tiles.get(id)?.video.addEventListener('playing', fn);
   }
 
   /** @param {string} id */
@@ -375,6 +395,10 @@ export class CallView {
         h('div', { class: 'actions' }, ...actions.map((a) => h('button', { type: 'button', class: a.primary ? 'primary' : '', onclick: a.run }, a.label))),
       ),
     );
+  }
+
+  hideOverlay() {
+    this.overlay.hidden = true;
   }
 
   destroy() {

@@ -2,7 +2,8 @@
 /**
  * The lobby: name, room code or invite, Join; Host a room (name, passcode, listed);
  * the camera/microphone preview with device pickers; Nearby rooms. The view only
- * shows things and reports what the person did; app.js decides what happens.
+ * shows things and reports what the person did; lobby-controller.js decides
+ * what happens.
  */
 import { h, tryPlay } from '../dom.js';
 import { formatCode } from '../codes.js';

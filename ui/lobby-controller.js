@@ -1,0 +1,328 @@
+// @ts-check
+/**
+ * The lobby's decisions: what Join, Host a room and a Nearby room's Join do, what
+ * each failure says, the Nearby poll, the preview and device pickers. The view
+ * ({@link import('./views/lobby.js').LobbyView}) shows and reports; this decides;
+ * starting the call is handed to whoever made us (`startCall`).
+ *
+ * A window without RTCPeerConnection (a Linux webview built without WebRTC) still
+ * hosts: the room lives on this node, and "Open in browser" takes the person to the
+ * same room in the system browser.
+ *
+ * Everything comes in through {@link LobbyDeps}; constructing one starts nothing
+ * until {@link LobbyController#show}.
+ */
+import { ApiError } from './api.js';
+import { parseJoinInput, formatCode, CodeError } from './codes.js';
+
+const NEARBY_POLL_MS = 2000;
+
+/** @typedef {import('./storage.js').CallTarget} CallTarget */
+/** @typedef {import('./api.js').LanRoom} LanRoom */
+
+/**
+ * The control API as the lobby uses it (`api.js`, or a fake throwing {@link ApiError}s).
+ * @typedef {object} LobbyApi
+ * @property {() => Promise<LanRoom[]>} lanRooms
+ * @property {(code: string) => Promise<{code: string, ws: string}>} resolveRoom
+ * @property {(opts: {name?: string, passcode?: string | null, listed?: boolean}) => Promise<import('./api.js').CreatedRoom>} createRoom
+ */
+
+/**
+ * What of {@link import('./views/lobby.js').LobbyView} the controller uses.
+ * @typedef {object} LobbyViewLike
+ * @property {string} name
+ * @property {{value: string, focus(): void}} nameInput
+ * @property {{value: string, focus(): void}} roomInput
+ * @property {{value: string}} passcodeInput
+ * @property {(message: string | null, opts?: {kind?: 'error' | 'info', actions?: NoticeAction[], detail?: string}) => void} setNotice
+ * @property {(reason: string) => void} askPasscode
+ * @property {(busy: boolean) => void} setBusy
+ * @property {(stream: MediaStream | null, note: string) => void} setPreview
+ * @property {(devices: {audio: MediaDeviceInfo[], video: MediaDeviceInfo[]}, current: {audio?: string, video?: string}) => void} setDevices
+ * @property {(rooms: LanRoom[] | null) => void} setRooms
+ * @property {() => void} destroy
+ */
+
+/** @typedef {{label: string, run: () => void}} NoticeAction */
+
+/**
+ * What the lobby opens with (all optional): a sentence with ways forward, the room
+ * to fill in, the passcode field with a reason.
+ * @typedef {object} LobbyOptions
+ * @property {string} [notice]
+ * @property {'error' | 'info'} [noticeKind]
+ * @property {NoticeAction[]} [actions]
+ * @property {string} [room]
+ * @property {string} [askPasscode]
+ * @property {string} [detail]
+ */
+
+/**
+ * @typedef {object} IntervalTimers
+ * @property {(fn: () => void, ms: number) => any} setInterval
+ * @property {(handle: any) => void} clearInterval
+ */
+
+/**
+ * @typedef {object} LobbyDeps
+ * @property {(handlers: import('./views/lobby.js').LobbyHandlers, initial: {name: string, room: string}) => LobbyViewLike} createLobbyView
+ * @property {LobbyApi} api
+ * @property {import('./storage.js').AppStorage} storage
+ * @property {import('./local-media.js').LocalMedia} media
+ * @property {boolean} hasWebRTC
+ * @property {{search: string, origin: string}} location
+ * @property {() => unknown} browserOpener the desktop app's `__lanmeetOpenInBrowser`, if any
+ * @property {IntervalTimers} timers
+ * @property {(title: string) => void} setTitle
+ * @property {(what: string) => void} mark the join timeline
+ * @property {(target: CallTarget) => unknown} startCall
+ */
+
+export class LobbyController {
+  /** @param {LobbyDeps} deps */
+  constructor(deps) {
+    this.deps = deps;
+    /** @type {LobbyViewLike | null} */
+    this.view = null;
+    this.destroyed = false;
+    this._nearbyTimer = null;
+    /** @type {(() => void) | null} */
+    this._offDevices = null;
+  }
+
+  /**
+   * Shows the lobby, then the preview once camera and microphone are there.
+   * @param {LobbyOptions} [opts]
+   */
+  async show(opts = {}) {
+    const d = this.deps;
+    const params = new URLSearchParams(d.location.search);
+    const view = d.createLobbyView(
+      {
+        onJoin: (v) => this.join(v),
+        onHost: (v) => this.host(v),
+        onJoinNearby: (room, name) => this.joinNearby(room, name),
+        onDevice: (kind, id) => this.switchDevice(kind, id),
+        onNameChange: (name) => d.storage.saveName(name),
+      },
+      { name: d.storage.name(), room: opts.room ?? params.get('room') ?? '' },
+    );
+    this.view = view;
+    d.setTitle('lanmeet');
+    if (!d.hasWebRTC) this._showNoWebRTC(view.roomInput.value);
+    else if (opts.notice) view.setNotice(opts.notice, { kind: opts.noticeKind, actions: opts.actions, detail: opts.detail });
+    if (opts.askPasscode) view.askPasscode(opts.askPasscode);
+    this._startNearby();
+    this._offDevices = d.media.on('devicechange', () => this._refreshDevices());
+    await d.media.ensure();
+    if (this.destroyed) return;
+    view.setPreview(d.media.stream, d.media.note);
+    this._refreshDevices();
+  }
+
+  /**
+   * A join from this lobby failed before getting in: say why, here.
+   * @param {LobbyOptions} opts
+   * @param {string} room the code to leave in the field if it is empty
+   */
+  report(opts, room) {
+    const view = this.view;
+    if (!view) return;
+    view.setBusy(false);
+    if (opts.notice) view.setNotice(opts.notice, { kind: opts.noticeKind, actions: opts.actions, detail: opts.detail });
+    if (opts.askPasscode) view.askPasscode(opts.askPasscode);
+    view.roomInput.value = view.roomInput.value || room;
+  }
+
+  /** @param {boolean} busy */
+  setBusy(busy) {
+    this.view?.setBusy(busy);
+  }
+
+  /**
+   * The desktop app was launched again with a room: fill it in and join (if the name
+   * is known).
+   * @param {string} room a code or an invite
+   */
+  openRoom(room) {
+    const view = this.view;
+    if (!view) return false;
+    view.roomInput.value = room;
+    if (view.name && this.deps.hasWebRTC) this.join({ name: view.name, room, passcode: '' });
+    else view.roomInput.focus();
+    return true;
+  }
+
+  /** Stops the poll and removes the view. */
+  destroy() {
+    this.destroyed = true;
+    this._stopNearby();
+    this._offDevices?.();
+    this._offDevices = null;
+    this.view?.destroy();
+  }
+
+  /** @param {{name: string, room: string, passcode: string}} v */
+  async join(v) {
+    const d = this.deps;
+    d.mark('join-click');
+    if (!d.hasWebRTC) return this._showNoWebRTC(v.room);
+    if (!this._checkName(v.name)) return;
+    let target;
+    try {
+      target = parseJoinInput(v.room);
+    } catch (err) {
+      this.view?.setNotice(err instanceof CodeError ? err.message : String(err));
+      this.view?.roomInput.focus();
+      return;
+    }
+    this.view?.setNotice(null);
+    this.view?.setBusy(true);
+    let ws = target.kind === 'invite' ? target.ws : '';
+    if (target.kind === 'code') {
+      try {
+        ws = (await d.api.resolveRoom(target.code)).ws;
+      } catch (err) {
+        this.view?.setBusy(false);
+        if (err instanceof ApiError && err.status === 404) {
+          this.view?.setNotice(
+            `No room with code ${formatCode(target.code)} was found on this network. Check the code, or ask the host for an invite link (lanmeet://…), which works even when rooms cannot be discovered.`,
+          );
+        } else this._showApiError(err, () => this.join(v));
+        return;
+      }
+    }
+    await d.startCall({ ws, code: target.code, name: v.name, passcode: v.passcode || undefined });
+  }
+
+  /**
+   * @param {LanRoom} room
+   * @param {string} name
+   */
+  async joinNearby(room, name) {
+    if (!this.deps.hasWebRTC) return this._showNoWebRTC(room.code);
+    if (!this._checkName(name)) return;
+    this.view?.setNotice(null);
+    this.view?.setBusy(true);
+    await this.deps.startCall({ ws: room.ws, code: room.code, name, roomName: room.name, passcode: this.view?.passcodeInput.value || undefined });
+  }
+
+  /**
+   * "Host a room". A window without WebRTC still hosts: the room lives on this node
+   * (guests can join it now), and the host takes part from the browser.
+   * @param {{name: string, roomName: string, passcode: string, listed: boolean}} v
+   */
+  async host(v) {
+    const d = this.deps;
+    // The call needs a name; a window without WebRTC only hosts here, and the
+    // browser that runs the call asks for the name.
+    if (d.hasWebRTC && !this._checkName(v.name)) return;
+    this.view?.setNotice(null);
+    this.view?.setBusy(true);
+    let room;
+    try {
+      room = await d.api.createRoom({ name: v.roomName || undefined, passcode: v.passcode || null, listed: v.listed });
+    } catch (err) {
+      this.view?.setBusy(false);
+      this._showApiError(err, () => this.host(v));
+      return;
+    }
+    if (!d.hasWebRTC) {
+      this.view?.setBusy(false);
+      this._showNoWebRTC(room.code, `Room ${formatCode(room.code)} is open: friends join with that code or the invite ${room.invite}.`);
+      return;
+    }
+    await d.startCall({ ws: room.ws, code: room.code, name: v.name, passcode: v.passcode || undefined, roomName: room.name });
+  }
+
+  /**
+   * A device picked in the lobby: only the preview changes.
+   * @param {'audio' | 'video'} kind
+   * @param {string} deviceId
+   */
+  async switchDevice(kind, deviceId) {
+    const media = this.deps.media;
+    const { problem } = await media.useDevice(kind, deviceId, null);
+    this.view?.setPreview(media.stream, problem);
+    if (!problem) this._refreshDevices();
+  }
+
+  async _refreshDevices() {
+    const media = this.deps.media;
+    const devices = await media.devices();
+    if (!this.destroyed) this.view?.setDevices(devices, media.deviceIds());
+  }
+
+  /**
+   * The page has no RTCPeerConnection: say so and offer the same room in the system
+   * browser.
+   * @param {string} roomText
+   * @param {string} [before] a sentence to say first (e.g. the room just hosted)
+   */
+  _showNoWebRTC(roomText, before = '') {
+    const room = roomText.trim();
+    const url = `${this.deps.location.origin}/${room ? `?room=${encodeURIComponent(room)}` : ''}`;
+    const opener = this.deps.browserOpener();
+    const why = 'This window cannot make video calls: its web engine has no WebRTC. Open the same room in your web browser instead; nothing is lost.';
+    this.view?.setNotice(before ? `${before} ${why}` : why, {
+      actions: [
+        {
+          label: 'Open in browser',
+          run: () => {
+            if (typeof opener === 'function') {
+              Promise.resolve(opener(url)).catch(() => this.view?.setNotice(`Open this address in your web browser: ${url}`, { detail: url }));
+            } else {
+              this.view?.setNotice('Copy this address into your web browser:', { detail: url, kind: 'info' });
+            }
+          },
+        },
+      ],
+    });
+  }
+
+  _startNearby() {
+    this._stopNearby();
+    const poll = async () => {
+      try {
+        const rooms = await this.deps.api.lanRooms();
+        if (!this.destroyed) this.view?.setRooms(rooms);
+      } catch {
+        if (!this.destroyed) this.view?.setRooms(null);
+      }
+    };
+    poll();
+    this._nearbyTimer = this.deps.timers.setInterval(poll, NEARBY_POLL_MS);
+  }
+
+  _stopNearby() {
+    if (this._nearbyTimer !== null) this.deps.timers.clearInterval(this._nearbyTimer);
+    this._nearbyTimer = null;
+  }
+
+  /** @param {string} name */
+  _checkName(name) {
+    if (name) {
+      this.deps.storage.saveName(name);
+      return true;
+    }
+    this.view?.setNotice('Type your name first, so the others know who you are.');
+    this.view?.nameInput.focus();
+    return false;
+  }
+
+  /**
+   * @param {unknown} err
+   * @param {() => void} retry
+   */
+  _showApiError(err, retry) {
+    const actions = [{ label: 'Try again', run: retry }];
+    if (err instanceof ApiError && err.code === 'unreachable') {
+      this.view?.setNotice('This page cannot reach the lanmeet program on this computer. Is lanmeet still running? Start it again, then try again.', { actions });
+    } else if (err instanceof ApiError && err.code === 'rate-limited') {
+      this.view?.setNotice('Too many attempts in a short time. Wait a few seconds and try again.', { actions });
+    } else {
+      this.view?.setNotice(err instanceof Error ? err.message : String(err), { actions });
+    }
+  }
+}

@@ -1,0 +1,119 @@
+// @ts-check
+/**
+ * Which screen shows: lobby → call → lobby. Holds the lobby controller and the call
+ * controller of the moment (at most one of each) and moves between them; decides at
+ * page load whether this is a reload during a call (rejoin with the resume token:
+ * same id, same tile for the others) or a fresh lobby.
+ *
+ * Everything comes in through {@link RouterDeps}, handed on to the controllers;
+ * nothing starts until {@link Router#start}.
+ */
+import { parseJoinInput, formatCode, normalizeCode } from './codes.js';
+
+/** @typedef {import('./storage.js').CallTarget} CallTarget */
+/** @typedef {import('./lobby-controller.js').LobbyOptions} LobbyOptions */
+/** @typedef {import('./lobby-controller.js').LobbyController} LobbyController */
+/** @typedef {import('./call-controller.js').CallController} CallController */
+/** @typedef {import('./lobby-controller.js').LobbyDeps} LobbyDeps */
+/** @typedef {import('./call-controller.js').CallDeps} CallDeps */
+
+/**
+ * What the lobby and the call need from the page, minus what the router itself
+ * provides (starting a call, going to the lobby), plus how to make the two
+ * controllers (passed in, so the boot module imports every module the page needs
+ * at once and the router can be driven with any controllers).
+ * @typedef {Omit<LobbyDeps, 'startCall'> & Omit<CallDeps, 'onEntered' | 'toLobby' | 'startCall'> & {
+ *   makeLobby: (deps: LobbyDeps) => LobbyController,
+ *   makeCall: (target: CallTarget, deps: CallDeps) => CallController,
+ * }} RouterDeps
+ */
+
+export class Router {
+  /** @param {RouterDeps} deps */
+  constructor(deps) {
+    this.deps = deps;
+    /** @type {LobbyController | null} */
+    this.lobby = null;
+    /** @type {CallController | null} */
+    this.call = null;
+  }
+
+  /** Page load: rejoin the call of a reload, or show the lobby. */
+  start() {
+    const d = this.deps;
+    const saved = d.hasWebRTC ? d.storage.savedCall() : null;
+    const roomParam = new URLSearchParams(d.location.search).get('room');
+    let sameRoom = false;
+    if (saved && roomParam) {
+      try {
+        sameRoom = parseJoinInput(roomParam).code === normalizeCode(saved.code);
+      } catch {
+        sameRoom = false;
+      }
+    }
+    if (saved && (!roomParam || sameRoom)) {
+      // A reload during a call: rejoin with the resume token (same id, same tile).
+      this.showLobby({ notice: `Rejoining ${formatCode(saved.code)}…`, noticeKind: 'info', room: saved.code }).catch(() => {});
+      this.lobby?.setBusy(true);
+      this.startCall(saved);
+    } else {
+      d.storage.clearCall();
+      this.showLobby();
+    }
+  }
+
+  /** @param {LobbyOptions} [opts] */
+  showLobby(opts) {
+    this.lobby?.destroy();
+    const lobby = this.deps.makeLobby({ ...this.deps, startCall: (t) => this.startCall(t) });
+    this.lobby = lobby;
+    return lobby.show(opts);
+  }
+
+  /** @param {CallTarget} target */
+  startCall(target) {
+    this.call?.end();
+    const call = this.deps.makeCall(target, {
+      ...this.deps,
+      onEntered: () => {
+        this.lobby?.destroy();
+        this.lobby = null;
+      },
+      toLobby: (opts) => this._toLobby(opts),
+      startCall: (t) => this.startCall(t),
+    });
+    this.call = call;
+    return call.start();
+  }
+
+  /**
+   * A call that never got in says why in the lobby it was started from; otherwise
+   * (left, back from an ended call) a fresh lobby.
+   * @param {LobbyOptions} opts
+   */
+  _toLobby(opts) {
+    if (this.lobby) this.lobby.report(opts, opts.room ?? '');
+    else this.showLobby(opts);
+  }
+
+  /** Whether a call is on (joining, in it, or showing how it ended). */
+  inCall() {
+    return !!this.call && !this.call.closed;
+  }
+
+  /**
+   * The desktop app was launched again with a room. In the lobby: fill it in and join
+   * (if the name is known); returns true. During a call: returns false, and the app
+   * loads `/?room=…` instead.
+   * @param {unknown} room a code or an invite
+   */
+  openRoom(room) {
+    if (this.inCall() || !this.lobby || typeof room !== 'string') return false;
+    return this.lobby.openRoom(room);
+  }
+
+  /** Leave at once (the desktop window is closing): the others see us go now. */
+  leaveNow() {
+    if (this.inCall()) this.call?.leave();
+  }
+}
