@@ -85,8 +85,10 @@ pub struct Limits {
     /// Time a request (reading its body and computing the answer) may take before
     /// it is answered 408.
     pub request_timeout: Duration,
-    /// Largest request head (request line and headers), in bytes; a larger one
-    /// is answered 431. Bounds what an idle connection can make the node buffer.
+    /// Largest request head (request line and headers) on the LAN listener, in
+    /// bytes; a larger one is answered 431. Bounds what a connection can make the
+    /// node buffer (times `max_lan_connections`). The local listener allows four
+    /// times this: browsers send it the cookies of every local port.
     pub max_request_head: usize,
     /// Open connections on the LAN listener at most (peer sockets included). The
     /// node also keeps this below the process's open-file limit, less
@@ -144,8 +146,8 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
             request_timeout: Duration::from_secs(30),
-            max_request_head: 64 * 1024,
-            max_lan_connections: 16_384,
+            max_request_head: 16 * 1024,
+            max_lan_connections: 8192,
             max_connections_per_address: 64,
             max_local_connections: 128,
             reserved_files: 64,

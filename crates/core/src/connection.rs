@@ -90,6 +90,11 @@ pub(crate) async fn serve(socket: WebSocket, ctx: SocketContext, from: IpAddr, s
         }
     };
 
+    tracing::debug!(
+        ?outcome,
+        joined = session.joined.is_some(),
+        "peer socket ending"
+    );
     // From here on this socket no longer speaks for its member: hold the id now,
     // so that signals sent to it while we finish closing are kept for a resume
     // rather than queued to a socket that will never write them.
@@ -313,6 +318,8 @@ async fn read_loop(
                         .unwrap_or(Duration::from_secs(1))
                         .min(Duration::from_secs(1));
                     tokio::time::sleep(wait).await;
+                    // This ping is paid for with the token that came back.
+                    bucket.take(Instant::now().into_std());
                 }
                 continue;
             }
@@ -428,6 +435,7 @@ async fn read_loop(
 fn exit_for(err: axum::Error) -> Exit {
     use tungstenite::error::ProtocolError;
     let inner = err.into_inner();
+    tracing::debug!(err = %inner, "peer socket read failed");
     match inner.downcast_ref::<tungstenite::Error>() {
         Some(tungstenite::Error::Capacity(_)) => Exit::Error(ErrorCode::TooLarge),
         Some(tungstenite::Error::Utf8(_)) => Exit::Violation {

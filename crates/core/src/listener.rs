@@ -159,10 +159,16 @@ impl Connection {
             side: self.side,
             request_timeout: limits.request_timeout,
         };
+        let max_head = match self.side {
+            Side::Lan => limits.max_request_head,
+            // Browsers send the local listener the cookies of every local port.
+            Side::Local => limits.max_request_head.saturating_mul(4),
+        };
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new())
             .header_read_timeout(limits.header_read_timeout)
-            .max_buf_size(limits.max_request_head.max(8192));
+            // hyper's smallest allowed buffer.
+            .max_buf_size(max_head.max(8192));
         let conn = http
             .serve_connection(TokioIo::new(io), service)
             .with_upgrades();

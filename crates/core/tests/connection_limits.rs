@@ -176,3 +176,16 @@ async fn a_full_lan_listener_leaves_the_local_listener_its_own_connections() {
     drop(flood);
     node.shutdown().await;
 }
+
+#[tokio::test]
+async fn request_heads_are_bounded() {
+    let node = start_node().await;
+    // 20 KiB of headers: over the LAN listener's 16 KiB, within the local one's
+    // (browsers send the local listener every local port's cookies).
+    let cookie = "c".repeat(20 * 1024);
+    let lan = common::http(node.lan, "GET", "/api/health", &[("Cookie", &cookie)], "").await;
+    assert_eq!(lan.status, 431, "{lan:?}");
+    let local = common::http(node.local, "GET", "/api/health", &[("Cookie", &cookie)], "").await;
+    assert_eq!(local.status, 200, "{local:?}");
+    node.shutdown().await;
+}
