@@ -196,14 +196,22 @@ async def idle(args):
     room = await create_room(args.local)
     held, failed = [], 0
     opened = time.monotonic()
+    junk = b"GET / HTTP/1.1\r\nX-Junk: " + b"j" * args.junk if args.junk else b""
     for n in range(args.count):
         try:
-            held.append(await connect(args.lan, source(n // args.per_source), timeout=2))
+            conn = await connect(args.lan, source(n // args.per_source), timeout=2)
+            if junk:
+                conn[1].write(junk)
+            held.append(conn)
         except (OSError, asyncio.TimeoutError):
             failed += 1
     print(f"opened {len(held)} idle connections to the LAN port ({failed} failed to connect)")
     await asyncio.sleep(0.5)
     print("node stats:", await stats(args.local))
+    if args.pid:
+        with open(f"/proc/{args.pid}/status") as f:
+            rss = next(line for line in f if line.startswith("VmRSS"))
+        print("node", " ".join(rss.split()))
     latencies, joins, lan_ok = [], 0, 0
     for _ in range(args.probes):
         status, ms, joined = await local_ui_probe(args.local, room)
@@ -517,7 +525,10 @@ def main():
     parser.add_argument(
         "--per-source", type=int, default=64, help="connections per attacking address (idle, slowloris)"
     )
-    parser.add_argument("--pid", type=int, help="the node's PID, for its CPU use")
+    parser.add_argument("--pid", type=int, help="the node's PID, for its CPU use and memory")
+    parser.add_argument(
+        "--junk", type=int, default=0, help="idle: header bytes each connection sends first"
+    )
     args = parser.parse_args()
     args.local, args.lan = loopback(args.local), loopback(args.lan)
     if not 0 <= args.count <= 20000 or not 0 < args.seconds <= 120 or not 0 < args.hold <= 600:
