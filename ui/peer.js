@@ -1,7 +1,7 @@
 // @ts-check
 /**
  * One remote person: one RTCPeerConnection, its `lanmeet` data channel, and the
- * perfect-negotiation pattern (PROTOCOL.md, "Between clients").
+ * perfect-negotiation pattern (docs/PROTOCOL.md, "Between clients").
  *
  * Roles. The newcomer is the *initiator*: it creates the `lanmeet` data channel and
  * the audio and video transceivers, which fires `negotiationneeded`, which sends the

@@ -1,7 +1,7 @@
 // @ts-check
 /**
  * The peer-socket client: one WebSocket to the hosting node's `/ws`, speaking
- * PROTOCOL.md's join/welcome/signal/leave, and keeping the person in the room when
+ * docs/PROTOCOL.md's join/welcome/signal/leave, and keeping the person in the room when
  * the socket drops.
  *
  * Why resume matters: media flows peer to peer, so a dropped signaling socket must

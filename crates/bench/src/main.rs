@@ -1,6 +1,6 @@
 //! `lanmeet-bench`: the node benchmark.
 //!
-//! It measures a lanmeet node from the outside, over the wire (PROTOCOL.md), next to
+//! It measures a lanmeet node from the outside, over the wire (docs/PROTOCOL.md), next to
 //! two references started in the same run: a bare WebSocket relay (the floor: what
 //! forwarding costs with no rules at all) and the PeerJS server (a widely used
 //! signaling server). `scripts/bench-node` builds everything and runs it; see the

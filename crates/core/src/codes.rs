@@ -167,6 +167,6 @@ mod tests {
     }
 }
 
-/// Property tests (proptest): random input against what PROTOCOL.md says.
+/// Property tests (proptest): random input against what docs/PROTOCOL.md says.
 #[cfg(test)]
 mod properties;

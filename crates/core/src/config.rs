@@ -1,4 +1,4 @@
-//! Node configuration: every limit and interval of PROTOCOL.md, with its defaults.
+//! Node configuration: every limit and interval of docs/PROTOCOL.md, with its defaults.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
@@ -6,7 +6,7 @@ use std::time::Duration;
 /// The LAN port a node listens on unless told otherwise.
 pub const DEFAULT_LAN_PORT: u16 = 7878;
 
-/// How a node is set up. `Default` gives PROTOCOL.md's defaults.
+/// How a node is set up. `Default` gives docs/PROTOCOL.md's defaults.
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
     /// The node's display name (shown to others in "Nearby rooms").

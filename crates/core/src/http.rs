@@ -1,4 +1,4 @@
-//! The two HTTP listeners and what each may serve (PROTOCOL.md, "Listeners").
+//! The two HTTP listeners and what each may serve (docs/PROTOCOL.md, "Listeners").
 //!
 //! The *local* router (127.0.0.1) serves the UI, the control API and `/ws`; its
 //! `/api/*` refuses foreign `Host`/`Origin` headers, because any web page the user

@@ -2,7 +2,7 @@
 //!
 //! A node hosts rooms and relays WebRTC signaling between the people in them; the
 //! media itself flows peer to peer and never touches it. It is built to
-//! `PROTOCOL.md` and has no Tauri and no WebRTC in it, so everything here is
+//! `docs/PROTOCOL.md` and has no Tauri and no WebRTC in it, so everything here is
 //! tested without a display.
 //!
 //! # Layout
@@ -15,7 +15,7 @@
 //! - `codes`: room codes (`K7M-Q2P`) and their forgiving parsing.
 //! - `invite`: `lanmeet://HOST:PORT/CODE` invites and [`JoinTarget`] (a code or
 //!   an invite, as typed); `ui/codes.js` repeats its rules.
-//! - [`config`]: every limit and interval, with PROTOCOL.md's defaults.
+//! - [`config`]: every limit and interval, with docs/PROTOCOL.md's defaults.
 //! - `netif`: which interfaces are the LAN, which address goes in invites.
 //! - `ratelimit`: token buckets per socket and per source address.
 //! - `budget`: what each listener and each LAN address may hold at once

@@ -1,4 +1,4 @@
-//! The wire types of the peer socket (`PROTOCOL.md`, "Peer socket").
+//! The wire types of the peer socket (`docs/PROTOCOL.md`, "Peer socket").
 //!
 //! Requests go up, events come down. Incoming frames are parsed once into a
 //! borrowed [`Request`]; a signal's `data` stays a raw JSON slice that is copied
@@ -188,7 +188,7 @@ fn short(s: &str) -> String {
     }
 }
 
-/// The error codes of PROTOCOL.md.
+/// The error codes of docs/PROTOCOL.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum ErrorCode {
@@ -597,6 +597,6 @@ mod tests {
     }
 }
 
-/// Property tests (proptest): random input against what PROTOCOL.md says.
+/// Property tests (proptest): random input against what docs/PROTOCOL.md says.
 #[cfg(test)]
 mod properties;

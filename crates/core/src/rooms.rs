@@ -4,7 +4,7 @@
 //! requests with the current time and fresh random ids, and hands it an
 //! [`Outbox`] through which every effect leaves: a frame for a connection, or a
 //! close. Nothing here blocks or fails for I/O reasons, so the hard rules of
-//! PROTOCOL.md (capacity, passcodes, grace and resume, buffered signals, routing
+//! docs/PROTOCOL.md (capacity, passcodes, grace and resume, buffered signals, routing
 //! within a room, in order) are unit-tested below without a socket.
 //!
 //! Invariants:
@@ -104,7 +104,7 @@ pub(crate) enum Routed {
     Delivered,
     /// The recipient is held (reconnecting); kept for its resume.
     Buffered,
-    /// The recipient is held and its buffer is full: dropped, as PROTOCOL.md says.
+    /// The recipient is held and its buffer is full: dropped, as docs/PROTOCOL.md says.
     Dropped,
 }
 
@@ -1053,6 +1053,6 @@ mod tests {
     }
 }
 
-/// Property tests (proptest): random input against what PROTOCOL.md says.
+/// Property tests (proptest): random input against what docs/PROTOCOL.md says.
 #[cfg(test)]
 mod properties;

@@ -1,5 +1,5 @@
 //! The peer socket, used as clients use it: every rule and error code of
-//! PROTOCOL.md against a real node on 127.0.0.1.
+//! docs/PROTOCOL.md against a real node on 127.0.0.1.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -245,7 +245,7 @@ async fn oversized_messages_close_with_1009() {
     let too_big = "x".repeat(64 * 1024);
     b.signal(&a.id, json!(too_big)).await;
     let (frames, closed) = b.expect_closed().await;
-    // PROTOCOL.md: error then 1009, though after an oversized frame a client may see neither.
+    // docs/PROTOCOL.md: error then 1009, though after an oversized frame a client may see neither.
     if let Closed::Frame(status, reason) = &closed {
         assert_eq!((*status, reason.as_str()), (1009, "too-large"));
         assert_eq!(frames.len(), 1);

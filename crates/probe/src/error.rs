@@ -19,7 +19,7 @@ pub enum ProbeError {
     /// The node answered `join` with an error (room-not-found, room-full, bad-passcode…).
     #[error("the node refused to join: {code}: {message}")]
     Refused {
-        /// The PROTOCOL.md error code.
+        /// The docs/PROTOCOL.md error code.
         code: String,
         /// The node's human-readable message.
         message: String,

@@ -6,7 +6,7 @@
 //! doctor" behind `lanmeet probe CODE|INVITE`: can everyone here reach everyone, how
 //! fast, and does media arrive?
 //!
-//! A probe speaks exactly what a browser running the UI speaks (PROTOCOL.md): the peer
+//! A probe speaks exactly what a browser running the UI speaks (docs/PROTOCOL.md): the peer
 //! socket messages, the `signal.data` shapes, the newcomer-offers rule, perfect
 //! negotiation with the polite side chosen by id, one ordered `lanmeet` data channel
 //! per pair, and `ping`/`pong`/`chat` on it. So a probe and a browser can call each

@@ -612,7 +612,7 @@ impl Session {
     fn spawn_link(&mut self, peer_id: String, offerer: bool) {
         self.generation += 1;
         let generation = self.generation;
-        // PROTOCOL.md: of two peers, the one whose id sorts first is polite.
+        // docs/PROTOCOL.md: of two peers, the one whose id sorts first is polite.
         let polite = self.id < peer_id;
         let snapshot_peer = peer_id.clone();
         self.store.update(|s| {

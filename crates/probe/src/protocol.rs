@@ -1,4 +1,4 @@
-//! The wire shapes the probe speaks, exactly as PROTOCOL.md writes them: peer-socket
+//! The wire shapes the probe speaks, exactly as docs/PROTOCOL.md writes them: peer-socket
 //! frames to and from the node, the `signal.data` shapes shared with the UI, and the
 //! JSON carried on the `lanmeet` data channel.
 //!
@@ -59,7 +59,7 @@ pub(crate) struct PeerInfo {
 }
 
 /// A frame the node sends. Unknown types are kept as `Unknown` and ignored, because
-/// PROTOCOL.md allows new message types.
+/// docs/PROTOCOL.md allows new message types.
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub(crate) enum ServerMessage {

@@ -1,4 +1,4 @@
-//! LAN discovery over mDNS (PROTOCOL.md, "LAN discovery").
+//! LAN discovery over mDNS (docs/PROTOCOL.md, "LAN discovery").
 //!
 //! A node that hosts any room advertises `_lanmeet._tcp.local.` (port = its LAN
 //! port, TXT as in [`txt`]) and updates the record when its rooms change; a

@@ -38,7 +38,7 @@ pub(crate) const MAX_ROOMS: usize = 64;
 const MAX_CAPACITY: usize = 64;
 /// Longest node id we accept.
 const MAX_ID_LEN: usize = 64;
-/// Longest name shown, in characters (PROTOCOL.md's name limit).
+/// Longest name shown, in characters (docs/PROTOCOL.md's name limit).
 const MAX_NAME_CHARS: usize = 64;
 
 /// A listed room as it travels in a TXT record.

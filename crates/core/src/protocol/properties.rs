@@ -1,7 +1,7 @@
 //! Property tests for what a client controls: peer-socket frames.
 //!
 //! Whatever bytes or JSON arrive, parsing must not panic and must give either the
-//! request PROTOCOL.md describes or the error it names; valid requests survive a
+//! request docs/PROTOCOL.md describes or the error it names; valid requests survive a
 //! trip through JSON; names are cleaned into something showable.
 //! Case counts are kept small so the suite stays fast; set `PROPTEST_CASES` for
 //! a longer hunt.
@@ -106,7 +106,7 @@ fn request_like() -> impl Strategy<Value = Value> {
         })
 }
 
-/// What PROTOCOL.md says a frame holding `v` must parse to, written from the
+/// What docs/PROTOCOL.md says a frame holding `v` must parse to, written from the
 /// document rather than from the parser: the outcome as a comparable value.
 #[derive(Debug, PartialEq)]
 enum Expected {
@@ -222,7 +222,7 @@ fn outcome(text: &str) -> Expected {
 
 /// Line and paragraph separators (become spaces in names).
 const BREAKS: [char; 2] = ['\u{2028}', '\u{2029}'];
-/// Bidirectional formatting characters PROTOCOL.md says are removed from names.
+/// Bidirectional formatting characters docs/PROTOCOL.md says are removed from names.
 const BIDI: [char; 12] = [
     '\u{061C}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}',
     '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',

@@ -1,6 +1,6 @@
 //! Property tests for the room state machine (`rooms.rs`): random sequences of
 //! creates, joins, drops, resumes, signals, leaves, expiries and closes, checked
-//! step by step against a model written from PROTOCOL.md.
+//! step by step against a model written from docs/PROTOCOL.md.
 //!
 //! After every step: each connection got exactly the frames and closes the
 //! document says, in order (so a signal reaches only its addressee, in the
@@ -588,7 +588,7 @@ fn pick_token(model: &Model, resume: &Resume) -> Option<String> {
     }
 }
 
-/// A join as PROTOCOL.md describes it: a resume when the token is a member's
+/// A join as docs/PROTOCOL.md describes it: a resume when the token is a member's
 /// current one in this room, otherwise an ordinary join (room, passcode,
 /// capacity, in that order).
 fn model_join(

@@ -13,7 +13,7 @@ use super::{LinkTask, PING_EXPIRY};
 use crate::protocol::ChannelMessage;
 use crate::state::{ChatMessage, SnapshotStore};
 
-/// The data channel every pair shares (PROTOCOL.md).
+/// The data channel every pair shares (docs/PROTOCOL.md).
 pub(crate) const CHANNEL_LABEL: &str = "lanmeet";
 
 impl LinkTask {
