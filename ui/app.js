@@ -23,11 +23,15 @@ import { createTimeline } from './timeline.js';
 import { LobbyController } from './lobby-controller.js';
 import { CallController } from './call-controller.js';
 import { Router } from './router.js';
+import { initLanguage } from './i18n.js';
 
 function boot() {
   const w = /** @type {any} */ (window);
   const root = /** @type {HTMLElement} */ (document.getElementById('app'));
   const hasWebRTC = typeof globalThis.RTCPeerConnection === 'function';
+  const storage = new AppStorage({ local: safeStore(() => globalThis.localStorage), session: safeStore(() => globalThis.sessionStorage) });
+  // Before any view: the remembered choice, else the browser's languages; sets <html lang>.
+  initLanguage(globalThis.navigator?.languages, storage);
   const timeline = createTimeline(() => performance.now());
   w.__lanmeetTimeline = timeline.entries;
 
@@ -46,7 +50,7 @@ function boot() {
     makeLobby: (deps) => new LobbyController(deps),
     makeCall: (target, deps) => new CallController(target, deps),
     api,
-    storage: new AppStorage({ local: safeStore(() => globalThis.localStorage), session: safeStore(() => globalThis.sessionStorage) }),
+    storage,
     media: new LocalMedia({ MediaStream: globalThis.MediaStream, mediaDevices: globalThis.navigator?.mediaDevices }),
     hasWebRTC,
     location: window.location,

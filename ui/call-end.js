@@ -9,6 +9,7 @@
  * `room-not-found`, `room-full`, `bad-passcode`).
  */
 import { formatCode } from './codes.js';
+import { t, language } from './i18n.js';
 
 /**
  * - `retry`: join the same room again (a fresh join, no resume token)
@@ -40,15 +41,18 @@ import { formatCode } from './codes.js';
 
 /** @typedef {LobbyOutcome | OverlayOutcome} EndOutcome */
 
-/** In-call endings we can explain; any other one gets "Disconnected" and Rejoin. */
+/** In-call endings we can explain (title key, text key); any other one gets "Disconnected" and Rejoin. */
 const IN_CALL = /** @type {Record<string, [string, string]>} */ ({
-  'room-closed': ['The call has ended', 'The host closed this room.'],
-  'room-not-found': ['The call has ended', 'This room is gone: its host closed it or stopped lanmeet.'],
-  replaced: ['Opened elsewhere', 'This call continues in another tab or window of this browser.'],
-  'gave-up': ['Connection lost', "Lost the connection to the room's host and could not get it back. Check the network, then rejoin."],
+  'room-closed': ['end.endedTitle', 'end.roomClosed'],
+  'room-not-found': ['end.endedTitle', 'end.roomGone'],
+  replaced: ['end.replacedTitle', 'end.replaced'],
+  'gave-up': ['end.lostTitle', 'end.lost'],
 });
 
 /**
+ * Every sentence is made with `t()` in the current language when this runs. The
+ * node's and the socket's own `message`s are English: they are shown only when the UI
+ * speaks English and no sentence of ours fits; otherwise our sentence names the code.
  * @param {{code: string, message: string}} why
  * @param {{code: string, ws: string, passcode?: string}} target the room we tried or were in
  * @param {boolean} welcomed whether we ever got into the room
@@ -56,11 +60,14 @@ const IN_CALL = /** @type {Record<string, [string, string]>} */ ({
  */
 export function explainEnd(why, target, welcomed) {
   if (!welcomed) return failedJoin(why, target);
-  if (why.code === 'left') return { where: 'lobby', notice: 'You left the call.', noticeKind: 'info' };
-  const [title, text] = IN_CALL[why.code] ?? ['Disconnected', why.message || `The connection to the room ended (${why.code}).`];
+  if (why.code === 'left') return { where: 'lobby', notice: t('end.left'), noticeKind: 'info' };
+  const known = Object.hasOwn(IN_CALL, why.code);
+  const [title, text] = known
+    ? [t(IN_CALL[why.code][0]), t(IN_CALL[why.code][1])]
+    : [t('end.disconnectedTitle'), why.code === 'closed' ? t('end.closed') : englishOr(why.message, t('end.disconnected', { reason: why.code }))];
   /** @type {OverlayOutcome['actions']} */
-  const actions = [{ label: 'Back to the lobby', action: 'lobby', primary: why.code !== 'gave-up' }];
-  if (why.code === 'gave-up' || !(why.code in IN_CALL)) actions.unshift({ label: 'Rejoin', action: 'rejoin', primary: true });
+  const actions = [{ label: t('common.backToLobby'), action: 'lobby', primary: why.code !== 'gave-up' }];
+  if (why.code === 'gave-up' || !known) actions.unshift({ label: t('common.rejoin'), action: 'rejoin', primary: true });
   return { where: 'overlay', title, text, actions };
 }
 
@@ -72,35 +79,32 @@ export function explainEnd(why, target, welcomed) {
 function failedJoin(why, target) {
   const code = formatCode(target.code);
   /** @type {LobbyOutcome['actions']} */
-  const retry = [{ label: 'Try again', action: 'retry' }];
+  const retry = [{ label: t('common.tryAgain'), action: 'retry' }];
   switch (why.code) {
     case 'room-not-found':
-      return { where: 'lobby', notice: `Room ${code} is not open any more. Check the code, or ask the host to start it again and send a new invite.` };
+      return { where: 'lobby', notice: t('end.roomNotFound', { code }) };
     case 'room-full':
-      return {
-        where: 'lobby',
-        notice: `Room ${code} is full. A call holds at most 8 people (or fewer, if the host chose so). Try again when someone leaves.`,
-        actions: retry,
-      };
+      return { where: 'lobby', notice: t('end.roomFull', { code }), actions: retry };
     case 'bad-passcode':
       return target.passcode
-        ? { where: 'lobby', notice: 'That passcode is not right. Check it with the host and try again.', askPasscode: 'Wrong passcode. Try again.' }
-        : {
-            where: 'lobby',
-            notice: `Room ${code} needs a passcode. Type it below, then Join.`,
-            noticeKind: 'info',
-            askPasscode: 'This room needs a passcode. Ask the host for it.',
-          };
+        ? { where: 'lobby', notice: t('end.wrongPasscode'), askPasscode: t('end.wrongPasscodeHint') }
+        : { where: 'lobby', notice: t('end.needsPasscode', { code }), noticeKind: 'info', askPasscode: t('end.needsPasscodeHint') };
     case 'unreachable': {
       const port = /:(\d+)\//.exec(target.ws)?.[1] ?? '7878';
-      return {
-        where: 'lobby',
-        notice: `Could not reach the room's host. Make sure you are on the same network (not a guest Wi-Fi) and that lanmeet still runs there; a firewall on the host must allow TCP port ${port}.`,
-        detail: target.ws,
-        actions: retry,
-      };
+      return { where: 'lobby', notice: t('end.unreachable', { port }), detail: target.ws, actions: retry };
     }
+    case 'connection-lost':
+      return { where: 'lobby', notice: t('end.connectionLost'), actions: retry };
     default:
-      return { where: 'lobby', notice: why.message || `Could not join room ${code} (${why.code}).`, actions: retry };
+      return { where: 'lobby', notice: englishOr(why.message, t('end.couldNotJoin', { code, reason: why.code })), actions: retry };
   }
+}
+
+/**
+ * The node's own sentence when the page speaks English (it says more), else ours.
+ * @param {string} english
+ * @param {string} ours
+ */
+function englishOr(english, ours) {
+  return english && language() === 'en' ? english : ours;
 }

@@ -11,6 +11,7 @@
  * rules (`Invite` and `JoinTarget` in crates/core/src/invite.rs, whose tests list
  * the cases): JavaScript cannot share that type, so change both together.
  */
+import { t } from './i18n.js';
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
@@ -43,16 +44,12 @@ export function normalizeCode(input) {
     if (c === 'I' || c === 'L') c = '1';
     else if (c === 'O') c = '0';
     if (!ALPHABET.includes(c) || c.length !== 1) {
-      throw new CodeError(`"${ch}" cannot be part of a room code. Codes use digits and letters except I, L, O and U.`);
+      throw new CodeError(t('codes.badCharacter', { char: ch }));
     }
     out += c;
   }
   if (out.length !== 6) {
-    throw new CodeError(
-      out.length === 0
-        ? 'Type a room code (like K7M-Q2P) or paste an invite.'
-        : `A room code has 6 characters; this one has ${out.length}.`,
-    );
+    throw new CodeError(out.length === 0 ? t('codes.empty') : t('codes.wrongLength', { length: out.length }));
   }
   return out;
 }
@@ -87,18 +84,18 @@ export function parseJoinInput(input) {
 export function parseInvite(text) {
   const m = /^lanmeet:\/\/(\[[0-9A-Fa-f:.%a-zA-Z]+\]|[A-Za-z0-9.-]+):(\d{1,5})\/+([^/?#]+)\/?$/i.exec(text.trim());
   if (!m) {
-    throw new CodeError('That invite is not complete. It should look like lanmeet://192.168.1.20:7878/K7M-Q2P.');
+    throw new CodeError(t('codes.incompleteInvite'));
   }
   const host = m[1];
   const port = Number(m[2]);
   if (!(port >= 1 && port <= 65535)) {
-    throw new CodeError(`The invite's port ${m[2]} is not a valid port.`);
+    throw new CodeError(t('codes.badPort', { port: m[2] }));
   }
   let segment;
   try {
     segment = decodeURIComponent(m[3]);
   } catch {
-    throw new CodeError('That invite is not complete. It should look like lanmeet://192.168.1.20:7878/K7M-Q2P.');
+    throw new CodeError(t('codes.incompleteInvite'));
   }
   const code = normalizeCode(segment);
   return { kind: 'invite', code, host, port, ws: `ws://${host}:${port}/ws` };

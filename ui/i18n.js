@@ -28,6 +28,15 @@ export const LANGUAGES = /** @type {const} */ ([
 let current = 'en';
 /** @type {Set<(lang: Language) => void>} */
 const listeners = new Set();
+/** @type {LanguageStore | null} where {@link chooseLanguage} remembers the choice */
+let store = null;
+
+/**
+ * Where the person's choice is kept (`AppStorage` in the page, a fake in tests).
+ * @typedef {object} LanguageStore
+ * @property {() => string | null} language the stored choice, or null
+ * @property {(lang: Language) => void} saveLanguage
+ */
 
 /**
  * Picks the UI language: a stored choice wins, then the first of the browser's
@@ -51,6 +60,31 @@ export function pickLanguage(browserLanguages, stored) {
  */
 export function isLanguage(v) {
   return typeof v === 'string' && Object.hasOwn(DICTIONARIES, v);
+}
+
+/**
+ * Page start: picks the language (stored choice, else the browser's languages),
+ * applies it, and keeps `remember` for {@link chooseLanguage}.
+ * @param {readonly string[] | undefined} browserLanguages navigator.languages
+ * @param {LanguageStore | null} remember
+ * @returns {Language}
+ */
+export function initLanguage(browserLanguages, remember) {
+  store = remember;
+  const lang = pickLanguage(browserLanguages, remember?.language());
+  setLanguage(lang);
+  return lang;
+}
+
+/**
+ * The person picked a language (the switch): applies it everywhere and remembers it
+ * for the next visit.
+ * @param {Language} lang
+ */
+export function chooseLanguage(lang) {
+  if (!isLanguage(lang)) return;
+  store?.saveLanguage(lang);
+  setLanguage(lang);
 }
 
 /** @returns {Language} */

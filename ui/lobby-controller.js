@@ -11,11 +11,25 @@
  *
  * Everything comes in through {@link LobbyDeps}; constructing one starts nothing
  * until {@link LobbyController#show}.
+ *
+ * Every sentence is made with `t()` when it is shown, and the notice and the preview
+ * note are made again when the language changes (the view's own labels follow by
+ * themselves), so switching language never leaves a sentence in the old one.
  */
 import { ApiError } from './api.js';
 import { parseJoinInput, formatCode, CodeError } from './codes.js';
+import { t, onLanguageChange } from './i18n.js';
 
 const NEARBY_POLL_MS = 2000;
+
+/** Control-API error codes (docs/PROTOCOL.md) → the sentence to show. */
+const API_ERRORS = /** @type {Record<string, string>} */ ({
+  unreachable: 'lobby.apiUnreachable',
+  'rate-limited': 'lobby.apiRateLimited',
+  unavailable: 'lobby.apiUnavailable',
+  timeout: 'lobby.apiTimeout',
+  forbidden: 'lobby.apiForbidden',
+});
 
 /** @typedef {import('./storage.js').CallTarget} CallTarget */
 /** @typedef {import('./api.js').LanRoom} LanRoom */
@@ -89,6 +103,12 @@ export class LobbyController {
     this._nearbyTimer = null;
     /** @type {(() => void) | null} */
     this._offDevices = null;
+    /** Shows the current notice in the current language (again on a language change). @type {(() => void) | null} */
+    this._notice = null;
+    /** The preview note in the current language, once the preview is shown. @type {(() => string) | null} */
+    this._previewNote = null;
+    /** @type {(() => void) | null} */
+    this._offLanguage = null;
   }
 
   /**
@@ -109,16 +129,49 @@ export class LobbyController {
       { name: d.storage.name(), room: opts.room ?? params.get('room') ?? '' },
     );
     this.view = view;
+    this._offLanguage = onLanguageChange(() => this._retranslate());
     d.setTitle('lanmeet');
     if (!d.hasWebRTC) this._showNoWebRTC(view.roomInput.value);
-    else if (opts.notice) view.setNotice(opts.notice, { kind: opts.noticeKind, actions: opts.actions, detail: opts.detail });
+    else if (opts.notice) this._report(opts);
     if (opts.askPasscode) view.askPasscode(opts.askPasscode);
     this._startNearby();
     this._offDevices = d.media.on('devicechange', () => this._refreshDevices());
     await d.media.ensure();
     if (this.destroyed) return;
-    view.setPreview(d.media.stream, d.media.note);
+    this._showPreview(() => d.media.note);
     this._refreshDevices();
+  }
+
+  /**
+   * Shows a notice made by `say` (which calls the view's setNotice with sentences from
+   * `t()`), and again whenever the language changes; `null` hides the notice.
+   * @param {(() => void) | null} say
+   */
+  _say(say) {
+    this._notice = say;
+    if (say) say();
+    else this.view?.setNotice(null);
+  }
+
+  /**
+   * A notice handed in ready-made (a join that failed, see call-end.js).
+   * @param {LobbyOptions} opts
+   */
+  _report(opts) {
+    this._say(() => this.view?.setNotice(opts.notice ?? null, { kind: opts.noticeKind, actions: opts.actions, detail: opts.detail }));
+  }
+
+  /** @param {() => string} note the preview's sentence, made in the current language */
+  _showPreview(note) {
+    this._previewNote = note;
+    this.view?.setPreview(this.deps.media.stream, note());
+  }
+
+  /** The language changed: say the notice and the preview note again in it. */
+  _retranslate() {
+    if (this.destroyed) return;
+    this._notice?.();
+    if (this._previewNote) this.view?.setPreview(this.deps.media.stream, this._previewNote());
   }
 
   /**
@@ -130,7 +183,7 @@ export class LobbyController {
     const view = this.view;
     if (!view) return;
     view.setBusy(false);
-    if (opts.notice) view.setNotice(opts.notice, { kind: opts.noticeKind, actions: opts.actions, detail: opts.detail });
+    if (opts.notice) this._report(opts);
     if (opts.askPasscode) view.askPasscode(opts.askPasscode);
     view.roomInput.value = view.roomInput.value || room;
   }
@@ -160,6 +213,8 @@ export class LobbyController {
     this._stopNearby();
     this._offDevices?.();
     this._offDevices = null;
+    this._offLanguage?.();
+    this._offLanguage = null;
     this.view?.destroy();
   }
 
@@ -173,11 +228,20 @@ export class LobbyController {
     try {
       target = parseJoinInput(v.room);
     } catch (err) {
-      this.view?.setNotice(err instanceof CodeError ? err.message : String(err));
+      // CodeError's message is made with t() when thrown: parse again to say it anew.
+      this._say(() => {
+        let message = String(err);
+        try {
+          parseJoinInput(v.room);
+        } catch (again) {
+          message = again instanceof CodeError ? again.message : String(again);
+        }
+        this.view?.setNotice(message);
+      });
       this.view?.roomInput.focus();
       return;
     }
-    this.view?.setNotice(null);
+    this._say(null);
     this.view?.setBusy(true);
     let ws = target.kind === 'invite' ? target.ws : '';
     if (target.kind === 'code') {
@@ -186,9 +250,8 @@ export class LobbyController {
       } catch (err) {
         this.view?.setBusy(false);
         if (err instanceof ApiError && err.status === 404) {
-          this.view?.setNotice(
-            `No room with code ${formatCode(target.code)} was found on this network. Check the code, or ask the host for an invite link (lanmeet://…), which works even when rooms cannot be discovered.`,
-          );
+          const code = formatCode(target.code);
+          this._say(() => this.view?.setNotice(t('lobby.noSuchRoom', { code })));
         } else this._showApiError(err, () => this.join(v));
         return;
       }
@@ -203,7 +266,7 @@ export class LobbyController {
   async joinNearby(room, name) {
     if (!this.deps.hasWebRTC) return this._showNoWebRTC(room.code);
     if (!this._checkName(name)) return;
-    this.view?.setNotice(null);
+    this._say(null);
     this.view?.setBusy(true);
     await this.deps.startCall({ ws: room.ws, code: room.code, name, roomName: room.name, passcode: this.view?.passcodeInput.value || undefined });
   }
@@ -218,7 +281,7 @@ export class LobbyController {
     // The call needs a name; a window without WebRTC only hosts here, and the
     // browser that runs the call asks for the name.
     if (d.hasWebRTC && !this._checkName(v.name)) return;
-    this.view?.setNotice(null);
+    this._say(null);
     this.view?.setBusy(true);
     let room;
     try {
@@ -230,7 +293,9 @@ export class LobbyController {
     }
     if (!d.hasWebRTC) {
       this.view?.setBusy(false);
-      this._showNoWebRTC(room.code, `Room ${formatCode(room.code)} is open: friends join with that code or the invite ${room.invite}.`);
+      const code = formatCode(room.code);
+      const invite = room.invite;
+      this._showNoWebRTC(room.code, () => t('lobby.hostedNoWebRTC', { code, invite }));
       return;
     }
     await d.startCall({ ws: room.ws, code: room.code, name: v.name, passcode: v.passcode || undefined, roomName: room.name });
@@ -244,7 +309,8 @@ export class LobbyController {
   async switchDevice(kind, deviceId) {
     const media = this.deps.media;
     const { problem } = await media.useDevice(kind, deviceId, null);
-    this.view?.setPreview(media.stream, problem);
+    // The problem is a sentence of the moment; with none, the page's own note (if any).
+    this._showPreview(problem ? () => problem : () => media.note);
     if (!problem) this._refreshDevices();
   }
 
@@ -258,26 +324,22 @@ export class LobbyController {
    * The page has no RTCPeerConnection: say so and offer the same room in the system
    * browser.
    * @param {string} roomText
-   * @param {string} [before] a sentence to say first (e.g. the room just hosted)
+   * @param {() => string} [before] a sentence to say first (e.g. the room just hosted)
    */
-  _showNoWebRTC(roomText, before = '') {
+  _showNoWebRTC(roomText, before) {
     const room = roomText.trim();
     const url = `${this.deps.location.origin}/${room ? `?room=${encodeURIComponent(room)}` : ''}`;
     const opener = this.deps.browserOpener();
-    const why = 'This window cannot make video calls: its web engine has no WebRTC. Open the same room in your web browser instead; nothing is lost.';
-    this.view?.setNotice(before ? `${before} ${why}` : why, {
-      actions: [
-        {
-          label: 'Open in browser',
-          run: () => {
-            if (typeof opener === 'function') {
-              Promise.resolve(opener(url)).catch(() => this.view?.setNotice(`Open this address in your web browser: ${url}`, { detail: url }));
-            } else {
-              this.view?.setNotice('Copy this address into your web browser:', { detail: url, kind: 'info' });
-            }
-          },
-        },
-      ],
+    const open = () => {
+      if (typeof opener === 'function') {
+        Promise.resolve(opener(url)).catch(() => this._say(() => this.view?.setNotice(t('lobby.openAddress', { url }), { detail: url })));
+      } else {
+        this._say(() => this.view?.setNotice(t('lobby.copyAddress'), { detail: url, kind: 'info' }));
+      }
+    };
+    this._say(() => {
+      const why = t('lobby.noWebRTC');
+      this.view?.setNotice(before ? `${before()} ${why}` : why, { actions: [{ label: t('common.openInBrowser'), run: open }] });
     });
   }
 
@@ -306,7 +368,7 @@ export class LobbyController {
       this.deps.storage.saveName(name);
       return true;
     }
-    this.view?.setNotice('Type your name first, so the others know who you are.');
+    this._say(() => this.view?.setNotice(t('lobby.nameFirst')));
     this.view?.nameInput.focus();
     return false;
   }
@@ -316,13 +378,11 @@ export class LobbyController {
    * @param {() => void} retry
    */
   _showApiError(err, retry) {
-    const actions = [{ label: 'Try again', run: retry }];
-    if (err instanceof ApiError && err.code === 'unreachable') {
-      this.view?.setNotice('This page cannot reach the lanmeet program on this computer. Is lanmeet still running? Start it again, then try again.', { actions });
-    } else if (err instanceof ApiError && err.code === 'rate-limited') {
-      this.view?.setNotice('Too many attempts in a short time. Wait a few seconds and try again.', { actions });
-    } else {
-      this.view?.setNotice(err instanceof Error ? err.message : String(err), { actions });
-    }
+    this._say(() => {
+      const actions = [{ label: t('common.tryAgain'), run: retry }];
+      // The node's codes we can say in the person's language; any other: the node's own sentence.
+      const key = err instanceof ApiError ? API_ERRORS[err.code] : undefined;
+      this.view?.setNotice(key ? t(key) : err instanceof Error ? err.message : String(err), { actions });
+    });
   }
 }

@@ -17,6 +17,7 @@
  * - `devicechange` — cameras or microphones came or went.
  */
 import { Emitter } from './emitter.js';
+import { t } from './i18n.js';
 import { acquireMedia, describeMediaProblems, listDevices, getScreen, stopTrack, classifyMediaError } from './media.js';
 
 /**
@@ -56,11 +57,19 @@ export class LocalMedia extends Emitter {
     this.cameraOn = true;
     /** Devices the person picked (used for every later request). @type {{audioDeviceId?: string, videoDeviceId?: string}} */
     this.choice = {};
-    /** What is missing, as a sentence ('' when all is well). */
-    this.note = '';
+    /** What the first request for camera and microphone got (for {@link LocalMedia#note}). @type {import('./media.js').Acquired | null} */
+    this._first = null;
     /** @type {Promise<void> | null} */
     this._ready = null;
     this._watchingDevices = false;
+  }
+
+  /**
+   * What was missing when camera and microphone were first asked for, as a sentence in
+   * the current language ('' when all was well).
+   */
+  get note() {
+    return this._first ? describeMediaProblems(this._first) : '';
   }
 
   /** Gets camera and microphone once (lobby preview and call share them). */
@@ -78,7 +87,7 @@ export class LocalMedia extends Emitter {
     this.cameraOn = !!got.video;
     this.muted = !got.audio;
     if (this.audio) this.audio.enabled = !this.muted;
-    this.note = describeMediaProblems(got);
+    this._first = { audio: got.audio, video: got.video, audioProblem: got.audioProblem, videoProblem: got.videoProblem };
     this.rebuild();
     this._watchDeviceChanges();
   }
@@ -167,7 +176,7 @@ export class LocalMedia extends Emitter {
     const got = await this._acquire({ audio: kind === 'audio', video: kind === 'video' });
     const track = kind === 'audio' ? got.audio : got.video;
     this._watchEnded(track);
-    if (!track) return { changed: false, problem: describeMediaProblems(got) || 'That device could not be started.' };
+    if (!track) return { changed: false, problem: describeMediaProblems(got) || t('media.deviceFailed') };
     if (kind === 'audio') {
       const old = this.audio;
       track.enabled = !this.muted;
@@ -244,7 +253,7 @@ export class LocalMedia extends Emitter {
       track = await getScreen(/** @type {any} */ (this.md));
     } catch (err) {
       if (classifyMediaError(err) === 'denied') return '';
-      return err instanceof Error ? `Could not share the screen: ${err.message}` : 'Could not share the screen.';
+      return err instanceof Error ? t('media.shareFailedWhy', { reason: err.message }) : t('media.shareFailed');
     }
     if (!stillWanted()) {
       stopTrack(track);

@@ -8,6 +8,8 @@
  * join receive-only, and say which happened and why (denied, missing, busy).
  */
 
+import { t } from './i18n.js';
+
 /**
  * @typedef {object} Acquired
  * @property {MediaStreamTrack | null} audio
@@ -141,29 +143,22 @@ export async function acquireMedia(choice = {}, want = { audio: true, video: tru
 }
 
 /**
- * One sentence about what is missing, or '' when all is well.
+ * What is missing and what the person can still do, in the current language, or ''
+ * when all is well. The same problem on both devices is one sentence ("No camera or
+ * microphone was found."), different ones a sentence each.
  * @param {Acquired} a
  */
 export function describeMediaProblems(a) {
-  const parts = [];
-  const what = (/** @type {string} */ p) =>
-    p === 'denied'
-      ? 'was blocked'
-      : p === 'missing'
-        ? 'was not found'
-        : p === 'busy'
-          ? 'is in use by another program'
-          : p === 'unsupported'
-            ? 'is not available in this window'
-            : 'could not be started';
-  if (a.audioProblem && a.audioProblem !== 'ok') parts.push(`the microphone ${what(a.audioProblem)}`);
-  if (a.videoProblem && a.videoProblem !== 'ok') parts.push(`the camera ${what(a.videoProblem)}`);
-  if (parts.length === 0) return '';
-  const first = parts.join(' and ');
-  const sentence = first.charAt(0).toUpperCase() + first.slice(1) + '.';
-  const blocked = a.audioProblem === 'denied' || a.videoProblem === 'denied';
-  const tail = !a.audio && !a.video ? ' You can still join and see and hear the others.' : ' You can join with what works.';
-  return sentence + tail + (blocked ? ' To allow it, use the camera icon in the address bar and reload.' : '');
+  const audio = a.audioProblem && a.audioProblem !== 'ok' ? a.audioProblem : null;
+  const video = a.videoProblem && a.videoProblem !== 'ok' ? a.videoProblem : null;
+  if (!audio && !video) return '';
+  const parts =
+    audio && video && audio === video
+      ? [t(`media.both.${audio}`)]
+      : [video ? t(`media.camera.${video}`) : '', audio ? t(`media.microphone.${audio}`) : ''].filter(Boolean);
+  parts.push(!a.audio && !a.video ? t('media.joinWithNothing') : t('media.joinWithWhatWorks'));
+  if (audio === 'denied' || video === 'denied') parts.push(t('media.howToAllow'));
+  return parts.join(' ');
 }
 
 /**
@@ -190,10 +185,10 @@ export async function listDevices(md = globalThis.navigator?.mediaDevices) {
  * @returns {Promise<MediaStreamTrack>}
  */
 export async function getScreen(md = globalThis.navigator?.mediaDevices) {
-  if (!md?.getDisplayMedia) throw Object.assign(new Error('Screen sharing is not available in this window.'), { name: 'NotSupportedError' });
+  if (!md?.getDisplayMedia) throw Object.assign(new Error(t('media.shareUnavailable')), { name: 'NotSupportedError' });
   const s = await md.getDisplayMedia({ video: { frameRate: { ideal: 15, max: 30 } }, audio: false });
   const track = s.getVideoTracks()[0];
-  if (!track) throw new Error('No screen was chosen.');
+  if (!track) throw new Error(t('media.noScreenChosen'));
   try {
     // Text on screens stays sharp when the encoder favours detail over motion.
     track.contentHint = 'detail';

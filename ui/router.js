@@ -9,6 +9,7 @@
  * nothing starts until {@link Router#start}.
  */
 import { parseJoinInput, formatCode, normalizeCode } from './codes.js';
+import { t } from './i18n.js';
 
 /** @typedef {import('./storage.js').CallTarget} CallTarget */
 /** @typedef {import('./lobby-controller.js').LobbyOptions} LobbyOptions */
@@ -53,7 +54,7 @@ export class Router {
     }
     if (saved && (!roomParam || sameRoom)) {
       // A reload during a call: rejoin with the resume token (same id, same tile).
-      this.showLobby({ notice: `Rejoining ${formatCode(saved.code)}…`, noticeKind: 'info', room: saved.code }).catch(() => {});
+      this.showLobby({ notice: t('app.rejoining', { code: formatCode(saved.code) }), noticeKind: 'info', room: saved.code }).catch(() => {});
       this.lobby?.setBusy(true);
       this.startCall(saved);
     } else {

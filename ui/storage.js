@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * What the page remembers: the person's name and configured ICE servers
+ * What the page remembers: the person's name, language and configured ICE servers
  * (localStorage), and the call in progress (sessionStorage: room, socket URL, name,
  * resume token), so that reloading the page rejoins with `resume` and the others
  * keep the same tile for us.
@@ -13,6 +13,7 @@
 const NAME_KEY = 'lanmeet.name';
 const CALL_KEY = 'lanmeet.call';
 const ICE_KEY = 'lanmeet.iceServers';
+const LANGUAGE_KEY = 'lanmeet.language';
 
 /**
  * Where a call goes: the peer socket, the room, and who we are in it.
@@ -48,6 +49,16 @@ export class AppStorage {
   /** @param {string} name */
   saveName(name) {
     save(this.local, NAME_KEY, name);
+  }
+
+  /** The language the person picked with the switch, or null (then the browser's). */
+  language() {
+    return load(this.local, LANGUAGE_KEY);
+  }
+
+  /** @param {string} lang */
+  saveLanguage(lang) {
+    save(this.local, LANGUAGE_KEY, lang);
   }
 
   /**

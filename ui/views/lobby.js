@@ -1,12 +1,19 @@
 // @ts-check
 /**
  * The lobby: name, room code or invite, Join; Host a room (name, passcode, listed);
- * the camera/microphone preview with device pickers; Nearby rooms. The view only
- * shows things and reports what the person did; lobby-controller.js decides
- * what happens.
+ * the camera/microphone preview with device pickers; Nearby rooms; the language
+ * switch. The view only shows things and reports what the person did;
+ * lobby-controller.js decides what happens (and re-says its notices when the
+ * language changes; the view's own text follows by itself).
+ *
+ * Layout at 1280×720: the preview and Nearby rooms on the left, Join and Host on the
+ * right, so Join is on screen without scrolling; narrow screens stack Join first.
  */
 import { h, tryPlay } from '../dom.js';
 import { formatCode } from '../codes.js';
+import { t } from '../i18n.js';
+import { tr, trAttr, followLanguage } from './localize.js';
+import { createLanguageSwitch } from './language-switch.js';
 
 /**
  * @typedef {object} LobbyHandlers
@@ -32,6 +39,11 @@ export class LobbyView {
   constructor(root, handlers, initial) {
     this.root = root;
     this.handlers = handlers;
+    this.busy = false;
+    /** @type {import('../api.js').LanRoom[]} */
+    this.rooms = [];
+    /** @type {{devices: {audio: MediaDeviceInfo[], video: MediaDeviceInfo[]}, current: {audio?: string, video?: string}} | null} */
+    this.devices = null;
 
     this.notice = h('div', { class: 'notice', role: 'alert', hidden: true, 'data-testid': 'lobby-notice' });
     this.nameInput = /** @type {HTMLInputElement} */ (
@@ -43,7 +55,7 @@ export class LobbyView {
         name: 'room',
         autocomplete: 'off',
         spellcheck: false,
-        placeholder: 'K7M-Q2P or lanmeet://…',
+        ...trAttr({ placeholder: 'lobby.roomPlaceholder' }),
         value: initial.room,
       })
     );
@@ -52,11 +64,11 @@ export class LobbyView {
     this.passcodeRow = h(
       'div',
       { class: 'field', hidden: true },
-      h('label', { for: 'passcode' }, 'Passcode'),
+      h('label', { for: 'passcode', ...tr('lobby.passcode') }),
       this.passcodeInput,
       this.passcodeHint,
     );
-    this.joinButton = /** @type {HTMLButtonElement} */ (h('button', { type: 'submit', class: 'primary' }, 'Join'));
+    this.joinButton = /** @type {HTMLButtonElement} */ (h('button', { type: 'submit', class: 'primary', 'data-testid': 'join' }));
     const joinForm = h(
       'form',
       {
@@ -67,18 +79,19 @@ export class LobbyView {
           handlers.onJoin({ name: this.name, room: this.roomInput.value, passcode: this.passcodeInput.value });
         },
       },
-      h('div', { class: 'field' }, h('label', { for: 'name' }, 'Your name'), this.nameInput),
+      h('div', { class: 'field' }, h('label', { for: 'name', ...tr('lobby.name') }), this.nameInput),
       h(
         'div',
         { class: 'field' },
-        h('label', { for: 'room' }, 'Room code'),
+        h('label', { for: 'room', ...tr('lobby.room') }),
         this.roomInput,
-        h('p', { class: 'hint' }, 'The 6-character code, or an invite link from the host.'),
+        h('p', { class: 'hint', ...tr('lobby.roomHint') }),
       ),
       this.passcodeRow,
       this.joinButton,
     );
     this.nameInput.addEventListener('change', () => handlers.onNameChange(this.name));
+    const join = h('section', { class: 'card join', 'aria-labelledby': 'join-title' }, h('h2', { id: 'join-title', ...tr('lobby.joinTitle') }), joinForm);
 
     // Preview and devices.
     this.previewVideo = /** @type {HTMLVideoElement} */ (h('video', { class: 'mirror', muted: true, playsInline: true, autoplay: true }));
@@ -89,15 +102,15 @@ export class LobbyView {
     this.cameraSelect.addEventListener('change', () => handlers.onDevice('video', this.cameraSelect.value));
     this.micSelect.addEventListener('change', () => handlers.onDevice('audio', this.micSelect.value));
     const preview = h(
-      'div',
-      { class: 'preview' },
-      h('div', { class: 'preview-frame' }, this.previewVideo, h('div', { class: 'preview-empty' }, 'No camera')),
+      'section',
+      { class: 'card preview', ...trAttr({ 'aria-label': 'lobby.previewTitle' }) },
+      h('div', { class: 'preview-frame' }, this.previewVideo, h('div', { class: 'preview-empty', ...tr('lobby.noCamera') })),
       this.previewNote,
       h(
         'div',
         { class: 'devices-row' },
-        h('div', { class: 'field' }, h('label', { for: 'lobby-camera' }, 'Camera'), this.cameraSelect),
-        h('div', { class: 'field' }, h('label', { for: 'lobby-mic' }, 'Microphone'), this.micSelect),
+        h('div', { class: 'field' }, h('label', { for: 'lobby-camera', ...tr('lobby.camera') }), this.cameraSelect),
+        h('div', { class: 'field' }, h('label', { for: 'lobby-mic', ...tr('lobby.microphone') }), this.micSelect),
       ),
     );
 
@@ -106,28 +119,30 @@ export class LobbyView {
     this.hostPasscode = /** @type {HTMLInputElement} */ (h('input', { id: 'host-passcode', type: 'password', autocomplete: 'new-password' }));
     this.hostListed = /** @type {HTMLInputElement} */ (h('input', { id: 'host-listed', type: 'checkbox', checked: true }));
     this.hostButton = /** @type {HTMLButtonElement} */ (
-      h(
-        'button',
-        {
-          type: 'button',
-          onclick: () =>
-            handlers.onHost({
-              name: this.name,
-              roomName: this.hostName.value.trim(),
-              passcode: this.hostPasscode.value,
-              listed: this.hostListed.checked,
-            }),
-        },
-        'Host a room',
-      )
+      h('button', {
+        type: 'button',
+        'data-testid': 'host',
+        ...tr('lobby.host'),
+        onclick: () =>
+          handlers.onHost({
+            name: this.name,
+            roomName: this.hostName.value.trim(),
+            passcode: this.hostPasscode.value,
+            listed: this.hostListed.checked,
+          }),
+      })
     );
     const host = h(
       'section',
       { class: 'card host', 'aria-labelledby': 'host-title' },
-      h('h2', { id: 'host-title' }, 'Start a call'),
-      h('div', { class: 'field' }, h('label', { for: 'host-room-name' }, 'Room name (optional)'), this.hostName),
-      h('div', { class: 'field' }, h('label', { for: 'host-passcode' }, 'Room passcode (optional)'), this.hostPasscode),
-      h('div', { class: 'check' }, this.hostListed, h('label', { for: 'host-listed' }, 'List on this network')),
+      h('h2', { id: 'host-title', ...tr('lobby.hostTitle') }),
+      h(
+        'div',
+        { class: 'host-fields' },
+        h('div', { class: 'field' }, h('label', { for: 'host-room-name', ...tr('lobby.roomName') }), this.hostName),
+        h('div', { class: 'field' }, h('label', { for: 'host-passcode', ...tr('lobby.roomPasscode') }), this.hostPasscode),
+      ),
+      h('div', { class: 'check' }, this.hostListed, h('label', { for: 'host-listed', ...tr('lobby.listed') })),
       this.hostButton,
     );
 
@@ -136,30 +151,38 @@ export class LobbyView {
     this.nearbyEmpty = h(
       'div',
       { class: 'empty' },
-      h('p', null, 'No rooms found nearby yet.'),
+      h('p', tr('lobby.nearbyEmpty')),
       h(
         'ul',
         { class: 'tips' },
-        h('li', null, 'Make sure you are on the same network as the host (not a guest Wi-Fi, which often keeps devices apart).'),
-        h('li', null, 'A firewall can hide rooms: lanmeet uses TCP port 7878 and mDNS (UDP port 5353).'),
-        h('li', null, 'You can always join with the code or the invite link the host sends you.'),
+        h('li', tr('lobby.tipSameNetwork')),
+        h('li', tr('lobby.tipFirewall', { port: 7878 })),
+        h('li', tr('lobby.tipInvite')),
       ),
     );
     const nearby = h(
       'section',
       { class: 'card nearby', 'aria-labelledby': 'nearby-title' },
-      h('h2', { id: 'nearby-title' }, 'Nearby rooms'),
+      h('h2', { id: 'nearby-title', ...tr('lobby.nearbyTitle') }),
       this.nearbyList,
       this.nearbyEmpty,
     );
 
+    this.languageSwitch = createLanguageSwitch();
     this.el = h(
       'main',
       { class: 'lobby', 'data-testid': 'lobby' },
-      h('header', { class: 'brand' }, h('h1', null, 'lanmeet'), h('p', null, 'Video calls on your local network. No account, no cloud.')),
+      h(
+        'header',
+        { class: 'brand' },
+        h('div', { class: 'brand-text' }, h('h1', null, 'lanmeet'), h('p', tr('lobby.tagline'))),
+        this.languageSwitch.el,
+      ),
       this.notice,
-      h('div', { class: 'lobby-grid' }, h('section', { class: 'card join', 'aria-label': 'Join a room' }, preview, joinForm), h('div', { class: 'side' }, host, nearby)),
+      h('div', { class: 'lobby-grid' }, h('div', { class: 'main-col' }, preview, nearby), h('div', { class: 'side' }, join, host)),
     );
+    this._offLanguage = followLanguage(this.el, () => this._retranslate());
+    this._retranslate();
     root.replaceChildren(this.el);
     if (!initial.name) this.nameInput.focus();
     else if (!initial.room) this.roomInput.focus();
@@ -167,6 +190,13 @@ export class LobbyView {
 
   get name() {
     return this.nameInput.value.trim();
+  }
+
+  /** The text this view builds itself (not `data-t`): Join, the room list, the device pickers. */
+  _retranslate() {
+    this.joinButton.textContent = this.busy ? t('common.joining') : t('common.join');
+    this.setRooms(this.rooms);
+    if (this.devices) this.setDevices(this.devices.devices, this.devices.current);
   }
 
   /**
@@ -197,19 +227,23 @@ export class LobbyView {
   /**
    * Shows the passcode field with a reason.
    * @param {string} reason
+   * @param {{focus?: boolean}} [opts] focus: false when only the language changed
    */
-  askPasscode(reason) {
+  askPasscode(reason, opts = {}) {
+    const wasHidden = this.passcodeRow.hidden;
     this.passcodeRow.hidden = false;
     this.passcodeHint.textContent = reason;
+    if (opts.focus === false && !wasHidden) return;
     this.passcodeInput.value = '';
     this.passcodeInput.focus();
   }
 
   /** @param {boolean} busy */
   setBusy(busy) {
+    this.busy = busy;
     this.joinButton.disabled = busy;
     this.hostButton.disabled = busy;
-    this.joinButton.textContent = busy ? 'Joining…' : 'Join';
+    this.joinButton.textContent = busy ? t('common.joining') : t('common.join');
     this.el.toggleAttribute('aria-busy', busy);
   }
 
@@ -220,7 +254,7 @@ export class LobbyView {
   setPreview(stream, note) {
     const hasVideo = !!stream && stream.getVideoTracks().length > 0;
     // Never a stream without video: it would hold the page's load event forever.
-    this.previewVideo.srcObject = hasVideo ? stream : null;
+    if (this.previewVideo.srcObject !== (hasVideo ? stream : null)) this.previewVideo.srcObject = hasVideo ? stream : null;
     this.previewVideo.parentElement?.classList.toggle('no-video', !hasVideo);
     if (hasVideo) tryPlay(this.previewVideo);
     this.previewNote.textContent = note;
@@ -232,61 +266,72 @@ export class LobbyView {
    * @param {{audio?: string, video?: string}} current device ids in use
    */
   setDevices(devices, current) {
-    fillSelect(this.cameraSelect, devices.video, current.video, 'Camera');
-    fillSelect(this.micSelect, devices.audio, current.audio, 'Microphone');
+    this.devices = { devices, current };
+    fillSelect(this.cameraSelect, devices.video, current.video, 'video');
+    fillSelect(this.micSelect, devices.audio, current.audio, 'audio');
   }
 
   /** @param {import('../api.js').LanRoom[] | null} rooms null: could not ask */
   setRooms(rooms) {
     const list = rooms ?? [];
+    this.rooms = list;
     this.nearbyEmpty.hidden = list.length > 0;
     this.nearbyList.replaceChildren(
-      ...list.map((r) =>
-        h(
+      ...list.map((r) => {
+        const title = r.name || formatCode(r.code);
+        const where = r.local ? t('lobby.roomHere') : r.host ? t('lobby.roomHostedBy', { host: r.host }) : t('lobby.roomHostedBySomeone');
+        return h(
           'li',
           { class: 'room', 'data-code': r.code },
           h(
             'div',
             { class: 'room-text' },
-            h('span', { class: 'room-title' }, r.name || formatCode(r.code)),
+            h('span', { class: 'room-title' }, title),
             h(
               'span',
               { class: 'room-meta' },
-              `${r.local ? 'On this computer' : `Hosted by ${r.host || 'someone'}`} · ${r.peers} of ${r.capacity} · ${formatCode(r.code)}`,
+              // The code once: in the title when the room has no name.
+              [where, t('lobby.roomPeople', { peers: r.peers, capacity: r.capacity }), r.name ? formatCode(r.code) : null].filter(Boolean).join(' · '),
             ),
           ),
           h(
             'button',
             {
               type: 'button',
-              'aria-label': `Join ${r.name || formatCode(r.code)}`,
+              'aria-label': t('lobby.joinRoom', { room: title }),
               disabled: r.peers >= r.capacity,
               onclick: () => this.handlers.onJoinNearby(r, this.name),
             },
-            'Join',
+            t('common.join'),
           ),
-        ),
-      ),
+        );
+      }),
     );
   }
 
   destroy() {
+    this._offLanguage();
+    this.languageSwitch.destroy();
     this.previewVideo.srcObject = null;
     this.el.remove();
   }
 }
 
 /**
+ * Fills a device picker; devices without a label (no permission yet) are numbered.
  * @param {HTMLSelectElement} select
  * @param {MediaDeviceInfo[]} devices
  * @param {string | undefined} current
- * @param {string} noun
+ * @param {'video' | 'audio' | 'Camera' | 'Microphone'} kind which picker (the nouns are the old spelling)
  */
-export function fillSelect(select, devices, current, noun) {
+export function fillSelect(select, devices, current, kind) {
+  const camera = kind === 'video' || kind === 'Camera';
   select.replaceChildren(
     ...(devices.length
-      ? devices.map((d, i) => h('option', { value: d.deviceId, selected: d.deviceId === current }, d.label || `${noun} ${i + 1}`))
-      : [h('option', { value: '' }, `No ${noun.toLowerCase()} found`)]),
+      ? devices.map((d, i) =>
+          h('option', { value: d.deviceId, selected: d.deviceId === current }, d.label || t(camera ? 'media.cameraN' : 'media.microphoneN', { n: i + 1 })),
+        )
+      : [h('option', { value: '' }, t(camera ? 'media.noCameraFound' : 'media.noMicrophoneFound'))]),
   );
   select.disabled = devices.length === 0;
 }

@@ -9,6 +9,7 @@
  * candidates, and no packet leaves the namespace.
  */
 import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -19,6 +20,18 @@ export const REPO = path.resolve(here, '../../..');
 export const LANMEET_BIN =
   process.env.LANMEET_BIN || path.join(process.env.CARGO_TARGET_DIR || path.join(REPO, 'target'), 'debug/lanmeet');
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+/**
+ * Where screenshots and other test artifacts go: $LANMEET_ARTIFACTS, else
+ * `artifacts/ui/` in the repository (ignored by git, next to `artifacts/desktop/`).
+ * @param {string} name file name
+ * @returns {string} its path (the directory is made)
+ */
+export function artifactPath(name) {
+  const dir = process.env.LANMEET_ARTIFACTS || path.join(REPO, 'artifacts', 'ui');
+  mkdirSync(dir, { recursive: true });
+  return path.join(dir, name);
+}
 
 /** Upper bound for any wait: a hang guard, not a performance threshold. */
 export const WAIT_MS = Number(process.env.LANMEET_E2E_WAIT_MS || 45_000);
@@ -143,16 +156,19 @@ export async function launchBrowser() {
  */
 
 /**
- * A person with a browser context of their own, on the lobby.
+ * A person with a browser context of their own, on the lobby. The browser speaks
+ * `locale` (default `en-US`: the tests read English unless they say otherwise).
  * @param {import('playwright-core').Browser} browser
  * @param {string} url
  * @param {string} name
+ * @param {{locale?: string, viewport?: {width: number, height: number}}} [opts]
  * @returns {Promise<Person>}
  */
-export async function openPerson(browser, url, name) {
+export async function openPerson(browser, url, name, opts = {}) {
   // Granting permissions replaces the whole set: camera and microphone stay in it.
   const context = await browser.newContext({
-    viewport: { width: 1100, height: 720 },
+    viewport: opts.viewport ?? { width: 1100, height: 720 },
+    locale: opts.locale ?? 'en-US',
     permissions: ['camera', 'microphone', 'clipboard-read', 'clipboard-write'],
   });
   const page = await context.newPage();

@@ -191,7 +191,7 @@ describe('lobby and errors in Chromium', { timeout: 12 * WAIT_MS }, () => {
     await page.goto(host.info.local);
     const shy = { name: 'Shy', context, page, console: [] };
     people.push(shy);
-    await page.getByTestId('media-note').getByText('was blocked').waitFor();
+    await page.getByTestId('media-note').getByText('are blocked').waitFor();
     await page.getByTestId('media-note').getByText('You can still join').waitFor();
     const ann = await person('Ann');
     await typeAndJoin(ann, code);

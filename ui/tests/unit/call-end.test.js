@@ -42,9 +42,10 @@ test('an unreachable host names the port to open and shows the address', () => {
 test("anything else before getting in: the node's message, or the code, and Try again", () => {
   assert.deepEqual(explainEnd(why('connection-lost', 'The host closed the connection.'), room, false), {
     where: 'lobby',
-    notice: 'The host closed the connection.',
+    notice: "The room's host closed the connection before letting us in.",
     actions: [{ label: 'Try again', action: 'retry' }],
   });
+  assert.equal(/** @type {any} */ (explainEnd(why('join-timeout', 'No join in time.'), room, false)).notice, 'No join in time.');
   assert.equal(/** @type {any} */ (explainEnd(why('weird'), room, false)).notice, 'Could not join room K7M-Q2P (weird).');
 });
 

@@ -41,7 +41,7 @@ test('the lobby fills in the saved name and ?room=, polls Nearby rooms, then sho
 test('without a camera the preview says so, and the lobby still works', async () => {
   const { view, shown } = await lobbyOn({ devices: { video: false } });
   await shown;
-  assert.match(view.preview?.note ?? '', /^The camera was not found\. You can join with what works\./);
+  assert.match(view.preview?.note ?? '', /^No camera was found\. You can join with what works\./);
 });
 
 test('closing the lobby stops the Nearby poll', async () => {
@@ -198,5 +198,5 @@ test('picking a device in the lobby changes the preview; a device that fails say
   assert.ok(view.preview?.stream.getTracks().includes(page.media.camera));
   page.devices.has.audio = false;
   await view.handlers.onDevice('audio', 'mic-2');
-  assert.match(view.preview?.note ?? '', /^The microphone was not found\./);
+  assert.match(view.preview?.note ?? '', /^No microphone was found\./);
 });

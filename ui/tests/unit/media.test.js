@@ -40,7 +40,7 @@ test('no camera: falls back to audio only and says the camera was not found', as
   assert.equal(got.audio?.kind, 'audio');
   assert.equal(got.video, null);
   assert.equal(got.videoProblem, 'missing');
-  assert.match(describeMediaProblems(got), /^The camera was not found\. You can join with what works\.$/);
+  assert.match(describeMediaProblems(got), /^No camera was found\. You can join with what works\.$/);
 });
 
 test('no microphone: video only', async () => {
@@ -57,7 +57,7 @@ test('everything blocked: receive-only, with how to allow it', async () => {
   assert.equal(got.audio, null);
   assert.equal(got.video, null);
   const text = describeMediaProblems(got);
-  assert.match(text, /microphone was blocked and the camera was blocked/);
+  assert.match(text, /^The camera and microphone are blocked\. /, 'one sentence for both');
   assert.match(text, /You can still join and see and hear the others/);
   assert.match(text, /address bar/);
 });
