@@ -9,7 +9,7 @@
  * `room-not-found`, `room-full`, `bad-passcode`).
  */
 import { formatCode } from './codes.js';
-import { t, language } from './i18n.js';
+import { t, englishOr } from './i18n.js';
 
 /**
  * - `retry`: join the same room again (a fresh join, no resume token)
@@ -27,6 +27,8 @@ import { t, language } from './i18n.js';
  * @property {{label: string, action: EndAction}[]} [actions]
  * @property {string} [askPasscode] show the passcode field with this reason
  * @property {string} [detail] something to copy (the socket URL)
+ * @property {() => EndOutcome} retell the same outcome in the language of the moment
+ *   (the lobby says it again when the person switches language)
  */
 
 /**
@@ -37,6 +39,7 @@ import { t, language } from './i18n.js';
  * @property {string} title
  * @property {string} text
  * @property {{label: string, action: EndAction, primary: boolean}[]} actions
+ * @property {() => EndOutcome} retell the same outcome in the language of the moment
  */
 
 /** @typedef {LobbyOutcome | OverlayOutcome} EndOutcome */
@@ -59,7 +62,15 @@ const IN_CALL = /** @type {Record<string, [string, string]>} */ ({
  * @returns {EndOutcome}
  */
 export function explainEnd(why, target, welcomed) {
-  if (!welcomed) return failedJoin(why, target);
+  const retell = () => explainEnd(why, target, welcomed);
+  return { ...(welcomed ? inCall(why) : failedJoin(why, target)), retell };
+}
+
+/**
+ * @param {{code: string, message: string}} why
+ * @returns {Omit<LobbyOutcome, 'retell'> | Omit<OverlayOutcome, 'retell'>}
+ */
+function inCall(why) {
   if (why.code === 'left') return { where: 'lobby', notice: t('end.left'), noticeKind: 'info' };
   const known = Object.hasOwn(IN_CALL, why.code);
   const [title, text] = known
@@ -74,7 +85,7 @@ export function explainEnd(why, target, welcomed) {
 /**
  * @param {{code: string, message: string}} why
  * @param {{code: string, ws: string, passcode?: string}} target
- * @returns {LobbyOutcome}
+ * @returns {Omit<LobbyOutcome, 'retell'>}
  */
 function failedJoin(why, target) {
   const code = formatCode(target.code);
@@ -98,13 +109,4 @@ function failedJoin(why, target) {
     default:
       return { where: 'lobby', notice: englishOr(why.message, t('end.couldNotJoin', { code, reason: why.code })), actions: retry };
   }
-}
-
-/**
- * The node's own sentence when the page speaks English (it says more), else ours.
- * @param {string} english
- * @param {string} ours
- */
-function englishOr(english, ours) {
-  return english && language() === 'en' ? english : ours;
 }

@@ -114,6 +114,16 @@ export function onLanguageChange(fn) {
 }
 
 /**
+ * A sentence that came from the node or the browser (always English): shown as it is
+ * when the page speaks English (it may say more than ours), else `ours`.
+ * @param {string | undefined} english
+ * @param {string} ours our own sentence, already in the current language
+ */
+export function englishOr(english, ours) {
+  return english && current === 'en' ? english : ours;
+}
+
+/**
  * The sentence for `key` in the current language, with `{name}` placeholders filled
  * from `params`. A `count` parameter picks `key.one` / `key.other` where those exist
  * (English plurals; Korean has one form, so its dictionary just has `key.other`).

@@ -18,7 +18,7 @@
  */
 import { ApiError } from './api.js';
 import { parseJoinInput, formatCode, CodeError } from './codes.js';
-import { t, onLanguageChange } from './i18n.js';
+import { t, onLanguageChange, englishOr } from './i18n.js';
 
 const NEARBY_POLL_MS = 2000;
 
@@ -50,7 +50,7 @@ const API_ERRORS = /** @type {Record<string, string>} */ ({
  * @property {{value: string, focus(): void}} roomInput
  * @property {{value: string}} passcodeInput
  * @property {(message: string | null, opts?: {kind?: 'error' | 'info', actions?: NoticeAction[], detail?: string}) => void} setNotice
- * @property {(reason: string) => void} askPasscode
+ * @property {(reason: string, opts?: {focus?: boolean}) => void} askPasscode
  * @property {(busy: boolean) => void} setBusy
  * @property {(stream: MediaStream | null, note: string) => void} setPreview
  * @property {(devices: {audio: MediaDeviceInfo[], video: MediaDeviceInfo[]}, current: {audio?: string, video?: string}) => void} setDevices
@@ -70,6 +70,9 @@ const API_ERRORS = /** @type {Record<string, string>} */ ({
  * @property {string} [room]
  * @property {string} [askPasscode]
  * @property {string} [detail]
+ * @property {() => {notice?: string, askPasscode?: string, actions?: {label: string}[]}} [retell] the same
+ *   sentences in the language of the moment (call-end.js's outcomes carry one): said
+ *   again when the person switches language
  */
 
 /**
@@ -154,11 +157,19 @@ export class LobbyController {
   }
 
   /**
-   * A notice handed in ready-made (a join that failed, see call-end.js).
+   * A notice handed in ready-made (a join that failed, see call-end.js); on a language
+   * change its `retell` gives the sentences anew (the actions keep what they do).
    * @param {LobbyOptions} opts
    */
   _report(opts) {
-    this._say(() => this.view?.setNotice(opts.notice ?? null, { kind: opts.noticeKind, actions: opts.actions, detail: opts.detail }));
+    let again = false;
+    this._say(() => {
+      const fresh = again ? opts.retell?.() : undefined;
+      const actions = opts.actions?.map((a, i) => ({ label: fresh?.actions?.[i]?.label ?? a.label, run: a.run }));
+      this.view?.setNotice(fresh?.notice ?? opts.notice ?? null, { kind: opts.noticeKind, actions, detail: opts.detail });
+      if (again && opts.askPasscode && fresh?.askPasscode) this.view?.askPasscode(fresh.askPasscode, { focus: false });
+      again = true;
+    });
   }
 
   /** @param {() => string} note the preview's sentence, made in the current language */
@@ -382,7 +393,8 @@ export class LobbyController {
       const actions = [{ label: t('common.tryAgain'), run: retry }];
       // The node's codes we can say in the person's language; any other: the node's own sentence.
       const key = err instanceof ApiError ? API_ERRORS[err.code] : undefined;
-      this.view?.setNotice(key ? t(key) : err instanceof Error ? err.message : String(err), { actions });
+      const code = err instanceof ApiError ? err.code : 'error';
+      this.view?.setNotice(key ? t(key) : englishOr(err instanceof Error ? err.message : String(err), t('lobby.apiOther', { code })), { actions });
     });
   }
 }

@@ -54,7 +54,8 @@ export class Router {
     }
     if (saved && (!roomParam || sameRoom)) {
       // A reload during a call: rejoin with the resume token (same id, same tile).
-      this.showLobby({ notice: t('app.rejoining', { code: formatCode(saved.code) }), noticeKind: 'info', room: saved.code }).catch(() => {});
+      const rejoining = () => ({ notice: t('app.rejoining', { code: formatCode(saved.code) }) });
+      this.showLobby({ ...rejoining(), noticeKind: 'info', room: saved.code, retell: rejoining }).catch(() => {});
       this.lobby?.setBusy(true);
       this.startCall(saved);
     } else {

@@ -56,6 +56,7 @@ export default /** @type {Record<string, string>} */ ({
   'lobby.apiRateLimited': 'Too many attempts in a short time. Wait a few seconds and try again.',
   'lobby.apiUnavailable': 'lanmeet on this computer is at its limit (too many rooms or connections). Close a room you no longer use, or try again later.',
   'lobby.apiTimeout': 'lanmeet on this computer took too long to answer. Try again.',
+  'lobby.apiOther': 'lanmeet on this computer could not do that ({code}). Try again.',
   'lobby.apiForbidden': 'lanmeet refused this page: open it from the address lanmeet shows (http://127.0.0.1:…).',
 
   'codes.badCharacter': '"{char}" cannot be part of a room code. Codes use digits and letters except I, L, O and U.',

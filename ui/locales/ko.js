@@ -53,6 +53,7 @@ export default /** @type {Record<string, string>} */ ({
   'lobby.apiRateLimited': '짧은 시간에 너무 많이 시도했습니다. 몇 초 기다린 뒤 다시 시도하세요.',
   'lobby.apiUnavailable': '이 컴퓨터의 lanmeet이 한도에 도달했습니다(방 또는 연결이 너무 많음). 쓰지 않는 방을 닫거나 잠시 후 다시 시도하세요.',
   'lobby.apiTimeout': '이 컴퓨터의 lanmeet이 제때 응답하지 않았습니다. 다시 시도하세요.',
+  'lobby.apiOther': '이 컴퓨터의 lanmeet이 요청을 처리하지 못했습니다 ({code}). 다시 시도하세요.',
   'lobby.apiForbidden': 'lanmeet이 이 페이지의 요청을 거부했습니다. lanmeet이 알려 주는 주소(http://127.0.0.1:…)로 여세요.',
 
   'codes.badCharacter': '"{char}" 문자는 방 코드에 쓸 수 없습니다. 방 코드는 숫자와 영문자(I, L, O, U 제외)로 되어 있습니다.',

@@ -1,6 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { explainEnd } from '../../call-end.js';
+import { explainEnd as explainWithRetell } from '../../call-end.js';
+import { setLanguage } from '../../i18n.js';
+
+/**
+ * The outcome without its `retell` (checked on its own below).
+ * @param {Parameters<typeof explainWithRetell>} args
+ */
+function explainEnd(...args) {
+  const { retell, ...rest } = explainWithRetell(...args);
+  assert.equal(typeof retell, 'function');
+  return rest;
+}
 
 const room = { code: 'K7MQ2P', ws: 'ws://10.77.0.1:7878/ws' };
 const why = (code, message = '') => ({ code, message });
@@ -82,4 +93,17 @@ test('a lost connection, or an ending we cannot name, offers Rejoin first', () =
     { label: 'Back to the lobby', action: 'lobby', primary: true },
   ]);
   assert.equal(/** @type {any} */ (explainEnd(why('x', 'Said the node.'), room, true)).text, 'Said the node.');
+});
+
+test('retell says the same outcome again in the language of the moment', () => {
+  const out = explainWithRetell(why('room-full'), room, false);
+  try {
+    setLanguage('ko');
+    const again = /** @type {any} */ (out.retell());
+    assert.match(again.notice, /^K7M-Q2P 방이 가득 찼습니다/);
+    assert.deepEqual(again.actions, [{ label: '다시 시도', action: 'retry' }]);
+  } finally {
+    setLanguage('en');
+  }
+  assert.match(/** @type {any} */ (out.retell()).notice, /^Room K7M-Q2P is full/);
 });

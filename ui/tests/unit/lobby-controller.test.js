@@ -4,6 +4,8 @@ import { LobbyController } from '../../lobby-controller.js';
 import { ApiError } from '../../api.js';
 import { tick, until } from './fakes.js';
 import { fakePage } from './page.js';
+import { setLanguage } from '../../i18n.js';
+import { explainEnd } from '../../call-end.js';
 
 /**
  * A lobby over a fake page; `started` records the calls it hands on.
@@ -199,4 +201,52 @@ test('picking a device in the lobby changes the preview; a device that fails say
   page.devices.has.audio = false;
   await view.handlers.onDevice('audio', 'mic-2');
   assert.match(view.preview?.note ?? '', /^No microphone was found\./);
+});
+
+test('switching language says the notice, the preview note and a failed join again in the new language', async () => {
+  const { page, lobby, view, shown } = await lobbyOn({ devices: { video: false } });
+  await shown;
+  try {
+    // The node's own (English) sentence only in English; in Korean ours, with the code.
+    page.api.fail = new ApiError('room-limit', 'This node hosts too many rooms.', 503);
+    setLanguage('ko');
+    await view.handlers.onHost({ name: 'Gus', roomName: '', passcode: '', listed: true });
+    assert.equal(view.notice?.message, '이 컴퓨터의 lanmeet이 요청을 처리하지 못했습니다 (room-limit). 다시 시도하세요.');
+    assert.deepEqual(view.noticeActions(), ['다시 시도']);
+    setLanguage('en');
+    assert.equal(view.notice?.message, 'This node hosts too many rooms.');
+    page.api.fail = null;
+    await view.handlers.onJoin({ name: '', room: 'K7MQ2P', passcode: '' });
+    assert.equal(view.notice?.message, 'Type your name first, so the others know who you are.');
+    setLanguage('ko');
+    assert.equal(view.notice?.message, '먼저 이름을 입력하세요. 다른 사람들에게 이 이름이 보입니다.');
+    assert.match(view.preview?.note ?? '', /^카메라를 찾을 수 없습니다\./);
+    setLanguage('en');
+    assert.match(view.preview?.note ?? '', /^No camera was found\./);
+
+    // A join that failed in the call controller comes back with its outcome's retell.
+    const { where: _, actions, ...rest } = /** @type {any} */ (explainEnd({ code: 'room-full', message: '' }, { code: 'K7MQ2P', ws: 'ws://x:7878/ws' }, false));
+    /** @type {string[]} */
+    const ran = [];
+    lobby.report({ ...rest, actions: actions.map((/** @type {any} */ a) => ({ label: a.label, run: () => ran.push(a.action) })) }, 'K7MQ2P');
+    assert.match(view.notice?.message ?? '', /^Room K7M-Q2P is full\./);
+    setLanguage('ko');
+    assert.match(view.notice?.message ?? '', /^K7M-Q2P 방이 가득 찼습니다\./);
+    view.clickNotice('다시 시도');
+    assert.deepEqual(ran, ['retry'], 'the action still does what it did');
+
+    setLanguage('en');
+    const wrong = /** @type {any} */ (explainEnd({ code: 'bad-passcode', message: '' }, { code: 'K7MQ2P', ws: 'ws://x/ws', passcode: 'no' }, false));
+    lobby.report({ notice: wrong.notice, askPasscode: wrong.askPasscode, retell: wrong.retell }, 'K7MQ2P');
+    assert.equal(view.passcodeReason, 'Wrong passcode. Try again.');
+    setLanguage('ko');
+    assert.equal(view.notice?.message, '암호가 맞지 않습니다. 호스트에게 확인한 뒤 다시 시도하세요.');
+    assert.equal(view.passcodeReason, '암호가 틀렸습니다. 다시 입력하세요.');
+
+    lobby.destroy();
+    setLanguage('en');
+    assert.equal(view.passcodeReason, '암호가 틀렸습니다. 다시 입력하세요.', 'a destroyed lobby no longer listens');
+  } finally {
+    setLanguage('en');
+  }
 });
