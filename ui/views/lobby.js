@@ -291,7 +291,7 @@ export class LobbyView {
               'span',
               { class: 'room-meta' },
               // The code once: in the title when the room has no name.
-              [where, t('lobby.roomPeople', { peers: r.peers, capacity: r.capacity }), r.name ? formatCode(r.code) : null].filter(Boolean).join(' · '),
+              [where, t('lobby.roomPeople', { peers: r.peers, capacity: r.capacity }), title !== formatCode(r.code) ? formatCode(r.code) : null].filter(Boolean).join(' · '),
             ),
           ),
           h(

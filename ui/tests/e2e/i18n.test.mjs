@@ -94,6 +94,30 @@ describe('Korean and English in Chromium', { timeout: 6 * WAIT_MS }, () => {
     await closeAll();
   });
 
+  test('a Korean window without WebRTC (the Linux desktop app) says so in Korean and opens the room in the browser', async () => {
+    const context = await browser.newContext({ locale: 'ko-KR', viewport: HD });
+    await context.addInitScript(() => {
+      delete (/** @type {any} */ (window)).RTCPeerConnection;
+      /** @type {any} */ (window).__opened = [];
+      /** @type {any} */ (window).__lanmeetOpenInBrowser = (/** @type {string} */ url) => {
+        /** @type {any} */ (window).__opened.push(url);
+      };
+    });
+    const page = await context.newPage();
+    page.setDefaultTimeout(WAIT_MS);
+    people.push({ name: 'webview', context, page, console: [] });
+    await page.goto(`${host.info.local}?room=K7M-Q2P`);
+    await page.getByTestId('lobby-notice').getByText('이 창에서는 화상 통화를 할 수 없습니다.', { exact: false }).waitFor();
+    await page.getByRole('button', { name: '브라우저에서 열기' }).click();
+    assert.deepEqual(await page.evaluate(() => /** @type {any} */ (window).__opened), [`${host.info.local}?room=K7M-Q2P`]);
+    // Switching language says the notice again, and its button still works.
+    await page.getByLabel('언어').selectOption('en');
+    await page.getByTestId('lobby-notice').getByText('This window cannot make video calls').waitFor();
+    await page.getByRole('button', { name: 'Open in browser' }).click();
+    assert.equal((await page.evaluate(() => /** @type {any} */ (window).__opened)).length, 2);
+    await closeAll();
+  });
+
   test('the switch changes the language at once, and the choice survives a reload', async () => {
     const p = await person('Ada', { locale: 'en-US', viewport: HD });
     assert.equal(await htmlLang(p), 'en');

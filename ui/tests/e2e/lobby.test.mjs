@@ -180,7 +180,7 @@ describe('lobby and errors in Chromium', { timeout: 12 * WAIT_MS }, () => {
 
   test('camera and microphone blocked: said so, and the person joins receive-only', async () => {
     const { code } = await hostApi(host.info, 'rooms', { name: 'Shy' });
-    const context = await browser.newContext();
+    const context = await browser.newContext({ locale: 'en-US' });
     // What a browser does when the person clicked "Block".
     await context.addInitScript(() => {
       const denied = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
@@ -206,7 +206,7 @@ describe('lobby and errors in Chromium', { timeout: 12 * WAIT_MS }, () => {
   });
 
   test('a window without RTCPeerConnection offers to open the room in the browser', async () => {
-    const context = await browser.newContext();
+    const context = await browser.newContext({ locale: 'en-US' });
     await context.addInitScript(() => {
       // Like Debian's WebKitGTK: no WebRTC at all. The desktop app provides the opener.
       delete (/** @type {any} */ (window)).RTCPeerConnection;
