@@ -135,13 +135,21 @@ fn start(
     stop: CancellationToken,
     node_slot: &Mutex<Option<Node>>,
 ) -> anyhow::Result<()> {
-    let node = tauri::async_runtime::block_on(start_node(launch, stop))?;
+    // The guest certificate lives in the app's data directory (LANMEET_DATA_DIR
+    // overrides, for tests); without one the app still works, minus browser guests.
+    let data_dir = std::env::var_os("LANMEET_DATA_DIR")
+        .map(std::path::PathBuf::from)
+        .or_else(|| app.path().app_data_dir().ok());
+    let node = tauri::async_runtime::block_on(start_node(launch, data_dir, stop))?;
     let origin = Origin::local(node.local_addr().port());
     println!(
         "lanmeet: UI at {} · LAN listener {}",
         node.local_url(),
         node.lan_url()
     );
+    if let Some(fingerprint) = node.guest_fingerprint() {
+        println!("lanmeet: browser guests' certificate, SHA-256 {fingerprint}");
+    }
     tracing::info!(local = %node.local_url(), lan = %node.lan_url(), ms = since_start_ms(), "node ready");
     app.manage(NodeInfo {
         origin: origin.clone(),
@@ -161,12 +169,17 @@ fn start(
 
 /// Starts the node: loopback listener on `LANMEET_LOCAL_PORT` or any free port, LAN
 /// listener on 7878, or any free port if 7878 is taken and no port was asked for.
-async fn start_node(launch: &Launch, stop: CancellationToken) -> anyhow::Result<Node> {
+async fn start_node(
+    launch: &Launch,
+    data_dir: Option<std::path::PathBuf>,
+    stop: CancellationToken,
+) -> anyhow::Result<Node> {
     let config = |lan_port: u16| {
         let mut config = NodeConfig {
             local_port: launch.local_port,
             lan_port,
             discovery: !launch.no_discovery,
+            data_dir: data_dir.clone(),
             ..NodeConfig::default()
         };
         if let Some(bind) = launch.lan_bind {

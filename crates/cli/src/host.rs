@@ -26,7 +26,8 @@ pub(crate) struct HostArgs {
     /// Print the UI's URL instead of opening a browser.
     #[arg(long)]
     no_open: bool,
-    /// Print one JSON line {"code","invite","local","ws","lan"} once ready.
+    /// Print one JSON line {"code","invite","local","ws","lan","guest","fingerprint"}
+    /// once ready ("guest": the HTTPS link for browsers, null without one).
     #[arg(long)]
     json: bool,
     #[command(flatten)]
@@ -50,10 +51,12 @@ pub(crate) async fn run(args: HostArgs) -> Result<()> {
         }
     };
     let ui = format!("{}?room={}", node.local_url(), room.code);
+    let guest = node.guest_url(room.code);
+    let fingerprint = node.guest_fingerprint();
     if args.json {
         let line = json!({
             "code": room.code, "invite": room.invite, "local": node.local_url(),
-            "ws": room.ws, "lan": node.lan_url(),
+            "ws": room.ws, "lan": node.lan_url(), "guest": guest, "fingerprint": fingerprint,
         });
         println!("{line}");
     } else {
@@ -62,6 +65,14 @@ pub(crate) async fn run(args: HostArgs) -> Result<()> {
         println!("  Room code   {}", room.code.grouped());
         println!("  Invite      {}", room.invite);
         println!("  Open        {ui}");
+        if let (Some(guest), Some(fingerprint)) = (&guest, fingerprint) {
+            println!();
+            println!("  Browser guests (phones, laptops without lanmeet) open");
+            println!("              {guest}");
+            println!("  The browser warns about the certificate once; its SHA-256");
+            println!("  fingerprint must read");
+            println!("              {fingerprint}");
+        }
         if room.listed && args.node.no_discovery {
             println!();
             println!("  Discovery is off: friends join with the invite.");

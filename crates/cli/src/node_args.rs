@@ -1,6 +1,7 @@
 //! Node flags shared by `host` and `join`.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -50,6 +51,14 @@ pub(crate) struct NodeArgs {
     /// Limit discovery to these interfaces (comma-separated names).
     #[arg(long, env = "LANMEET_INTERFACES", value_delimiter = ',')]
     pub(crate) interfaces: Vec<String>,
+    /// Where lanmeet keeps the HTTPS certificate browser guests see (made on
+    /// first start, reused after) [default: the user's data directory, e.g.
+    /// $XDG_DATA_HOME/lanmeet or ~/.local/share/lanmeet].
+    #[arg(long, env = "LANMEET_DATA_DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+    /// No HTTPS on the LAN port: browsers without lanmeet cannot join.
+    #[arg(long, env = "LANMEET_NO_GUESTS")]
+    pub(crate) no_guests: bool,
 }
 
 impl NodeArgs {
@@ -66,6 +75,7 @@ impl NodeArgs {
             lan_bind: self.lan_bind,
             discovery: !self.no_discovery,
             interfaces: self.interfaces.clone(),
+            data_dir: self.data_dir(),
             ..NodeConfig::default()
         };
         if let Some(name) = &self.node_name {
@@ -81,6 +91,24 @@ impl NodeArgs {
             config.limits.max_unjoined_per_address = n;
         }
         Ok(config)
+    }
+
+    /// The data directory, `None` with `--no-guests` or when the system names
+    /// none (no home directory).
+    fn data_dir(&self) -> Option<PathBuf> {
+        if self.no_guests {
+            return None;
+        }
+        let dir = self
+            .data_dir
+            .clone()
+            .or_else(|| dirs::data_dir().map(|d| d.join("lanmeet")));
+        if dir.is_none() {
+            tracing::warn!(
+                "no data directory (no home?): browser guests cannot join; give --data-dir"
+            );
+        }
+        dir
     }
 
     /// Starts the node; without an explicit `--lan-port`, falls back to any free

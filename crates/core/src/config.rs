@@ -1,6 +1,7 @@
 //! Node configuration: every limit and interval of docs/PROTOCOL.md, with its defaults.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// The LAN port a node listens on unless told otherwise.
@@ -23,6 +24,11 @@ pub struct NodeConfig {
     pub discovery: bool,
     /// Interfaces discovery may use (by name); empty = real LAN interfaces.
     pub interfaces: Vec<String>,
+    /// Where the node keeps what must outlive it: the certificate its LAN port
+    /// shows browser guests over HTTPS (made here on first start, reused after,
+    /// so guests see the same fingerprint). `None`: the LAN port speaks plain
+    /// HTTP only, and browsers without lanmeet cannot join.
+    pub data_dir: Option<PathBuf>,
     pub limits: Limits,
 }
 
@@ -169,6 +175,7 @@ impl Default for NodeConfig {
             lan_bind: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             discovery: true,
             interfaces: Vec::new(),
+            data_dir: None,
             limits: Limits::default(),
         }
     }

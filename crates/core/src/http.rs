@@ -4,6 +4,8 @@
 //! `/api/*` refuses foreign `Host`/`Origin` headers, because any web page the user
 //! visits can make the browser send requests to loopback. The *LAN* router serves
 //! only `/ws`, health and the rate-limited room check; everything else is 404.
+//! Over TLS (browser guests, [ext]) the LAN listener serves the same, plus the
+//! UI's files: a guest's page, and nothing of the control API.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -47,6 +49,18 @@ pub(crate) struct AppState {
     pub(crate) connections: Arc<Connections>,
     pub(crate) socket_ctx: SocketContext,
     pub(crate) tasks: TaskTracker,
+    /// How browser guests reach this node (`GET /api/node`), when they can.
+    pub(crate) guest: Option<GuestAccess>,
+}
+
+/// What a browser guest needs: the HTTPS origin of the LAN listener and the
+/// fingerprint of its certificate, to compare with what the browser shows.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct GuestAccess {
+    /// `https://HOST:PORT`.
+    pub(crate) origin: String,
+    /// SHA-256 of the certificate, `AB:CD:…`.
+    pub(crate) fingerprint: String,
 }
 
 /// Counters for `/api/stats`, health checks and tests.
@@ -142,6 +156,7 @@ pub(crate) fn local_router(state: Arc<AppState>) -> Router {
         .route("/rooms/{code}", head(check_room).delete(close_room))
         .route("/lan/rooms", get(lan_rooms))
         .route("/lan/resolve/{code}", get(resolve))
+        .route("/qr", get(qr))
         .fallback(|| async { ApiError::not_found() })
         .layer(middleware::from_fn_with_state(state.clone(), guard_local))
         .layer(DefaultBodyLimit::max(16 * 1024))
@@ -162,6 +177,22 @@ pub(crate) fn lan_router(state: Arc<AppState>) -> Router {
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::not_found() })
         .layer(middleware::from_fn(json_errors))
+        .with_state(state)
+}
+
+/// Routes of the LAN listener over TLS: the LAN routes, and the UI's files for
+/// browser guests. The rest of `/api` is 404 as on the plain LAN listener.
+pub(crate) fn guest_router(state: Arc<AppState>) -> Router {
+    let api = Router::new()
+        .route("/health", get(health))
+        .route("/rooms/{code}", head(lan_check_room))
+        .fallback(|| async { ApiError::not_found() })
+        .method_not_allowed_fallback(|| async { ApiError::not_found() })
+        .layer(middleware::from_fn(json_errors));
+    Router::new()
+        .nest("/api", api)
+        .route("/ws", get(upgrade).layer(middleware::from_fn(json_errors)))
+        .fallback(static_ui::serve)
         .with_state(state)
 }
 
@@ -205,6 +236,7 @@ async fn node_info(State(state): State<Arc<AppState>>) -> Json<serde_json::Value
         "addresses": addresses,
         "lanHost": state.rooms.lan_host().to_string(),
         "discovery": state.rooms.discovery_enabled(),
+        "guest": state.guest,
     }))
 }
 
@@ -300,6 +332,48 @@ async fn resolve(
         Some(ws) => Ok(Json(json!({"code": code, "ws": ws}))),
         None => Err(ApiError::room_not_found()),
     }
+}
+
+/// The query of `GET /api/qr`.
+#[derive(serde::Deserialize)]
+struct QrQuery {
+    text: String,
+}
+
+/// The longest text `GET /api/qr` draws: a guest link is far shorter, and
+/// bounding it bounds the work of one request.
+const QR_MAX_TEXT: usize = 1024;
+
+/// `GET /api/qr?text=...`: the text as a QR code in SVG, so the UI can show a
+/// phone its guest link without any network (docs/PROTOCOL.md, "Guests over
+/// HTTPS").
+async fn qr(
+    query: Result<axum::extract::Query<QrQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Ok(axum::extract::Query(QrQuery { text })) = query else {
+        return Err(ApiError::bad_request("say what to draw: ?text=..."));
+    };
+    if text.is_empty() || text.len() > QR_MAX_TEXT {
+        return Err(ApiError::bad_request(format!(
+            "the text must be 1 to {QR_MAX_TEXT} bytes"
+        )));
+    }
+    let code = qrcode::QrCode::new(text.as_bytes())
+        .map_err(|e| ApiError::bad_request(format!("cannot draw that text: {e}")))?;
+    let svg = code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(240, 240)
+        .quiet_zone(true)
+        .build();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        svg,
+    )
+        .into_response())
 }
 
 /// `GET /ws`: any Origin may connect (other nodes' UIs do); a room code is what

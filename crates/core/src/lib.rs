@@ -64,6 +64,7 @@ pub mod config;
 mod connection;
 mod discovery;
 mod error;
+mod guest_tls;
 mod http;
 mod invite;
 mod json_errors;

@@ -11,6 +11,15 @@
 //!
 //! Failing to accept (no file descriptors left, say) pauses this listener
 //! briefly and logs a coalesced warning; it never ends the loop nor spins.
+//!
+//! With a guest certificate, the LAN listener also speaks TLS on the same port
+//! (docs/PROTOCOL.md, "Guests over HTTPS" [ext]): the first byte of a
+//! connection tells which. 0x16 opens a TLS handshake record, and no HTTP
+//! request starts with it (a method is ASCII letters), so other nodes, `lanmeet
+//! join`, the probe and anything written against the plain protocol keep
+//! working unchanged. Waiting for that byte and the whole handshake fit in the
+//! same `header_read_timeout` a request head gets; only then does the clock of
+//! the first request head start.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -36,6 +45,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::budget::{ConnectionSlot, Connections, Side};
 use crate::config::Limits;
+use crate::guest_tls::GuestTls;
 use crate::json_errors::error_response;
 use crate::ratelimit::Coalesce;
 
@@ -44,10 +54,15 @@ use crate::ratelimit::Coalesce;
 /// enough that a freed descriptor is used soon.
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 
+/// The first byte of a TLS handshake record.
+const TLS_HANDSHAKE: u8 = 0x16;
+
 /// What a listener serves and with which budgets.
 pub(crate) struct Listener {
     pub(crate) side: Side,
     pub(crate) router: Router,
+    /// TLS on the same port, and what it serves (browser guests).
+    pub(crate) guests: Option<Guests>,
     pub(crate) connections: Arc<Connections>,
     pub(crate) limits: Arc<Limits>,
     /// Connection tasks are tracked, so shutdown waits for them.
@@ -56,12 +71,20 @@ pub(crate) struct Listener {
     pub(crate) stop: CancellationToken,
 }
 
+/// The HTTPS side of a listener.
+#[derive(Clone)]
+pub(crate) struct Guests {
+    pub(crate) tls: GuestTls,
+    pub(crate) router: Router,
+}
+
 /// Accepts until `stop`; then drops the listener (its port is free again) and
 /// returns, while the connection tasks finish on their own.
 pub(crate) async fn run(tcp: TcpListener, listener: Listener) {
     let Listener {
         side,
         router,
+        guests,
         connections,
         limits,
         tasks,
@@ -69,6 +92,10 @@ pub(crate) async fn run(tcp: TcpListener, listener: Listener) {
     } = listener;
     // Turns every route into its final form once, not per connection.
     let router = router.with_state(());
+    let guests = guests.map(|g| Guests {
+        tls: g.tls,
+        router: g.router.with_state(()),
+    });
     let mut accept_errors = Coalesce::new(Duration::from_secs(10));
     let mut refusals = Coalesce::new(Duration::from_secs(10));
     loop {
@@ -105,6 +132,7 @@ pub(crate) async fn run(tcp: TcpListener, listener: Listener) {
             side,
             peer,
             router: router.clone(),
+            guests: guests.clone(),
             limits: limits.clone(),
             stop: stop.clone(),
         };
@@ -140,6 +168,7 @@ struct Connection {
     side: Side,
     peer: SocketAddr,
     router: Router,
+    guests: Option<Guests>,
     limits: Arc<Limits>,
     stop: CancellationToken,
 }
@@ -152,9 +181,53 @@ impl Connection {
             activity: activity.clone(),
             _slot: slot,
         };
+        let Some(guests) = self.guests.clone() else {
+            let router = self.router.clone();
+            return self.serve_http(io, router, activity).await;
+        };
+        // The first byte and the whole handshake within one request head's time;
+        // shutdown ends the wait too.
+        let deadline = Instant::now() + self.limits.header_read_timeout;
+        let mut first = [0u8; 1];
+        let peeked = tokio::select! {
+            () = self.stop.cancelled() => return,
+            peeked = tokio::time::timeout_at(deadline, io.inner.peek(&mut first)) => peeked,
+        };
+        match peeked {
+            Ok(Ok(1)) if first[0] == TLS_HANDSHAKE => {}
+            Ok(Ok(1)) => {
+                let router = self.router.clone();
+                return self.serve_http(io, router, activity).await;
+            }
+            // Closed, failed, or silent for a request head's time.
+            Ok(_) | Err(_) => {
+                tracing::debug!(peer = %self.peer, "closing a connection that sent nothing");
+                return;
+            }
+        }
+        let handshake = tokio::select! {
+            () = self.stop.cancelled() => return,
+            handshake = tokio::time::timeout_at(deadline, guests.tls.acceptor.accept(io)) => handshake,
+        };
+        match handshake {
+            Ok(Ok(tls)) => self.serve_http(tls, guests.router, activity).await,
+            Ok(Err(err)) => {
+                tracing::debug!(peer = %self.peer, %err, "TLS handshake failed");
+            }
+            Err(_) => {
+                tracing::debug!(peer = %self.peer, "TLS handshake took too long");
+            }
+        }
+    }
+
+    /// HTTP/1.1 (and upgrades to the peer socket) over `io`, plain or TLS.
+    async fn serve_http<I>(self, io: I, router: Router, activity: Activity)
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         let limits = &self.limits;
         let service = Service {
-            router: self.router.clone(),
+            router,
             peer: self.peer,
             side: self.side,
             request_timeout: limits.request_timeout,

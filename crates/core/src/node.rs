@@ -15,8 +15,9 @@ use crate::config::NodeConfig;
 use crate::connection::SocketContext;
 use crate::discovery::{Advert, Discovery};
 use crate::error::NodeError;
-use crate::http::{self, AppState, NodeStats};
-use crate::listener::{self, Listener};
+use crate::guest_tls;
+use crate::http::{self, AppState, GuestAccess, NodeStats};
+use crate::listener::{self, Guests, Listener};
 use crate::netif;
 use crate::ratelimit::AddressLimiter;
 use crate::registry::Registry;
@@ -65,6 +66,24 @@ impl Node {
         } else {
             config.lan_bind
         };
+
+        // A data directory that cannot hold the certificate costs the browser
+        // guests, not the calls between installed nodes: warn and go on.
+        let guest_tls = config.data_dir.as_deref().and_then(|dir| {
+            let mut names: Vec<_> = addresses.iter().map(|a| a.ip).collect();
+            if !names.contains(&lan_host) && !lan_host.is_unspecified() {
+                names.push(lan_host);
+            }
+            guest_tls::load_or_create(dir, &names)
+                .inspect_err(|err| {
+                    tracing::warn!(%err, "browser guests cannot join: no HTTPS on the LAN port");
+                })
+                .ok()
+        });
+        let guest = guest_tls.as_ref().map(|tls| GuestAccess {
+            origin: format!("https://{}", netif::host_port(lan_host, lan_addr.port())),
+            fingerprint: tls.fingerprint.clone(),
+        });
 
         let tasks = TaskTracker::new();
         let sockets_stop = CancellationToken::new();
@@ -116,15 +135,21 @@ impl Node {
                 )),
             },
             tasks: tasks.clone(),
+            guest,
         });
 
-        for (tcp, side, router) in [
-            (local, Side::Local, http::local_router(shared.clone())),
-            (lan, Side::Lan, http::lan_router(shared.clone())),
+        let guests = guest_tls.map(|tls| Guests {
+            tls,
+            router: http::guest_router(shared.clone()),
+        });
+        for (tcp, side, router, guests) in [
+            (local, Side::Local, http::local_router(shared.clone()), None),
+            (lan, Side::Lan, http::lan_router(shared.clone()), guests),
         ] {
             let listener = Listener {
                 side,
                 router,
+                guests,
                 connections: connections.clone(),
                 limits: limits.clone(),
                 tasks: tasks.clone(),
@@ -186,6 +211,20 @@ impl Node {
             "http://{}",
             netif::host_port(self.shared.rooms.lan_host(), self.lan_addr.port())
         )
+    }
+
+    /// The page a browser guest opens to join `code` on this node,
+    /// `https://HOST:PORT/?room=CODE`; `None` when the node serves no HTTPS
+    /// (no data directory, or the certificate could not be made).
+    pub fn guest_url(&self, code: RoomCode) -> Option<String> {
+        let guest = self.shared.guest.as_ref()?;
+        Some(format!("{}/?room={code}", guest.origin))
+    }
+
+    /// The SHA-256 fingerprint of the certificate guests see (`AB:CD:…`), for
+    /// the host to read out; `None` without HTTPS.
+    pub fn guest_fingerprint(&self) -> Option<&str> {
+        Some(self.shared.guest.as_ref()?.fingerprint.as_str())
     }
 
     /// Opens a room, as `POST /api/rooms` does.

@@ -189,3 +189,96 @@ async fn request_heads_are_bounded() {
     assert_eq!(local.status, 200, "{local:?}");
     node.shutdown().await;
 }
+
+/// A node whose LAN port also speaks TLS (browser guests).
+async fn start_guest_node(test: &str) -> (common::TestNode, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("lanmeet-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = dir.clone();
+    (start_node_with(move |c| c.data_dir = Some(data)).await, dir)
+}
+
+#[tokio::test(start_paused = true)]
+async fn tls_handshakes_that_stall_are_cut_off() {
+    let (node, dir) = start_guest_node("stalled-tls").await;
+    let lan = node.lan;
+    // The first byte of a handshake record, then nothing.
+    let mut opened = connect_from(2, lan).await;
+    opened.write_all(&[0x16]).await.unwrap();
+    // A record header announcing a ClientHello, sent a byte every 2 s.
+    let mut slow = connect_from(3, lan).await;
+    slow.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00])
+        .await
+        .unwrap();
+    // A handshake completed, then no request.
+    let mut quiet = common::tls::tls_from(4, lan).await;
+    // Meanwhile a guest is served.
+    let page = common::tls::https(lan, "GET", "/api/health", &[], "").await;
+    assert_eq!(page.status, 200);
+
+    assert!(
+        closed_within(&mut opened, LONG).await,
+        "a handshake that stopped after one byte is never closed"
+    );
+    let mut cut = false;
+    for _ in 0..300 {
+        if slow.write_all(&[0x01]).await.is_err()
+            || closed_within(&mut slow, Duration::from_secs(2)).await
+        {
+            cut = true;
+            break;
+        }
+    }
+    assert!(cut, "a handshake sent a byte at a time lasted 10 minutes");
+    let mut buf = [0u8; 64];
+    let ended = tokio::time::timeout(
+        LONG,
+        tokio::io::AsyncReadExt::read(&mut quiet.stream, &mut buf),
+    )
+    .await;
+    assert!(
+        matches!(ended, Ok(Ok(0) | Err(_))),
+        "a TLS connection that never sends a request is never closed: {ended:?}"
+    );
+    node.settle("no connection left", |s| s.connections == 0)
+        .await;
+    node.shutdown().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn garbage_handshakes_are_closed_and_hurt_no_one() {
+    let (node, dir) = start_guest_node("garbage-tls").await;
+    let lan = node.lan;
+    let room = node.room();
+    let mut ana = Client::join(&node.ws_url(), room.code.as_str(), "Ana").await;
+    let mut garbage = Vec::new();
+    for host in 10..20u8 {
+        let mut bad = connect_from(host, lan).await;
+        // A handshake record full of noise.
+        let mut record = vec![0x16, 0x03, 0x01, 0x01, 0x00];
+        record.extend((0..256u32).map(|n| (n.wrapping_mul(97) ^ u32::from(host)) as u8));
+        bad.write_all(&record).await.unwrap();
+        garbage.push(bad);
+    }
+    for bad in &mut garbage {
+        assert!(
+            closed_within(bad, common::PATIENCE).await,
+            "a garbage handshake is left open"
+        );
+    }
+    // Everyone else is served as before: a guest over wss, health in plain.
+    let mut guest = common::tls::wss_from(30, lan).await;
+    common::tls::wss_send(
+        &mut guest,
+        json!({"type":"join","room":room.code.as_str(),"name":"Phone"}),
+    )
+    .await;
+    assert_eq!(common::tls::wss_recv(&mut guest).await["type"], "welcome");
+    ana.expect("peer-joined").await;
+    assert_eq!(health_from(31, lan).await, Some(200));
+    drop(guest);
+    drop(ana);
+    node.shutdown().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -341,3 +341,55 @@ async fn local_listener_serves_the_ui_with_a_content_security_policy() {
     assert_eq!(get(node.local, "/api/nope").await.status, 404);
     node.shutdown().await;
 }
+
+#[tokio::test]
+async fn qr_codes_are_drawn_for_the_local_ui_only() {
+    let node = start_node().await;
+    let link = "https%3A%2F%2F192.168.1.20%3A7878%2F%3Froom%3DK8PADG";
+    let drawn = get(node.local, &format!("/api/qr?text={link}")).await;
+    assert_eq!(drawn.status, 200, "{drawn:?}");
+    assert!(
+        drawn
+            .headers
+            .to_ascii_lowercase()
+            .contains("content-type: image/svg+xml"),
+        "{}",
+        drawn.headers
+    );
+    assert!(drawn.body.starts_with("<?xml") && drawn.body.contains("<svg"));
+    assert!(
+        !drawn.body.contains("192.168"),
+        "the text is drawn, not embedded"
+    );
+    // Another text, another drawing.
+    let other = get(node.local, "/api/qr?text=https%3A%2F%2F10.0.0.2%3A7878%2F").await;
+    assert_ne!(other.body, drawn.body);
+    // Missing, empty and oversized texts are refused.
+    for query in ["", "?text=", "?nothing=1"] {
+        let refused = get(node.local, &format!("/api/qr{query}")).await;
+        assert_eq!(refused.status, 400, "{query}: {refused:?}");
+        assert_eq!(refused.error_code(), "bad-request");
+    }
+    let long = "a".repeat(1025);
+    assert_eq!(
+        get(node.local, &format!("/api/qr?text={long}"))
+            .await
+            .status,
+        400
+    );
+    // Not on the LAN, and not for other sites.
+    assert_eq!(
+        get(node.lan, &format!("/api/qr?text={link}")).await.status,
+        404
+    );
+    let foreign = http(
+        node.local,
+        "GET",
+        &format!("/api/qr?text={link}"),
+        &[("Origin", "http://evil.example")],
+        "",
+    )
+    .await;
+    assert_eq!(foreign.status, 403);
+    node.shutdown().await;
+}

@@ -3,6 +3,8 @@
 //! workspace's one test node (`lanmeet_test_support::node`).
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod tls;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -269,7 +271,12 @@ pub async fn http(
         .await
         .expect("answer in time")
         .expect("read");
-    let raw = String::from_utf8_lossy(&raw).into_owned();
+    parse_answer(&raw)
+}
+
+/// An HTTP answer read to its end (`Connection: close`).
+pub fn parse_answer(raw: &[u8]) -> Answer {
+    let raw = String::from_utf8_lossy(raw).into_owned();
     let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
     let status = head
         .split(' ')

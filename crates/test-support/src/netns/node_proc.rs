@@ -42,6 +42,8 @@ impl NodeProc {
             .args(["host", "--json", "--no-open"])
             .args(["--node-name", label, "--local-port", "0"])
             .args(args)
+            // The guest certificate goes beside the log, not into root's home.
+            .env("LANMEET_DATA_DIR", logs.join(format!("{label}-data")))
             .env(
                 "RUST_LOG",
                 std::env::var("LANMEET_TEST_LOG").unwrap_or_else(|_| "info".into()),
