@@ -23,12 +23,17 @@ import { createTimeline } from './timeline.js';
 import { LobbyController } from './lobby-controller.js';
 import { CallController } from './call-controller.js';
 import { Router } from './router.js';
+import { isGuestPage, createGuestApi } from './guest.js';
+import { createGuestLobbyView } from './views/guest-lobby.js';
 import { initLanguage } from './i18n.js';
 
 function boot() {
   const w = /** @type {any} */ (window);
   const root = /** @type {HTMLElement} */ (document.getElementById('app'));
   const hasWebRTC = typeof globalThis.RTCPeerConnection === 'function';
+  // A browser guest's page (HTTPS from the host's LAN port): no control API, rooms of
+  // this origin only (guest.js).
+  const guest = isGuestPage(window.location);
   const storage = new AppStorage({ local: safeStore(() => globalThis.localStorage), session: safeStore(() => globalThis.sessionStorage) });
   // Before any view: the remembered choice, else the browser's languages; sets <html lang>.
   initLanguage(globalThis.navigator?.languages, storage);
@@ -49,7 +54,7 @@ function boot() {
   const router = new Router({
     makeLobby: (deps) => new LobbyController(deps),
     makeCall: (target, deps) => new CallController(target, deps),
-    api,
+    api: guest ? createGuestApi({ location: window.location, fetch: (url, init) => fetch(url, init) }) : api,
     storage,
     media: new LocalMedia({ MediaStream: globalThis.MediaStream, mediaDevices: globalThis.navigator?.mediaDevices }),
     hasWebRTC,
@@ -61,7 +66,8 @@ function boot() {
       document.title = title;
     },
     mark: timeline.mark,
-    createLobbyView: (handlers, initial) => new LobbyView(root, handlers, initial),
+    createLobbyView: (handlers, initial) =>
+      guest ? createGuestLobbyView(root, handlers, initial, window.location) : new LobbyView(root, handlers, initial),
     createCallView: (handlers, room) => new CallView(root, handlers, room),
     createMonitor: (onChange) => new LevelMonitor(onChange),
     createSignaling: (opts) => new SignalingClient(opts),

@@ -13,6 +13,7 @@ import { mkdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import os from 'node:os';
 import { chromium } from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -52,7 +53,12 @@ export function testAddr() {
  * @property {string} local  the UI's URL
  * @property {string} ws
  * @property {string} lan
+ * @property {string | null} guest  the HTTPS link for browser guests
+ * @property {string | null} fingerprint  SHA-256 of the certificate guests see
  */
+
+/** Where the hosts the tests start keep their guest certificate (never the user's home). */
+export const DATA_DIR = process.env.LANMEET_DATA_DIR || path.join(os.tmpdir(), 'lanmeet-e2e-data');
 
 /**
  * Starts `lanmeet host` and waits for its JSON line.
@@ -63,6 +69,7 @@ export async function startHost(extra = []) {
   const args = [
     'host', '--no-open', '--json', '--no-discovery',
     '--local-port', '0', '--lan-port', '0', '--lan-bind', testAddr(),
+    '--data-dir', DATA_DIR,
     ...extra,
   ];
   const proc = spawn(LANMEET_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -161,7 +168,9 @@ export async function launchBrowser() {
  * @param {import('playwright-core').Browser} browser
  * @param {string} url
  * @param {string} name
- * @param {{locale?: string, viewport?: {width: number, height: number}}} [opts]
+ * `ignoreHTTPSErrors`: the person accepted the certificate warning of a host's guest
+ * link (as a person does once); `initScript` runs in the page before its own scripts.
+ * @param {{locale?: string, viewport?: {width: number, height: number}, ignoreHTTPSErrors?: boolean, initScript?: () => void}} [opts]
  * @returns {Promise<Person>}
  */
 export async function openPerson(browser, url, name, opts = {}) {
@@ -170,7 +179,9 @@ export async function openPerson(browser, url, name, opts = {}) {
     viewport: opts.viewport ?? { width: 1100, height: 720 },
     locale: opts.locale ?? 'en-US',
     permissions: ['camera', 'microphone', 'clipboard-read', 'clipboard-write'],
+    ignoreHTTPSErrors: opts.ignoreHTTPSErrors ?? false,
   });
+  if (opts.initScript) await context.addInitScript(opts.initScript);
   const page = await context.newPage();
   /** @type {string[]} */
   const consoleLines = [];
