@@ -16,6 +16,8 @@
 import { formatCode, inviteFor } from './codes.js';
 import { explainEnd } from './call-end.js';
 import { signalKind } from './timeline.js';
+import { t } from './i18n.js';
+import { verificationCode } from './verification.js';
 
 /** @typedef {import('./storage.js').CallTarget} CallTarget */
 /** @typedef {import('./lobby-controller.js').LobbyOptions} LobbyOptions */
@@ -31,7 +33,7 @@ import { signalKind } from './timeline.js';
  * @property {(id: string, stream: MediaStream | null) => Promise<boolean>} showStream
  * @property {() => Promise<void>} enableSound
  * @property {(blocked: boolean) => void} setSoundBlocked
- * @property {(s: {muted: boolean, camera: boolean, sharing: boolean, canShare: boolean, hasCamera: boolean}) => void} setControls
+ * @property {(s: import('./views/call.js').ControlsState) => void} setControls
  * @property {(devices: {audio: MediaDeviceInfo[], video: MediaDeviceInfo[]}, current: {audio?: string, video?: string}) => void} setDevices
  * @property {(m: {from: string, text: string, ts: number, self: boolean}) => void} addMessage
  * @property {(text: string) => void} addSystemMessage
@@ -39,6 +41,10 @@ import { signalKind } from './timeline.js';
  * @property {(text: string) => void} flashCopyStatus
  * @property {(title: string, text: string, actions: {label: string, run: () => void, primary?: boolean}[], detail?: string) => void} showOverlay
  * @property {() => void} hideOverlay
+ * @property {(s: {open: boolean, unread: number}) => void} setChat
+ * @property {(n: number) => void} setPeople
+ * @property {(text: string) => void} announce
+ * @property {(open?: boolean) => void} toggleHelp
  * @property {() => void} destroy
  */
 
@@ -98,6 +104,14 @@ export class CallController {
     this.closed = false;
     /** @type {MediaStreamTrack | null} the microphone the meter watches for our tile */
     this._selfAudio = null;
+    /** Our hand is raised (sent in our `state` message). */
+    this.hand = false;
+    /** Raised hands of the others, by peer id (announced when one goes up). @type {Set<string>} */
+    this.hands = new Set();
+    /** The chat panel: open, and messages from others that came while it was closed. */
+    this.chat = { open: false, unread: 0 };
+    /** The pair's verification code per peer, once computed. @type {Map<string, string>} */
+    this.verified = new Map();
     /** @type {(() => void)[]} */
     this._off = [];
   }
@@ -122,14 +136,12 @@ export class CallController {
     });
     signaling.on('status', ({ status, attempt }) => {
       if (this.closed || !this.view || status !== 'reconnecting') return;
-      this.view.setBanner(
-        attempt > 3
-          ? "Still trying to reach the room's host… Calls that are already connected keep going."
-          : 'Connection to the room was lost. Reconnecting… Your calls keep going meanwhile.',
-        'warn',
-      );
+      this.view.setBanner(t(attempt > 3 ? 'call.banner.stillTrying' : 'call.banner.reconnecting'), 'warn');
     });
-    signaling.on('peer-joined', (p) => this.names.set(p.id, p.name));
+    signaling.on('peer-joined', (p) => {
+      this.names.set(p.id, p.name);
+      this.view?.announce(t('call.announce.joined', { name: p.name || t('call.guest') }));
+    });
     signaling.on('signal', ({ from, data }) => d.mark(`in ${from} ${signalKind(data)}`));
     signaling.on('sent', ({ to, data }) => d.mark(`out ${to} ${signalKind(data)}`));
     signaling.on('ended', (why) => this._onEnded(why));
@@ -149,6 +161,9 @@ export class CallController {
       this._updateTitle();
     });
     mesh.on('peer-removed', (id) => {
+      if (this.view && !this.closed) this.view.announce(t('call.announce.left', { name: this._nameOf(id) }));
+      this.hands.delete(id);
+      this.verified.delete(id);
       this.view?.removeTile(id);
       this.monitor?.unwatch(id);
       this.streams.delete(id);
@@ -157,12 +172,16 @@ export class CallController {
     mesh.on('peer-state', ({ id, state }) => {
       d.mark(`state ${id} ${state}`);
       this.view?.updateTile(id, { state });
+      if (state === 'connected') this._verify(id);
     });
     mesh.on('peer-session', (id) => {
       const s = new d.MediaStream();
       this.streams.set(id, s);
       this.view?.showStream(id, s);
       this.monitor?.unwatch(id);
+      // A new connection: the old code no longer says anything until this one is up.
+      this.verified.delete(id);
+      this.view?.updateTile(id, { verify: null });
     });
     mesh.on('peer-track', ({ id, track }) => this._onTrack(id, track));
     mesh.on('channel-open', (id) => mesh.sendTo(id, this._stateMessage()));
@@ -209,12 +228,12 @@ export class CallController {
       this._enter(w);
     } else {
       this.view?.setBanner(null);
-      if (!w.resumed) this.view?.addSystemMessage('Reconnected to the room.');
+      if (!w.resumed) this.view?.addSystemMessage(t('call.chat.reconnected'));
     }
     this.view?.setPeerId('self', w.id);
   }
 
-  /** @param {{room: any}} w the first welcome */
+  /** @param {{room: any, peers?: unknown[]}} w the first welcome */
   _enter(w) {
     const d = this.deps;
     const c = this.target;
@@ -234,6 +253,9 @@ export class CallController {
         onLeave: () => this.leave(),
         onCopyInvite: () => this.copyInvite(),
         onChat: (text) => this.sendChat(text),
+        onChatOpen: (open) => this.setChatOpen(open),
+        onHand: () => this.toggleHand(),
+        onShortcut: (action) => this.shortcut(action),
         onDevice: (kind, id) => this.switchDevice(kind, id),
         onEnableSound: () => {
           this.monitor?.resume();
@@ -259,6 +281,7 @@ export class CallController {
     if (d.media.note) view.setBanner(d.media.note, 'warn');
     this._refreshDevices();
     this._updateTitle();
+    view.announce(t('call.announce.entered', { room: c.roomName || formatCode(c.code), count: (w.peers?.length ?? 0) + 1 }));
   }
 
   /**
@@ -328,13 +351,100 @@ export class CallController {
    */
   _onPeerMessage(id, msg) {
     if (msg.type === 'state') {
-      this.view?.updateTile(id, { muted: msg.muted === true, camera: msg.camera !== false || msg.sharing === true, sharing: msg.sharing === true });
+      const hand = msg.hand === true;
+      this.view?.updateTile(id, { muted: msg.muted === true, camera: msg.camera !== false || msg.sharing === true, sharing: msg.sharing === true, hand });
+      if (hand && !this.hands.has(id)) {
+        this.hands.add(id);
+        this.view?.announce(t('call.announce.hand', { name: this._nameOf(id) }));
+      } else if (!hand) this.hands.delete(id);
     } else if (msg.type === 'chat' && typeof msg.text === 'string') {
-      this.view?.addMessage({ from: this.mesh?.peers.get(id)?.name || this.names.get(id) || 'Guest', text: msg.text.slice(0, 2000), ts: Number(msg.ts), self: false });
+      const from = this._nameOf(id);
+      const text = msg.text.slice(0, 2000);
+      this.view?.addMessage({ from, text, ts: Number(msg.ts), self: false });
+      this.view?.announce(t('call.announce.message', { name: from, text }));
+      if (!this.chat.open) {
+        this.chat.unread += 1;
+        this.view?.setChat({ ...this.chat });
+      }
     }
   }
 
+  /**
+   * The name to show for a peer: the mesh's, else the one from its join, else Guest.
+   * @param {string} id
+   */
+  _nameOf(id) {
+    return this.mesh?.peers.get(id)?.name || this.names.get(id) || t('call.guest');
+  }
+
+  /**
+   * Shows the pair's verification code on the peer's tile once its connection is up:
+   * from the DTLS fingerprints in our SDP and theirs (see verification.js). A new
+   * connection (a reload) brings new descriptions and a new code.
+   * @param {string} id
+   */
+  async _verify(id) {
+    const pc = this.mesh?.peers.get(id)?.pc;
+    if (!pc) return;
+    let code = null;
+    try {
+      code = await verificationCode(pc.localDescription?.sdp, pc.remoteDescription?.sdp);
+    } catch (err) {
+      this.deps.mark(`verify ${id} failed: ${err instanceof Error ? err.message : err}`);
+    }
+    if (this.closed || this.mesh?.peers.get(id)?.pc !== pc) return;
+    if (code) this.verified.set(id, code);
+    else this.verified.delete(id);
+    this.view?.updateTile(id, { verify: code });
+  }
+
   // ---- the buttons ----
+
+  /**
+   * Opens or closes the chat panel; opening reads every message (the badge clears).
+   * @param {boolean} open
+   */
+  setChatOpen(open) {
+    if (this.closed) return;
+    this.chat = { open, unread: open ? 0 : this.chat.unread };
+    this.view?.setChat({ ...this.chat });
+  }
+
+  /** Raises or lowers our hand: on our tile, and on everyone's through `state`. */
+  toggleHand() {
+    if (this.closed || !this.view) return;
+    this.hand = !this.hand;
+    this.view.announce(t(this.hand ? 'call.announce.handSelf' : 'call.announce.handSelfDown'));
+    this._updateSelf();
+  }
+
+  /**
+   * A keyboard shortcut (shortcuts.js says which key is which).
+   * @param {import('./shortcuts.js').ShortcutAction} action
+   */
+  shortcut(action) {
+    if (this.closed) return;
+    switch (action) {
+      case 'mute':
+        this.toggleMute();
+        break;
+      case 'camera':
+        this.toggleCamera();
+        break;
+      case 'chat':
+        this.setChatOpen(!this.chat.open);
+        break;
+      case 'hand':
+        this.toggleHand();
+        break;
+      case 'leave':
+        this.leave();
+        break;
+      case 'help':
+        this.view?.toggleHelp();
+        break;
+    }
+  }
 
   /** @param {string} text */
   sendChat(text) {
@@ -342,7 +452,7 @@ export class CallController {
     const n = this.mesh?.broadcast(msg) ?? 0;
     this.view?.addMessage({ from: this.target.name, text: msg.text, ts: msg.ts, self: true });
     if (n === 0 && (this.mesh?.peers.size ?? 0) > 0) {
-      this.view?.addSystemMessage('Not delivered yet: nobody is connected. Messages go straight to the others, never through a server.');
+      this.view?.addSystemMessage(t('call.chat.notDelivered'));
     }
   }
 
@@ -410,14 +520,9 @@ export class CallController {
     const text = inviteFor(c.ws, c.code) || formatCode(c.code);
     try {
       await /** @type {{writeText(text: string): Promise<void>}} */ (this.deps.clipboard).writeText(text);
-      this.view?.flashCopyStatus('Invite copied');
+      this.view?.flashCopyStatus(t('call.inviteCopied'));
     } catch {
-      this.view?.showOverlay(
-        'Invite',
-        'Copy this invite and send it to the people you want in the call:',
-        [{ label: 'Done', run: () => this.view?.hideOverlay(), primary: true }],
-        text,
-      );
+      this.view?.showOverlay(t('call.invite.title'), t('call.invite.text'), [{ label: t('call.invite.done'), run: () => this.view?.hideOverlay(), primary: true }], text);
     }
   }
 
@@ -435,10 +540,10 @@ export class CallController {
     const media = this.deps.media;
     if (kind === 'video') {
       if (!media.screen) this.mesh?.setLocalTrack('video', null);
-      this.view?.setBanner('Your camera stopped. Choose another one under Devices, or turn it back on.', 'warn');
+      this.view?.setBanner(t('call.banner.cameraStopped'), 'warn');
     } else {
       this.mesh?.setLocalTrack('audio', null);
-      this.view?.setBanner('Your microphone stopped. Choose another one under Devices, or unmute to try again.', 'warn');
+      this.view?.setBanner(t('call.banner.micStopped'), 'warn');
     }
     this.view?.showStream('self', media.stream);
     this._updateSelf();
@@ -452,8 +557,9 @@ export class CallController {
     this.monitor.watch('self', audio);
   }
 
+  /** Our `state` message (docs/PROTOCOL.md; `hand` is an [ext]). */
   _stateMessage() {
-    return { type: 'state', ...this.deps.media.state() };
+    return { type: 'state', ...this.deps.media.state(), hand: this.hand };
   }
 
   /** Our own tile, the buttons, and the others (state message). */
@@ -462,8 +568,8 @@ export class CallController {
     if (!view || this.closed) return;
     const media = this.deps.media;
     const s = this._stateMessage();
-    view.updateTile('self', { muted: s.muted, camera: s.camera || s.sharing, sharing: s.sharing });
-    view.setControls({ muted: s.muted, camera: s.camera, sharing: s.sharing, canShare: media.canShare(), hasCamera: !!media.camera });
+    view.updateTile('self', { muted: s.muted, camera: s.camera || s.sharing, sharing: s.sharing, hand: s.hand });
+    view.setControls({ muted: s.muted, camera: s.camera, sharing: s.sharing, canShare: media.canShare(), hasCamera: !!media.camera, hand: s.hand });
     this.mesh?.broadcast(s);
   }
 
@@ -475,6 +581,7 @@ export class CallController {
 
   _updateTitle() {
     const n = (this.mesh?.peers.size ?? 0) + 1;
+    this.view?.setPeople(n);
     this.deps.setTitle(`${this.target.roomName || formatCode(this.target.code)} (${n}) · lanmeet`);
   }
 }

@@ -1,28 +1,42 @@
 // @ts-check
 /**
- * The call: a grid of tiles (one per person, ours mirrored and muted), the controls
- * (Mute, Camera off, Share screen, devices, Leave), the room code with Copy invite,
- * the chat, and banners for what went wrong. Like the lobby, it shows and reports;
- * call-controller.js decides.
+ * The call: a dark stage with a grid of tiles (one per person, ours mirrored and
+ * muted), the control bar (icon buttons with their words under them: Mute, Camera,
+ * Share screen, Raise hand, Devices, Chat, Shortcuts, Leave), the room's name, code
+ * and head count, the chat as a panel that opens (with an unread badge), the
+ * shortcuts popover, a live region that announces joins, leaves, messages and raised
+ * hands to screen readers, and banners for what went wrong. Like the lobby, it shows
+ * and reports; call-controller.js decides (keys go to it as shortcut actions).
  *
  * Tiles carry data attributes for tests and styling: `data-testid="tile"`,
  * `data-peer-id`, `data-self`, `data-name`, `data-state` (connecting | connected |
  * reconnecting | failed), `data-muted`, `data-camera`, `data-sharing`,
- * `data-speaking`.
+ * `data-speaking`, `data-hand`, `data-local-muted` (silenced on this device) and
+ * `data-verify` (the pair's verification code, see verification.js).
+ *
+ * Every sentence comes from {@link t}; a language switch relabels the view in place
+ * (tiles and streams stay).
  */
 import { h, tryPlay } from '../dom.js';
-import { formatCode } from '../codes.js';
+import { formatCode, normalizeCode } from '../codes.js';
 import { gridLayout } from '../layout.js';
+import { t, onLanguageChange } from '../i18n.js';
+import { SHORTCUTS, shortcutFor } from '../shortcuts.js';
 import { fillSelect } from './lobby.js';
+import { icon, setIcon } from './icons.js';
+import { ChatPanel } from './chat-panel.js';
 
 /**
  * @typedef {object} CallHandlers
  * @property {() => void} onMute
  * @property {() => void} onCamera
  * @property {() => void} onShare
+ * @property {() => void} onHand raise or lower our hand
  * @property {() => void} onLeave
  * @property {() => void} onCopyInvite
  * @property {(text: string) => void} onChat
+ * @property {(open: boolean) => void} onChatOpen the chat panel opened or closed
+ * @property {(action: import('../shortcuts.js').ShortcutAction) => void} onShortcut
  * @property {(kind: 'audio' | 'video', deviceId: string) => void} onDevice
  * @property {() => void} onEnableSound
  * @property {() => void} onAnyClick a click anywhere in the call (lets sound start)
@@ -36,14 +50,32 @@ import { fillSelect } from './lobby.js';
  * @property {boolean} [camera]
  * @property {boolean} [sharing]
  * @property {boolean} [speaking]
+ * @property {boolean} [hand] hand raised
+ * @property {string | null} [verify] the pair's verification code
  */
 
-const STATE_TEXT = /** @type {Record<string, string>} */ ({
-  connecting: 'Connecting…',
-  connected: '',
-  reconnecting: 'Reconnecting…',
-  failed: 'Could not connect. Check that you are on the same network.',
+/**
+ * The words of the controls in each state.
+ * @typedef {object} ControlsState
+ * @property {boolean} muted
+ * @property {boolean} camera
+ * @property {boolean} sharing
+ * @property {boolean} canShare
+ * @property {boolean} hasCamera
+ * @property {boolean} [hand]
+ */
+
+const STATE_KEYS = /** @type {Record<string, string>} */ ({
+  connecting: 'call.tile.connecting',
+  reconnecting: 'call.tile.reconnecting',
+  failed: 'call.tile.failed',
 });
+
+/** Whether Picture-in-Picture can be asked for in this browser (WebKitGTK: no). */
+function pipSupported() {
+  const doc = /** @type {any} */ (globalThis.document);
+  return !!doc?.pictureInPictureEnabled && typeof globalThis.HTMLVideoElement?.prototype?.requestPictureInPicture === 'function';
+}
 
 /**
  * One person's tile.
@@ -53,40 +85,126 @@ class Tile {
    * @param {string} id
    * @param {string} name
    * @param {boolean} self
+   * @param {(text: string) => void} announce
    */
-  constructor(id, name, self) {
+  constructor(id, name, self, announce) {
     this.id = id;
     this.self = self;
+    this.name = name;
+    this._announce = announce;
+    /** @type {string} */
+    this.state = self ? 'connected' : 'connecting';
     this.video = /** @type {HTMLVideoElement} */ (h('video', { playsInline: true, autoplay: true, muted: true }));
     this.video.muted = true; // sound goes through the <audio> element (or nowhere, for our own)
     this.audio = self ? null : /** @type {HTMLAudioElement} */ (h('audio', { autoplay: true }));
-    this.nameEl = h('span', { class: 'tile-name' }, name || 'Guest');
+    this.nameEl = h('span', { class: 'tile-name' });
+    this.youEl = self ? h('span', { class: 'you' }) : null;
     this.initial = h('div', { class: 'avatar', 'aria-hidden': 'true' }, initialOf(name));
     this.statusEl = h('div', { class: 'tile-status', role: 'status' });
+    this.handBadge = h('span', { class: 'badge badge-hand' }, icon('hand'), h('span', null));
+    this.mutedBadge = h('span', { class: 'badge badge-muted' }, icon('mic-off'), h('span', null));
+    this.cameraBadge = h('span', { class: 'badge badge-camera' }, icon('camera-off'), h('span', null));
+    this.sharingBadge = h('span', { class: 'badge badge-sharing' }, icon('screen'), h('span', null));
+    this.localBadge = h('span', { class: 'badge badge-local' }, icon('speaker-off'), h('span', null));
+    this.verifyText = h('span', { class: 'verify-code' });
+    this.verifyEl = h('span', { class: 'verify', 'data-testid': 'verify', hidden: true, tabindex: '0' }, icon('shield'), this.verifyText);
+
+    /** @type {HTMLButtonElement | null} */
+    this.pipButton = null;
+    /** @type {HTMLButtonElement | null} */
+    this.localMuteButton = null;
+    const actions = h('div', { class: 'tile-actions' });
+    if (pipSupported()) {
+      this.pipButton = /** @type {HTMLButtonElement} */ (
+        h('button', { type: 'button', class: 'tile-button', 'data-testid': 'tile-pip', onclick: () => this.togglePip() }, icon('pip'))
+      );
+      actions.append(this.pipButton);
+    }
+    if (!self) {
+      this.localMuteButton = /** @type {HTMLButtonElement} */ (
+        h(
+          'button',
+          { type: 'button', class: 'tile-button', 'aria-pressed': 'false', 'data-testid': 'tile-local-mute', onclick: () => this.setLocalMuted(!this.localMuted) },
+          icon('speaker'),
+        )
+      );
+      actions.append(this.localMuteButton);
+    }
+    this.localMuted = false;
+
     this.el = h(
       'div',
       {
         class: 'tile',
+        role: 'group',
         'data-testid': 'tile',
-        dataset: { peerId: id, self: String(self), name: name, state: self ? 'connected' : 'connecting', muted: 'false', camera: 'true', sharing: 'false', speaking: 'false' },
+        dataset: {
+          peerId: id,
+          self: String(self),
+          name,
+          state: this.state,
+          muted: 'false',
+          camera: 'true',
+          sharing: 'false',
+          speaking: 'false',
+          hand: 'false',
+          localMuted: 'false',
+        },
       },
       this.video,
       this.audio,
       this.initial,
+      this.statusEl,
+      actions.childElementCount ? actions : null,
       h(
         'div',
         { class: 'tile-label' },
+        this.handBadge,
         this.nameEl,
-        self ? h('span', { class: 'you' }, '(you)') : null,
-        h('span', { class: 'badge badge-muted', title: 'Muted' }, 'Muted'),
-        h('span', { class: 'badge badge-camera', title: 'Camera off' }, 'Camera off'),
-        h('span', { class: 'badge badge-sharing' }, 'Sharing screen'),
+        this.youEl,
+        this.mutedBadge,
+        this.cameraBadge,
+        this.sharingBadge,
+        this.localBadge,
+        h('span', { class: 'spacer' }),
+        this.verifyEl,
       ),
-      this.statusEl,
     );
     /** @type {MediaStream | null} */
     this.stream = null;
-    if (!self) this.setState({ state: 'connecting' });
+    this.relabel();
+  }
+
+  /** Every word of the tile, in the current language. */
+  relabel() {
+    const who = this.name || t('call.guest');
+    this.nameEl.textContent = who;
+    if (this.youEl) this.youEl.textContent = t('call.tile.you');
+    this.el.setAttribute('aria-label', this.self ? t('call.tile.selfLabel', { name: who }) : who);
+    /** @type {[HTMLElement, string][]} */
+    const badges = [
+      [this.handBadge, 'call.tile.hand'],
+      [this.mutedBadge, 'call.tile.muted'],
+      [this.cameraBadge, 'call.tile.cameraOff'],
+      [this.sharingBadge, 'call.tile.sharing'],
+      [this.localBadge, 'call.tile.localMuted'],
+    ];
+    for (const [el, key] of badges) /** @type {HTMLElement} */ (el.lastElementChild).textContent = t(key);
+    this.statusEl.textContent = STATE_KEYS[this.state] ? t(STATE_KEYS[this.state]) : '';
+    this.statusEl.hidden = !this.statusEl.textContent;
+    const verify = t('call.verify.title', { name: who });
+    this.verifyEl.title = verify;
+    this.verifyEl.setAttribute('aria-label', `${verify} ${this.verifyText.textContent}`);
+    if (this.pipButton) {
+      const label = t('call.tile.pip', { name: who });
+      this.pipButton.setAttribute('aria-label', label);
+      this.pipButton.title = label;
+    }
+    if (this.localMuteButton) {
+      const label = t('call.tile.localMute', { name: who });
+      this.localMuteButton.setAttribute('aria-label', label);
+      this.localMuteButton.title = t('call.tile.localMuteHint', { name: who });
+    }
   }
 
   /** @param {TileState} s */
@@ -94,18 +212,51 @@ class Tile {
     const d = this.el.dataset;
     if (s.name !== undefined) {
       d.name = s.name;
-      this.nameEl.textContent = s.name || 'Guest';
+      this.name = s.name;
       this.initial.textContent = initialOf(s.name);
     }
     if (s.state !== undefined) {
       d.state = s.state;
-      this.statusEl.textContent = STATE_TEXT[s.state] ?? '';
-      this.statusEl.hidden = !this.statusEl.textContent;
+      this.state = s.state;
     }
     if (s.muted !== undefined) d.muted = String(s.muted);
     if (s.camera !== undefined) d.camera = String(s.camera);
     if (s.sharing !== undefined) d.sharing = String(s.sharing);
     if (s.speaking !== undefined) d.speaking = String(s.speaking);
+    if (s.hand !== undefined) d.hand = String(s.hand);
+    if (s.verify !== undefined) {
+      this.verifyText.textContent = s.verify ?? '';
+      this.verifyEl.hidden = !s.verify;
+      if (s.verify) d.verify = s.verify;
+      else delete d.verify;
+    }
+    if (s.name !== undefined || s.state !== undefined || s.verify !== undefined) this.relabel();
+  }
+
+  /**
+   * "We're in the same room": this person's sound stops on this device only (two
+   * laptops side by side would otherwise echo). Nothing is sent to anyone.
+   * @param {boolean} muted
+   */
+  setLocalMuted(muted) {
+    this.localMuted = muted;
+    if (this.audio) this.audio.muted = muted;
+    this.el.dataset.localMuted = String(muted);
+    this.localMuteButton?.setAttribute('aria-pressed', String(muted));
+    if (this.localMuteButton) setIcon(/** @type {SVGSVGElement} */ (this.localMuteButton.firstElementChild), muted ? 'speaker-off' : 'speaker');
+    const who = this.name || t('call.guest');
+    this._announce(t(muted ? 'call.announce.localMuted' : 'call.announce.localUnmuted', { name: who }));
+  }
+
+  /** Picture-in-picture for this tile's video, or back. */
+  async togglePip() {
+    const doc = /** @type {any} */ (document);
+    try {
+      if (doc.pictureInPictureElement === this.video) await doc.exitPictureInPicture();
+      else await /** @type {any} */ (this.video).requestPictureInPicture();
+    } catch {
+      // No video yet, or the browser refused: the tile stays as it is.
+    }
   }
 
   /**
@@ -129,6 +280,8 @@ class Tile {
   }
 
   destroy() {
+    const doc = /** @type {any} */ (document);
+    if (doc.pictureInPictureElement === this.video) doc.exitPictureInPicture?.().catch(() => {});
     this.video.srcObject = null;
     if (this.audio) this.audio.srcObject = null;
     this.el.remove();
@@ -137,8 +290,33 @@ class Tile {
 
 /** @param {string | undefined} name */
 function initialOf(name) {
-  const t = (name ?? '').trim();
-  return t ? [...t][0].toUpperCase() : '?';
+  const s = (name ?? '').trim();
+  return s ? [...s][0].toUpperCase() : '?';
+}
+
+/**
+ * A control-bar button: an icon with its words under it, a tooltip naming the key.
+ * @param {import('./icons.js').IconName} iconName
+ * @param {() => void} onclick
+ * @param {Record<string, string>} [attrs]
+ */
+function controlButton(iconName, onclick, attrs = {}) {
+  const label = h('span', { class: 'control-label' });
+  const svg = icon(iconName);
+  const el = /** @type {HTMLButtonElement} */ (h('button', { type: 'button', class: 'control', onclick, ...attrs }, svg, label));
+  return { el, svg, label };
+}
+
+/** The room's name worth showing: none when it is only the code again. */
+function shownName(/** @type {string} */ roomName, /** @type {string} */ code) {
+  const name = (roomName ?? '').trim();
+  if (!name) return '';
+  try {
+    if (normalizeCode(name) === code) return '';
+  } catch {
+    // not a code: a real name
+  }
+  return name;
 }
 
 export class CallView {
@@ -152,78 +330,205 @@ export class CallView {
     this.handlers = handlers;
     /** @type {Map<string, Tile>} */
     this.tiles = new Map();
+    /** @type {ControlsState} */
+    this.controls = { muted: false, camera: true, sharing: false, canShare: false, hasCamera: false, hand: false };
+    this.people = 1;
+    this.unread = 0;
+    /** @type {(() => void)[]} what relabel() runs: one entry per translated text */
+    this._texts = [];
 
-    this.roomName = h('span', { class: 'room-name' }, room.roomName || 'Room');
+    const name = shownName(room.roomName, room.code);
+    this.roomName = h('h1', { class: 'room-name', hidden: !name }, name);
     this.roomCode = h('span', { class: 'room-code', 'data-testid': 'room-code' }, formatCode(room.code));
-    this.copyButton = h('button', { type: 'button', class: 'ghost', onclick: handlers.onCopyInvite }, 'Copy invite');
+    this.copyButton = h('button', { type: 'button', class: 'bar-button', onclick: handlers.onCopyInvite }, icon('link'), h('span', null));
+    this._text(() => {
+      /** @type {HTMLElement} */ (this.copyButton.lastElementChild).textContent = t('call.copyInvite');
+      this.copyButton.title = t('call.copyInviteHint');
+    });
     this.copyStatus = h('span', { class: 'copy-status', role: 'status' });
+    this.peopleCount = h('span', { class: 'people-count', 'data-testid': 'people-count' }, icon('people'), h('span', null));
     this.banner = h('div', { class: 'banner', role: 'status', hidden: true, 'data-testid': 'call-banner' });
-    this.soundButton = h('button', { type: 'button', class: 'primary', hidden: true, onclick: handlers.onEnableSound }, 'Turn on sound');
+    this.soundButton = h('button', { type: 'button', class: 'primary', hidden: true, onclick: handlers.onEnableSound });
+    this._text(() => {
+      this.soundButton.textContent = t('call.turnOnSound');
+    });
     this.grid = h('div', { class: 'grid', 'data-testid': 'grid' });
+    this._text(() => this.grid.setAttribute('aria-label', t('call.grid')));
 
-    this.messages = h('ol', { class: 'messages', 'aria-live': 'polite', 'data-testid': 'chat-messages' });
-    this.chatInput = /** @type {HTMLInputElement} */ (h('input', { id: 'chat-input', autocomplete: 'off', maxLength: 2000 }));
-    const chatForm = h(
-      'form',
-      {
-        class: 'chat-form',
-        onsubmit: (/** @type {Event} */ e) => {
-          e.preventDefault();
-          const text = this.chatInput.value.trim();
-          if (!text) return;
-          handlers.onChat(text);
-          this.chatInput.value = '';
-        },
-      },
-      h('label', { for: 'chat-input', class: 'visually-hidden-label' }, 'Message'),
-      this.chatInput,
-      h('button', { type: 'submit' }, 'Send'),
-    );
-    this.chat = h('aside', { class: 'chat', 'aria-labelledby': 'chat-title' }, h('h2', { id: 'chat-title' }, 'Chat'), this.messages, chatForm);
+    this.chat = new ChatPanel({
+      onSend: (text) => handlers.onChat(text),
+      onClose: () => handlers.onChatOpen(false),
+    });
 
-    this.muteButton = h('button', { type: 'button', class: 'control', 'aria-pressed': 'false', onclick: handlers.onMute }, 'Mute');
-    this.cameraButton = h('button', { type: 'button', class: 'control', 'aria-pressed': 'false', onclick: handlers.onCamera }, 'Camera off');
-    this.shareButton = h('button', { type: 'button', class: 'control', 'aria-pressed': 'false', onclick: handlers.onShare }, 'Share screen');
-    this.leaveButton = h('button', { type: 'button', class: 'control danger', onclick: handlers.onLeave }, 'Leave');
+    // ---- the control bar ----
+    const mute = controlButton('mic', handlers.onMute, { 'aria-keyshortcuts': 'M' });
+    const camera = controlButton('camera', handlers.onCamera, { 'aria-keyshortcuts': 'V' });
+    const share = controlButton('screen', handlers.onShare);
+    const hand = controlButton('hand', handlers.onHand, { 'aria-keyshortcuts': 'H' });
+    const chat = controlButton('chat', () => handlers.onChatOpen(!this.chat.isOpen), { 'aria-keyshortcuts': 'C', 'aria-controls': 'chat-panel', 'data-testid': 'chat-toggle' });
+    const help = controlButton('keyboard', () => this.toggleHelp(), { 'aria-keyshortcuts': '?', 'aria-controls': 'shortcut-help', 'aria-expanded': 'false' });
+    const leave = controlButton('leave', handlers.onLeave, { 'aria-keyshortcuts': 'Shift+L' });
+    leave.el.classList.add('danger');
+    // Off is the state to notice: red, like the call apps people know.
+    mute.el.classList.add('off');
+    camera.el.classList.add('off');
+    this.muteButton = mute.el;
+    this.cameraButton = camera.el;
+    this.shareButton = share.el;
+    this.handButton = hand.el;
+    this.chatButton = chat.el;
+    this.helpButton = help.el;
+    this.leaveButton = leave.el;
+    this._mute = mute;
+    this._camera = camera;
+    this._share = share;
+    this._hand = hand;
+    this.chatBadge = h('span', { class: 'unread', 'data-testid': 'chat-unread', hidden: true, 'aria-hidden': 'true' });
+    this.chatButton.append(this.chatBadge);
+    this._text(() => {
+      help.label.textContent = t('call.control.shortcuts');
+      help.el.title = t('call.control.shortcutsHint');
+      leave.label.textContent = t('call.control.leave');
+      leave.el.title = t('call.control.leaveHint');
+      this._labelChat();
+      this._labelControls();
+    });
+
     this.micSelect = /** @type {HTMLSelectElement} */ (h('select', { id: 'call-mic' }));
     this.cameraSelect = /** @type {HTMLSelectElement} */ (h('select', { id: 'call-camera' }));
     this.micSelect.addEventListener('change', () => handlers.onDevice('audio', this.micSelect.value));
     this.cameraSelect.addEventListener('change', () => handlers.onDevice('video', this.cameraSelect.value));
-    const devices = h(
-      'details',
-      { class: 'devices' },
-      h('summary', null, 'Devices'),
+    const micLabel = h('label', { for: 'call-mic' });
+    const cameraLabel = h('label', { for: 'call-camera' });
+    const devicesLabel = h('span', { class: 'control-label' });
+    this.devices = /** @type {HTMLDetailsElement} */ (
       h(
-        'div',
-        { class: 'devices-panel' },
-        h('div', { class: 'field' }, h('label', { for: 'call-mic' }, 'Microphone'), this.micSelect),
-        h('div', { class: 'field' }, h('label', { for: 'call-camera' }, 'Camera'), this.cameraSelect),
-      ),
+        'details',
+        { class: 'devices' },
+        h('summary', { class: 'control' }, icon('devices'), devicesLabel),
+        h('div', { class: 'devices-panel' }, h('div', { class: 'field' }, micLabel, this.micSelect), h('div', { class: 'field' }, cameraLabel, this.cameraSelect)),
+      )
     );
+    this._text(() => {
+      devicesLabel.textContent = t('call.control.devices');
+      micLabel.textContent = t('call.microphone');
+      cameraLabel.textContent = t('call.camera');
+    });
+
+    // ---- the shortcuts popover ----
+    this.helpList = h('dl', { class: 'shortcut-list' });
+    const helpTitle = h('h2', { id: 'shortcut-help-title' });
+    this.helpClose = h('button', { type: 'button', class: 'icon-only', onclick: () => this.toggleHelp(false) }, icon('close'));
+    this.help = h(
+      'div',
+      { class: 'popover help', id: 'shortcut-help', role: 'dialog', 'aria-labelledby': 'shortcut-help-title', hidden: true, 'data-testid': 'shortcut-help' },
+      h('div', { class: 'popover-head' }, helpTitle, this.helpClose),
+      this.helpList,
+    );
+    this._text(() => {
+      helpTitle.textContent = t('call.shortcuts.title');
+      this.helpClose.setAttribute('aria-label', t('call.close'));
+      this.helpClose.title = t('call.close');
+      this.helpList.replaceChildren(...SHORTCUTS.flatMap((s) => [h('dt', null, h('kbd', null, s.key)), h('dd', null, t(s.label))]));
+    });
+
+    // Screen readers hear joins, leaves, messages and raised hands here.
+    this.announcer = h('div', { class: 'visually-hidden', role: 'status', 'aria-live': 'polite', 'data-testid': 'announcer' });
 
     this.overlay = h('div', { class: 'overlay', hidden: true, role: 'alertdialog', 'aria-modal': 'true', 'data-testid': 'call-overlay' });
 
+    const controlsLabel = h('span', { class: 'visually-hidden', id: 'call-controls-label' });
+    this._text(() => {
+      controlsLabel.textContent = t('call.controls');
+    });
     this.el = h(
       'main',
       { class: 'call', 'data-testid': 'call' },
       h(
         'header',
         { class: 'call-bar' },
-        h('div', { class: 'room-info' }, this.roomName, this.roomCode, this.copyButton, this.copyStatus),
-        this.soundButton,
+        h('div', { class: 'room-info' }, this.roomName, this.roomCode, this.peopleCount),
+        h('div', { class: 'bar-actions' }, this.soundButton, this.copyStatus, this.copyButton),
       ),
       this.banner,
-      h('div', { class: 'stage' }, this.grid, this.chat),
-      h('footer', { class: 'controls' }, this.muteButton, this.cameraButton, this.shareButton, devices, this.leaveButton),
+      h('div', { class: 'stage' }, this.grid, this.chat.el),
+      h(
+        'footer',
+        { class: 'controls', role: 'toolbar', 'aria-labelledby': 'call-controls-label' },
+        controlsLabel,
+        h('div', { class: 'controls-main' }, mute.el, camera.el, share.el, hand.el, this.devices),
+        h('div', { class: 'controls-side' }, chat.el, help.el, leave.el),
+      ),
+      this.help,
+      this.announcer,
       this.overlay,
     );
     root.replaceChildren(this.el);
-    this.el.addEventListener('click', () => handlers.onAnyClick());
+    this.el.addEventListener('click', (e) => {
+      // A click elsewhere closes the shortcuts popover, as Escape does.
+      const target = /** @type {Node} */ (e.target);
+      if (!this.help.hidden && !this.help.contains(target) && !this.helpButton.contains(target)) this.toggleHelp(false);
+      handlers.onAnyClick();
+    });
+
+    this._onKey = (/** @type {KeyboardEvent} */ e) => this._key(e);
+    document.addEventListener('keydown', this._onKey);
+    this._offLanguage = onLanguageChange(() => this.relabel());
+    this.relabel();
 
     this._resize = () => this.relayout();
     this._observer = typeof ResizeObserver === 'function' ? new ResizeObserver(this._resize) : null;
     this._observer?.observe(this.grid);
     window.addEventListener('resize', this._resize);
+  }
+
+  /**
+   * Registers (and runs) one translated text of the view.
+   * @param {() => void} fn
+   */
+  _text(fn) {
+    this._texts.push(fn);
+  }
+
+  /** Every word on screen again, in the current language. */
+  relabel() {
+    for (const fn of this._texts) fn();
+    for (const tile of this.tiles.values()) tile.relabel();
+    this._labelPeople();
+  }
+
+  /** @param {KeyboardEvent} e */
+  _key(e) {
+    if (e.key === 'Escape') {
+      if (!this.help.hidden) {
+        e.preventDefault();
+        this.toggleHelp(false);
+      } else if (this.devices.open) {
+        e.preventDefault();
+        this.devices.open = false;
+        /** @type {HTMLElement} */ (this.devices.firstElementChild).focus();
+      } else if (this.chat.isOpen && this.chat.el.contains(/** @type {Node} */ (e.target))) {
+        e.preventDefault();
+        this.handlers.onChatOpen(false);
+      }
+      return;
+    }
+    if (!this.overlay.hidden) return;
+    const action = shortcutFor(e);
+    if (!action) return;
+    e.preventDefault();
+    this.handlers.onShortcut(action);
+  }
+
+  /**
+   * Opens or closes the shortcuts popover; focus goes in, and back to its button.
+   * @param {boolean} [open]
+   */
+  toggleHelp(open = this.help.hidden) {
+    this.help.hidden = !open;
+    this.helpButton.setAttribute('aria-expanded', String(open));
+    if (open) this.helpClose.focus();
+    else if (this.help.contains(document.activeElement) || document.activeElement === document.body) this.helpButton.focus();
   }
 
   /**
@@ -237,7 +542,7 @@ export class CallView {
       tile.setState({ name });
       return tile;
     }
-    tile = new Tile(id, name, self);
+    tile = new Tile(id, name, self, (text) => this.announce(text));
     this.tiles.set(id, tile);
     if (self) this.grid.prepend(tile.el);
     else this.grid.append(tile.el);
@@ -292,7 +597,7 @@ export class CallView {
   /** Plays every remote audio element (after a click that allows sound). */
   async enableSound() {
     let ok = true;
-    for (const t of this.tiles.values()) if (t.audio && t.audio.srcObject) ok = (await tryPlay(t.audio)) && ok;
+    for (const tl of this.tiles.values()) if (tl.audio && tl.audio.srcObject) ok = (await tryPlay(tl.audio)) && ok;
     this.soundButton.hidden = ok;
   }
 
@@ -313,17 +618,81 @@ export class CallView {
     this.grid.dataset.count = String(n);
   }
 
-  /**
-   * @param {{muted: boolean, camera: boolean, sharing: boolean, canShare: boolean, hasCamera: boolean}} s
-   */
+  /** @param {ControlsState} s */
   setControls(s) {
-    this.muteButton.textContent = s.muted ? 'Unmute' : 'Mute';
-    this.muteButton.setAttribute('aria-pressed', String(s.muted));
-    this.cameraButton.textContent = s.camera ? 'Camera off' : 'Camera on';
-    this.cameraButton.setAttribute('aria-pressed', String(!s.camera));
-    this.shareButton.textContent = s.sharing ? 'Stop sharing' : 'Share screen';
-    this.shareButton.setAttribute('aria-pressed', String(s.sharing));
-    /** @type {HTMLButtonElement} */ (this.shareButton).disabled = !s.canShare;
+    this.controls = { ...s };
+    this._labelControls();
+  }
+
+  /** The control bar's words and icons for the current state. */
+  _labelControls() {
+    const s = this.controls;
+    this._mute.label.textContent = t(s.muted ? 'call.control.unmute' : 'call.control.mute');
+    this.muteButton.title = t(s.muted ? 'call.control.unmuteHint' : 'call.control.muteHint');
+    this.muteButton.dataset.active = String(s.muted);
+    setIcon(this._mute.svg, s.muted ? 'mic-off' : 'mic');
+    this._camera.label.textContent = t(s.camera ? 'call.control.cameraOff' : 'call.control.cameraOn');
+    this.cameraButton.title = t(s.camera ? 'call.control.cameraOffHint' : 'call.control.cameraOnHint');
+    this.cameraButton.dataset.active = String(!s.camera);
+    setIcon(this._camera.svg, s.camera ? 'camera' : 'camera-off');
+    this._share.label.textContent = t(s.sharing ? 'call.control.stopSharing' : 'call.control.share');
+    this.shareButton.title = t(s.canShare ? (s.sharing ? 'call.control.stopSharingHint' : 'call.control.shareHint') : 'call.control.shareUnavailable');
+    this.shareButton.dataset.active = String(s.sharing);
+    this.shareButton.disabled = !s.canShare;
+    this._hand.label.textContent = t(s.hand ? 'call.control.lowerHand' : 'call.control.raiseHand');
+    this.handButton.title = t(s.hand ? 'call.control.lowerHandHint' : 'call.control.raiseHandHint');
+    this.handButton.dataset.active = String(!!s.hand);
+  }
+
+  /**
+   * The chat panel open or closed, and how many messages came while it was closed.
+   * Opening puts focus in the message box; closing gives it back to the Chat button.
+   * @param {{open: boolean, unread: number}} s
+   */
+  setChat(s) {
+    const was = this.chat.isOpen;
+    this.unread = s.unread;
+    this.chat.setOpen(s.open);
+    this.el.classList.toggle('chat-open', s.open);
+    this.chatButton.dataset.active = String(s.open);
+    this.chatButton.setAttribute('aria-expanded', String(s.open));
+    this._labelChat();
+    if (s.open && !was) this.chat.focusInput();
+    if (!s.open && was && (this.chat.el.contains(document.activeElement) || document.activeElement === document.body)) this.chatButton.focus();
+    this.relayout();
+  }
+
+  _labelChat() {
+    const label = /** @type {HTMLElement} */ (this.chatButton.querySelector('.control-label'));
+    label.textContent = t('call.control.chat');
+    this.chatButton.title = t(this.chat.isOpen ? 'call.control.chatCloseHint' : 'call.control.chatOpenHint');
+    this.chatBadge.hidden = this.unread === 0;
+    this.chatBadge.textContent = this.unread > 99 ? '99+' : String(this.unread);
+    // The badge is drawn for the eyes; the name says it in words.
+    if (this.unread) this.chatButton.setAttribute('aria-label', t('call.control.chatUnread', { count: this.unread }));
+    else this.chatButton.removeAttribute('aria-label');
+  }
+
+  /**
+   * How many people are in the call, us included.
+   * @param {number} n
+   */
+  setPeople(n) {
+    this.people = n;
+    this._labelPeople();
+  }
+
+  _labelPeople() {
+    /** @type {HTMLElement} */ (this.peopleCount.lastElementChild).textContent = t('call.people', { count: this.people });
+  }
+
+  /**
+   * Says something to screen readers (the live region), without showing it.
+   * @param {string} text
+   */
+  announce(text) {
+    this.announcer.append(h('p', null, text));
+    while (this.announcer.childElementCount > 5) this.announcer.firstElementChild?.remove();
   }
 
   /**
@@ -331,30 +700,20 @@ export class CallView {
    * @param {{audio?: string, video?: string}} current
    */
   setDevices(devices, current) {
-    fillSelect(this.cameraSelect, devices.video, current.video, 'Camera');
-    fillSelect(this.micSelect, devices.audio, current.audio, 'Microphone');
+    fillSelect(this.cameraSelect, devices.video, current.video, 'video');
+    fillSelect(this.micSelect, devices.audio, current.audio, 'audio');
   }
 
   /**
    * @param {{from: string, text: string, ts: number, self: boolean}} m
    */
   addMessage(m) {
-    const time = new Date(Number.isFinite(m.ts) ? m.ts : Date.now());
-    const li = h(
-      'li',
-      { class: m.self ? 'message self' : 'message', 'data-testid': 'chat-message' },
-      h('span', { class: 'from' }, m.self ? 'You' : m.from || 'Guest'),
-      h('time', { dateTime: time.toISOString() }, time.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })),
-      h('p', { class: 'text' }, m.text),
-    );
-    this.messages.append(li);
-    while (this.messages.children.length > 500) this.messages.firstElementChild?.remove();
-    li.scrollIntoView?.({ block: 'end' });
+    this.chat.addMessage(m);
   }
 
   /** @param {string} text */
   addSystemMessage(text) {
-    this.messages.append(h('li', { class: 'message system' }, h('p', { class: 'text' }, text)));
+    this.chat.addSystemMessage(text);
   }
 
   /**
@@ -385,16 +744,19 @@ export class CallView {
    */
   showOverlay(title, text, actions, detail) {
     this.overlay.hidden = false;
+    this.overlay.setAttribute('aria-labelledby', 'call-overlay-title');
+    const buttons = actions.map((a) => h('button', { type: 'button', class: a.primary ? 'primary' : '', onclick: a.run }, a.label));
     this.overlay.replaceChildren(
       h(
         'div',
         { class: 'overlay-card' },
-        h('h2', null, title),
+        h('h2', { id: 'call-overlay-title' }, title),
         h('p', null, text),
         detail ? h('p', { class: 'detail' }, h('code', null, detail)) : null,
-        h('div', { class: 'actions' }, ...actions.map((a) => h('button', { type: 'button', class: a.primary ? 'primary' : '', onclick: a.run }, a.label))),
+        h('div', { class: 'actions' }, ...buttons),
       ),
     );
+    (buttons.find((b) => b.classList.contains('primary')) ?? buttons[0])?.focus();
   }
 
   hideOverlay() {
@@ -404,7 +766,10 @@ export class CallView {
   destroy() {
     this._observer?.disconnect();
     window.removeEventListener('resize', this._resize);
-    for (const t of this.tiles.values()) t.destroy();
+    document.removeEventListener('keydown', this._onKey);
+    this._offLanguage();
+    this.chat.destroy();
+    for (const tl of this.tiles.values()) tl.destroy();
     this.tiles.clear();
     this.el.remove();
   }

@@ -72,12 +72,21 @@ describe('a four-person call in Chromium', { timeout: 10 * WAIT_MS }, () => {
 
   test('a chat message from one person reaches the three others', async () => {
     const [ada, ...others] = people;
+    // The chat is a panel that opens; the others' badge counts the message as unread.
+    await ada.page.getByRole('button', { name: 'Chat', exact: true }).click();
     await ada.page.getByLabel('Message').fill('Hello from Ada');
     await ada.page.getByRole('button', { name: 'Send' }).click();
     for (const p of others) {
-      await p.page.getByTestId('chat-message').filter({ hasText: 'Hello from Ada' }).filter({ hasText: 'Ada' }).waitFor();
+      // Arrived, in the panel that is still closed.
+      await p.page.getByTestId('chat-message').filter({ hasText: 'Hello from Ada' }).filter({ hasText: 'Ada' }).waitFor({ state: 'attached' });
     }
     await ada.page.getByTestId('chat-message').filter({ hasText: 'You' }).filter({ hasText: 'Hello from Ada' }).waitFor();
+    for (const p of others) {
+      await p.page.getByTestId('chat-unread').filter({ hasText: '1' }).waitFor();
+      await p.page.getByRole('button', { name: 'Chat, 1 unread message' }).click();
+      await p.page.getByTestId('chat-unread').waitFor({ state: 'hidden' });
+      await p.page.getByTestId('chat-message').filter({ hasText: 'Hello from Ada' }).waitFor({ state: 'visible' });
+    }
   });
 
   test('Mute shows on the others\' tiles, Unmute clears it', async () => {

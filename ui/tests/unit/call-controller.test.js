@@ -53,7 +53,8 @@ test('join by code: the lobby waits busy, the welcome brings the call view, and 
   assert.equal(page.titles.at(-1), 'Standup (2) · lanmeet');
   assert.deepEqual(page.savedCall(), { ws: WS, code: 'K7MQ2P', name: 'Ada', token: 't1', roomName: 'Standup' });
   assert.deepEqual(page.history.urls, ['?room=K7MQ2P']);
-  assert.deepEqual(view.controls, { muted: false, camera: true, sharing: false, canShare: true, hasCamera: true });
+  assert.deepEqual(view.controls, { muted: false, camera: true, sharing: false, canShare: true, hasCamera: true, hand: false });
+  assert.equal(view.people, 2, 'the head count');
   assert.equal(page.monitors[0].watched.get('self'), page.media.audio, "our tile's meter follows our microphone");
   assert.equal(view.tiles.get('self')?.stream, page.media.stream);
   // We arrived last, so we offer to Ben, through the socket.

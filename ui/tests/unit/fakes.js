@@ -123,8 +123,9 @@ export async function until(cond, rounds = 200) {
 
 /**
  * An RTCPeerConnection model: enough of the signaling state machine to exercise
- * perfect negotiation. SDP is a small text with an `o=` line (session id, version)
- * and one `m=` line per transceiver / data channel.
+ * perfect negotiation. SDP is a small text with an `o=` line (session id, version),
+ * an `a=fingerprint` line (each connection its own) and one `m=` line per
+ * transceiver / data channel.
  */
 export class FakePC {
   /** @type {FakePC[]} */
@@ -135,6 +136,8 @@ export class FakePC {
     this.config = config;
     this.sessionId = String(++sessionCounter);
     this.version = 1;
+    /** This connection's DTLS certificate fingerprint, as SDP carries it (32 bytes, hex). */
+    this.fingerprint = Array.from({ length: 32 }, (_, i) => ((Number(this.sessionId) * 31 + i * 7) % 256).toString(16).padStart(2, '0').toUpperCase()).join(':');
     this.signalingState = 'stable';
     this.connectionState = 'new';
     /** @type {any} */ this.localDescription = null;
@@ -259,7 +262,7 @@ export class FakePC {
   }
 
   _sdp() {
-    const lines = [`v=0`, `o=- ${this.sessionId} ${this.version} IN IP4 127.0.0.1`];
+    const lines = [`v=0`, `o=- ${this.sessionId} ${this.version} IN IP4 127.0.0.1`, `a=fingerprint:sha-256 ${this.fingerprint}`];
     for (const t of this.transceivers) if (t.mid !== null) lines.push(`m=${t.kind} ${t.mid} ${t.direction}`);
     if (this.channel || this.remoteHasData) lines.push('m=application data');
     if (this.iceRestartRequested) lines.push('a=ice-restart');
@@ -712,6 +715,13 @@ export class FakeCallView {
     /** Whether showStream resolves "playing with sound" (false: autoplay blocked it). */
     this.playOk = true;
     this.destroyed = false;
+    /** @type {{open: boolean, unread: number}} */
+    this.chat = { open: false, unread: 0 };
+    /** @type {number | null} */
+    this.people = null;
+    /** @type {string[]} what the live region said */
+    this.announcements = [];
+    this.helpOpen = false;
     FakeCallView.instances.push(this);
   }
   /** @param {string} id @param {string} name @param {boolean} self */
@@ -782,6 +792,22 @@ export class FakeCallView {
   }
   hideOverlay() {
     this.overlay = null;
+  }
+  /** @param {{open: boolean, unread: number}} s */
+  setChat(s) {
+    this.chat = { ...s };
+  }
+  /** @param {number} n */
+  setPeople(n) {
+    this.people = n;
+  }
+  /** @param {string} text */
+  announce(text) {
+    this.announcements.push(text);
+  }
+  /** @param {boolean} [open] */
+  toggleHelp(open = !this.helpOpen) {
+    this.helpOpen = open;
   }
   destroy() {
     this.destroyed = true;
