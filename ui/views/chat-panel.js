@@ -61,6 +61,7 @@ export class ChatPanel {
     this.closeButton.setAttribute('aria-label', t('call.chat.close'));
     this.closeButton.title = t('call.chat.close');
     this.empty.textContent = t('call.chat.empty');
+    for (const el of this.messages.querySelectorAll('.message.self .from')) el.textContent = t('call.chat.you');
   }
 
   /** @param {boolean} open */

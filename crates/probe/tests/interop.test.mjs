@@ -21,7 +21,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import {
   LANMEET_BIN, WAIT_MS, startHost, launchBrowser, openPerson, typeAndJoin, waitInCall, waitPlaying,
-  selfId, tileOf, debugDump, testAddr,
+  selfId, tileOf, debugDump, testAddr, openChat,
 } from '../../../ui/tests/e2e/helpers.mjs';
 
 /**
@@ -119,6 +119,7 @@ function summary(report) {
 
 /** @param {import('../../../ui/tests/e2e/helpers.mjs').Person} p @param {string} text */
 async function typeChat(p, text) {
+  await openChat(p);
   await p.page.getByLabel('Message').fill(text);
   await p.page.getByRole('button', { name: 'Send' }).click();
 }

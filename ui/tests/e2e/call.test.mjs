@@ -10,7 +10,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startHost, launchBrowser, openPerson, typeAndJoin, waitInCall, waitPlaying, remoteVideoStats,
-  waitFramesAdvance, selfId, tileOf, debugDump, WAIT_MS,
+  waitFramesAdvance, selfId, tileOf, debugDump, WAIT_MS, openChat,
 } from './helpers.mjs';
 
 /** @type {Awaited<ReturnType<typeof startHost>>} */
@@ -73,7 +73,7 @@ describe('a four-person call in Chromium', { timeout: 10 * WAIT_MS }, () => {
   test('a chat message from one person reaches the three others', async () => {
     const [ada, ...others] = people;
     // The chat is a panel that opens; the others' badge counts the message as unread.
-    await ada.page.getByRole('button', { name: 'Chat', exact: true }).click();
+    await openChat(ada);
     await ada.page.getByLabel('Message').fill('Hello from Ada');
     await ada.page.getByRole('button', { name: 'Send' }).click();
     for (const p of others) {

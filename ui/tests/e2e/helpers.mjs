@@ -206,6 +206,15 @@ export async function typeAndJoin(p, room) {
   await p.page.getByRole('button', { name: 'Join', exact: true }).click();
 }
 
+/**
+ * Opens the call's chat panel (closed until someone opens it), if it is closed.
+ * @param {Person} p
+ */
+export async function openChat(p) {
+  if (await p.page.getByTestId('chat-panel').isHidden()) await p.page.getByTestId('chat-toggle').click();
+  await p.page.getByLabel('Message').waitFor();
+}
+
 /** @param {Person} p */
 export async function waitInCall(p) {
   await p.page.getByTestId('call').waitFor({ state: 'visible' });
