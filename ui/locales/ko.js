@@ -206,7 +206,7 @@ export default /** @type {Record<string, string>} */ ({
   'call.announce.entered.other': '{room}에 들어왔습니다. 모두 {count}명입니다.',
   'call.announce.joined': '{name} 님이 들어왔습니다.',
   'call.announce.left': '{name} 님이 나갔습니다.',
-  'call.announce.message': '{name}: {text}',
+  'call.announce.message': '{name} 님의 메시지: {text}',
   'call.announce.hand': '{name} 님이 손을 들었습니다.',
   'call.announce.handSelf': '손을 들었습니다.',
   'call.announce.handSelfDown': '손을 내렸습니다.',

@@ -5,24 +5,15 @@
  * that pair shows (every pair); the keyboard shortcuts (and not while typing); raise
  * hand on the others' tiles; "same room" mute on this device only; the shortcuts
  * popover and Escape. Screenshots of the call view at 1280×720, in English and in
- * Korean, are kept in $LANMEET_ARTIFACTS (default $CARGO_TARGET_DIR/artifacts).
+ * Korean, are kept as artifacts (helpers' artifactPath: `artifacts/ui/` or $LANMEET_ARTIFACTS).
  *
  * Run inside a namespace: `scripts/with-netns ui-e2e -- node --test ui/tests/e2e/`.
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import {
-  startHost, launchBrowser, openPerson, typeAndJoin, waitInCall, waitPlaying, selfId, tileOf, debugDump, WAIT_MS, REPO,
+  startHost, launchBrowser, openPerson, typeAndJoin, waitInCall, waitPlaying, selfId, tileOf, debugDump, artifactPath, WAIT_MS,
 } from './helpers.mjs';
-
-/** Where screenshots go (kept by the test command as artifacts). */
-function artifactsDir() {
-  const dir = process.env.LANMEET_ARTIFACTS || path.join(process.env.CARGO_TARGET_DIR || path.join(REPO, 'target'), 'artifacts');
-  mkdirSync(dir, { recursive: true });
-  return dir;
-}
 
 /** @type {Awaited<ReturnType<typeof startHost>>} */
 let host;
@@ -157,22 +148,23 @@ describe('the call view: verification codes, shortcuts, hands, same-room mute', 
 
   test('screenshots of the call view, English and Korean, 1280×720', async () => {
     const ada = people[0].page;
-    const dir = artifactsDir();
+    const en = artifactPath('call-en-1280x720.png');
+    const ko = artifactPath('call-ko-1280x720.png');
     await ada.keyboard.press('h');
     await ada.getByRole('button', { name: 'Chat', exact: true }).click();
     await ada.getByLabel('Message').fill('Shall we start?');
     await ada.getByRole('button', { name: 'Send', exact: true }).click();
-    await ada.screenshot({ path: path.join(dir, 'call-en.png') });
+    await ada.screenshot({ path: en });
     // The language switch relabels the call in place: tiles and streams stay.
     await ada.evaluate(() => import('/i18n.js').then((m) => m.setLanguage('ko')));
     await ada.getByRole('button', { name: '음소거', exact: true }).waitFor();
     await ada.getByRole('button', { name: '나가기', exact: true }).waitFor();
     await ada.getByTestId('people-count').getByText('3명').waitFor();
     assert.equal(await ada.locator('[data-testid=tile][data-self=false] video').count(), 2);
-    await ada.screenshot({ path: path.join(dir, 'call-ko.png') });
+    await ada.screenshot({ path: ko });
     await ada.evaluate(() => import('/i18n.js').then((m) => m.setLanguage('en')));
     await ada.getByRole('button', { name: 'Mute', exact: true }).waitFor();
-    console.log(`screenshots: ${path.join(dir, 'call-en.png')}, ${path.join(dir, 'call-ko.png')}`);
+    console.log(`screenshots: ${en}, ${ko}`);
   });
 
   test('Shift+L leaves the call', async () => {

@@ -53,7 +53,7 @@ test('the chat panel starts closed; messages while it is closed count as unread,
   await fromBen({ type: 'chat', text: 'are you there?', ts: 2 });
   assert.deepEqual(view.chat, { open: false, unread: 2 });
   assert.deepEqual(view.messages.map((m) => [m.from, m.text]), [['Ben', 'hi Ada'], ['Ben', 'are you there?']]);
-  assert.ok(view.announcements.includes('Ben: hi Ada'), 'screen readers hear the message');
+  assert.ok(view.announcements.includes('Message from Ben: hi Ada'), 'screen readers hear the message');
 
   view.handlers.onChatOpen(true);
   assert.deepEqual(view.chat, { open: true, unread: 0 }, 'opening the panel clears the badge');
