@@ -465,9 +465,10 @@ export class CallView {
     );
     root.replaceChildren(this.el);
     this.el.addEventListener('click', (e) => {
-      // A click elsewhere closes the shortcuts popover, as Escape does.
+      // A click elsewhere closes the shortcuts popover and the devices panel, as Escape does.
       const target = /** @type {Node} */ (e.target);
       if (!this.help.hidden && !this.help.contains(target) && !this.helpButton.contains(target)) this.toggleHelp(false);
+      if (this.devices.open && !this.devices.contains(target)) this.devices.open = false;
       handlers.onAnyClick();
     });
 

@@ -167,6 +167,19 @@ describe('the call view: verification codes, shortcuts, hands, same-room mute', 
     console.log(`screenshots: ${en}, ${ko}`);
   });
 
+  test('on a phone-sized screen the controls are icons that keep their names', async () => {
+    const ben = people[1].page;
+    await ben.setViewportSize({ width: 390, height: 844 });
+    for (const name of ['Mute', 'Camera off', 'Raise hand', 'Leave']) {
+      await ben.getByRole('button', { name, exact: true }).waitFor();
+    }
+    // Ada's message is unread here: the name says so in words.
+    await ben.getByRole('button', { name: 'Chat, 1 unread message', exact: true }).waitFor();
+    const label = await ben.getByRole('button', { name: 'Mute', exact: true }).locator('.control-label').boundingBox();
+    assert.ok(label && label.width <= 1, 'the word is for screen readers only');
+    await ben.screenshot({ path: artifactPath('call-en-390x844.png') });
+  });
+
   test('Shift+L leaves the call', async () => {
     const cleo = people[2];
     await cleo.page.locator('body').click({ position: { x: 5, y: 300 } });
