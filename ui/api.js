@@ -77,6 +77,29 @@ export function health() {
 }
 
 /**
+ * How browser guests reach this node (docs/PROTOCOL.md "Guests over HTTPS"): the
+ * HTTPS origin of its LAN port and its certificate's fingerprint, `null` when it
+ * serves no HTTPS.
+ * @typedef {{origin: string, fingerprint: string}} GuestAccess
+ */
+
+/**
+ * This node: its name, ports, addresses, and how guests reach it.
+ * @returns {Promise<{name: string, lanHost: string, lanPort: number, guest: GuestAccess | null}>}
+ */
+export function nodeInfo() {
+  return call('/api/node', {}, 4000);
+}
+
+/**
+ * The address of `text` drawn as a QR code (SVG) by this node, for an `<img>`.
+ * @param {string} text
+ */
+export function qrImageUrl(text) {
+  return `/api/qr?text=${encodeURIComponent(text)}`;
+}
+
+/**
  * Asks this node to host a room.
  * @param {{name?: string, passcode?: string | null, listed?: boolean, capacity?: number}} opts
  * @returns {Promise<CreatedRoom>}

@@ -23,8 +23,9 @@ import { createTimeline } from './timeline.js';
 import { LobbyController } from './lobby-controller.js';
 import { CallController } from './call-controller.js';
 import { Router } from './router.js';
-import { isGuestPage, createGuestApi } from './guest.js';
+import { isGuestPage, createGuestApi, invitePhoneModel } from './guest.js';
 import { createGuestLobbyView } from './views/guest-lobby.js';
+import { InvitePhoneDialog } from './views/invite-phone.js';
 import { initLanguage } from './i18n.js';
 
 function boot() {
@@ -76,6 +77,9 @@ function boot() {
     MediaStream: globalThis.MediaStream,
     certificates,
     clipboard: globalThis.navigator?.clipboard,
+    // "Invite a phone" (the call view's button): not on a guest's page, which has no
+    // node of its own to draw the QR code or know the fingerprint.
+    invitePhone: guest ? null : (target) => openInvitePhone(root, target),
   });
 
   w.__lanmeetOpenRoom = (/** @type {unknown} */ room) => router.openRoom(room);
@@ -88,6 +92,22 @@ function boot() {
   });
 
   router.start();
+}
+
+/**
+ * Opens "Invite a phone" for the call to `target`, with what this node says about
+ * its HTTPS for guests.
+ * @param {HTMLElement} root
+ * @param {{ws: string, code: string}} target
+ */
+async function openInvitePhone(root, target) {
+  let node;
+  try {
+    node = await api.nodeInfo();
+  } catch {
+    node = { name: '', lanHost: '', lanPort: 0, guest: null };
+  }
+  new InvitePhoneDialog(root, invitePhoneModel(target, node), { qrImageUrl: api.qrImageUrl, clipboard: globalThis.navigator?.clipboard });
 }
 
 boot();

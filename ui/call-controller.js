@@ -72,6 +72,7 @@ import { verificationCode } from './verification.js';
  * @property {{replaceState(data: any, unused: string, url: string): void}} history
  * @property {(title: string) => void} setTitle
  * @property {(what: string) => void} mark the join timeline
+ * @property {((target: CallTarget) => void) | null} [invitePhone] opens "Invite a phone" for the call (app.js; none on a guest's page)
  * @property {() => void} onEntered we are in the room: the lobby goes
  * @property {(opts: LobbyOptions) => void} toLobby
  * @property {(target: CallTarget) => unknown} startCall a fresh call (Try again, Rejoin)
@@ -252,6 +253,7 @@ export class CallController {
         onShare: () => this.toggleShare(),
         onLeave: () => this.leave(),
         onCopyInvite: () => this.copyInvite(),
+        onInvitePhone: d.invitePhone ? () => d.invitePhone?.(c) : undefined,
         onChat: (text) => this.sendChat(text),
         onChatOpen: (open) => this.setChatOpen(open),
         onHand: () => this.toggleHand(),

@@ -89,3 +89,37 @@ export function createGuestApi({ location, fetch }) {
     },
   };
 }
+
+/**
+ * What "Invite a phone" shows for a call (views/invite-phone.js).
+ * @typedef {object} InvitePhoneModel
+ * @property {string | null} link the guest link; `null` when there is none to give
+ * @property {string | null} fingerprint the certificate's, when this node hosts the room
+ * @property {'here' | 'elsewhere' | 'unavailable'} where `here`: this node hosts the
+ *   room and serves HTTPS; `elsewhere`: another node hosts it (its fingerprint is on
+ *   its own screen); `unavailable`: this node hosts it but serves no HTTPS
+ */
+
+/**
+ * Decides what "Invite a phone" shows for the room whose socket is `target.ws`.
+ * @param {{ws: string, code: string}} target
+ * @param {{lanHost: string, lanPort: number, guest: import('./api.js').GuestAccess | null}} node this node (`GET /api/node`)
+ * @returns {InvitePhoneModel}
+ */
+export function invitePhoneModel(target, node) {
+  const link = guestLinkFor(target.ws, target.code);
+  if (!link) return { link: null, fingerprint: null, where: 'unavailable' };
+  const linkHost = new URL(link).host;
+  if (node.guest) {
+    let guestHost = '';
+    try {
+      guestHost = new URL(node.guest.origin).host;
+    } catch {
+      guestHost = '';
+    }
+    if (guestHost === linkHost) return { link, fingerprint: node.guest.fingerprint, where: 'here' };
+  }
+  const lanHost = node.lanHost.includes(':') ? `[${node.lanHost}]` : node.lanHost;
+  if (!node.guest && linkHost === `${lanHost}:${node.lanPort}`) return { link: null, fingerprint: null, where: 'unavailable' };
+  return { link, fingerprint: null, where: 'elsewhere' };
+}

@@ -119,6 +119,7 @@ export default /** @type {Record<string, string>} */ ({
   'guest.cannotHost': 'A guest page joins calls; it cannot host one. Install lanmeet to host your own.',
   'guest.unreachable': 'This page cannot reach {host}, the computer hosting the call. Make sure you are on the same network, then try again.',
   'invitePhone.button': 'Invite a phone',
+  'invitePhone.hint': 'A link and a QR code to join from a browser, nothing to install',
   'invitePhone.title': 'Invite a phone or a laptop',
   'invitePhone.intro': 'Scan the code, or open the link in a browser on the same network. Nothing to install.',
   'invitePhone.link': 'Guest link',

@@ -116,6 +116,7 @@ export default /** @type {Record<string, string>} */ ({
   'guest.cannotHost': '게스트 페이지에서는 통화에 참가만 할 수 있고 방을 열 수는 없습니다. 직접 방을 열려면 lanmeet을 설치하세요.',
   'guest.unreachable': '통화를 호스팅하는 컴퓨터 {host}에 연결할 수 없습니다. 같은 네트워크에 있는지 확인한 뒤 다시 시도하세요.',
   'invitePhone.button': '휴대폰 초대',
+  'invitePhone.hint': '설치 없이 브라우저에서 참가할 수 있는 링크와 QR 코드',
   'invitePhone.title': '휴대폰이나 노트북 초대',
   'invitePhone.intro': '코드를 스캔하거나, 같은 네트워크에 있는 기기의 브라우저에서 링크를 여세요. 설치할 것은 없습니다.',
   'invitePhone.link': '게스트 링크',

@@ -34,6 +34,7 @@ import { ChatPanel } from './chat-panel.js';
  * @property {() => void} onHand raise or lower our hand
  * @property {() => void} onLeave
  * @property {() => void} onCopyInvite
+ * @property {(() => void) | undefined} [onInvitePhone] opens "Invite a phone" (views/invite-phone.js); absent on a guest's page
  * @property {(text: string) => void} onChat
  * @property {(open: boolean) => void} onChatOpen the chat panel opened or closed
  * @property {(action: import('../shortcuts.js').ShortcutAction) => void} onShortcut
@@ -347,6 +348,17 @@ export class CallView {
     });
     this.copyStatus = h('span', { class: 'copy-status', role: 'status' });
     this.peopleCount = h('span', { class: 'people-count', 'data-testid': 'people-count' }, icon('people'), h('span', null));
+    // "Invite a phone" (views/invite-phone.js): not on a guest's page (no handler there).
+    this.invitePhoneButton = handlers.onInvitePhone
+      ? h('button', { type: 'button', class: 'bar-button', 'data-testid': 'invite-phone', onclick: handlers.onInvitePhone }, icon('phone'), h('span', null))
+      : null;
+    const inviteButton = this.invitePhoneButton;
+    if (inviteButton) {
+      this._text(() => {
+        /** @type {HTMLElement} */ (inviteButton.lastElementChild).textContent = t('invitePhone.button');
+        inviteButton.title = t('invitePhone.hint');
+      });
+    }
     this.banner = h('div', { class: 'banner', role: 'status', hidden: true, 'data-testid': 'call-banner' });
     this.soundButton = h('button', { type: 'button', class: 'primary', hidden: true, onclick: handlers.onEnableSound });
     this._text(() => {
@@ -448,7 +460,7 @@ export class CallView {
         'header',
         { class: 'call-bar' },
         h('div', { class: 'room-info' }, this.roomName, this.roomCode, this.peopleCount),
-        h('div', { class: 'bar-actions' }, this.soundButton, this.copyStatus, this.copyButton),
+        h('div', { class: 'bar-actions' }, this.soundButton, this.copyStatus, this.copyButton, this.invitePhoneButton),
       ),
       this.banner,
       h('div', { class: 'stage' }, this.grid, this.chat.el),

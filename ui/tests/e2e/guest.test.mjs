@@ -11,7 +11,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startHost, launchBrowser, openPerson, typeAndJoin, waitInCall, waitPlaying, remoteVideoStats,
-  waitFramesAdvance, debugDump, withDiagnosis, WAIT_MS,
+  waitFramesAdvance, debugDump, withDiagnosis, artifactPath, WAIT_MS,
 } from './helpers.mjs';
 
 /** @type {Awaited<ReturnType<typeof startHost>>} */
@@ -117,6 +117,9 @@ describe('a browser guest from the HTTPS guest link', { timeout: 6 * WAIT_MS }, 
     assert.equal(await guest.page.getByRole('button', { name: 'Host a room' }).isVisible(), false);
     assert.equal(await guest.page.getByTestId('nearby-rooms').isVisible(), false);
     await guest.page.getByLabel('Your name').fill('Phone');
+    const lobbyShot = artifactPath('guest-lobby-390x844.png');
+    await guest.page.screenshot({ path: lobbyShot });
+    console.log(`# screenshot: ${lobbyShot}`);
     await guest.page.getByRole('button', { name: 'Join', exact: true }).click();
     await waitInCall(guest);
 
@@ -139,6 +142,31 @@ describe('a browser guest from the HTTPS guest link', { timeout: 6 * WAIT_MS }, 
     }
     const decoded = await guest.page.evaluate(inboundTotals);
     assert.ok(decoded.frames > 0 && decoded.energy > 0, `the guest decodes video and sound: ${JSON.stringify(decoded)}`);
+  });
+
+  test('Invite a phone shows the guest link as text and QR code, the fingerprint and the certificate note', async () => {
+    const [ada, guest] = people;
+    assert.equal(await guest.page.getByTestId('invite-phone').count(), 0, 'a guest page has no node to invite with');
+    await ada.page.getByRole('button', { name: 'Invite a phone' }).click();
+    const dialog = ada.page.getByRole('dialog', { name: 'Invite a phone or a laptop' });
+    await dialog.waitFor({ state: 'visible' });
+    assert.equal(await dialog.getByTestId('invite-phone-link').innerText(), host.info.guest);
+    assert.equal(await dialog.getByTestId('invite-phone-fingerprint').innerText(), host.info.fingerprint);
+    assert.match(await dialog.innerText(), /warn about the certificate once/);
+    // The QR code is the node's drawing of the link, loaded (no network beyond the node).
+    const qr = dialog.getByTestId('invite-phone-qr');
+    await ada.page.waitForFunction((img) => /** @type {HTMLImageElement} */ (img).complete && /** @type {HTMLImageElement} */ (img).naturalWidth > 0, await qr.elementHandle());
+    const src = await qr.getAttribute('src');
+    assert.equal(src, `/api/qr?text=${encodeURIComponent(String(host.info.guest))}`);
+    assert.equal(await qr.getAttribute('alt'), 'QR code of the guest link');
+    await dialog.getByRole('button', { name: 'Copy link' }).click();
+    assert.equal(await ada.page.evaluate(() => navigator.clipboard.readText()), host.info.guest);
+    const shot = artifactPath('invite-phone-en.png');
+    await ada.page.screenshot({ path: shot });
+    console.log(`# screenshot: ${shot}`);
+    await ada.page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    assert.equal(await ada.page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'invite-phone', 'focus back on the button');
   });
 
   test('the guest page gets nothing of the control API', async () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isGuestPage, guestSocketUrl, guestLinkFor, createGuestApi } from '../../guest.js';
+import { isGuestPage, guestSocketUrl, guestLinkFor, createGuestApi, invitePhoneModel } from '../../guest.js';
 import { LobbyController } from '../../lobby-controller.js';
 import { ApiError } from '../../api.js';
 import { setLanguage } from '../../i18n.js';
@@ -82,4 +82,51 @@ test('the lobby over the guest API joins the room of the link over wss, and says
   assert.equal(started.length, 1, 'no call for a room that is not there');
   lobby.destroy();
   gone.destroy();
+});
+
+test('Invite a phone: the fingerprint for rooms hosted here, a pointer to the host otherwise, nothing without HTTPS', () => {
+  const fp = 'AB:'.repeat(31) + 'CD';
+  const node = { lanHost: '192.168.1.20', lanPort: 7878, guest: { origin: 'https://192.168.1.20:7878', fingerprint: fp } };
+  assert.deepEqual(invitePhoneModel({ ws: 'ws://192.168.1.20:7878/ws', code: 'K8PADG' }, node), {
+    link: 'https://192.168.1.20:7878/?room=K8PADG',
+    fingerprint: fp,
+    where: 'here',
+  });
+  // A room another node hosts: its link, and its fingerprint is on its own screen.
+  assert.deepEqual(invitePhoneModel({ ws: 'ws://192.168.1.31:7878/ws', code: 'K8PADG' }, node), {
+    link: 'https://192.168.1.31:7878/?room=K8PADG',
+    fingerprint: null,
+    where: 'elsewhere',
+  });
+  // This node serves no HTTPS: no link to give for its own rooms.
+  const plain = { lanHost: '192.168.1.20', lanPort: 7878, guest: null };
+  assert.deepEqual(invitePhoneModel({ ws: 'ws://192.168.1.20:7878/ws', code: 'K8PADG' }, plain), { link: null, fingerprint: null, where: 'unavailable' });
+  assert.equal(invitePhoneModel({ ws: 'ws://192.168.1.31:7878/ws', code: 'K8PADG' }, plain).where, 'elsewhere');
+  const v6 = { lanHost: 'fd00::2', lanPort: 7878, guest: null };
+  assert.equal(invitePhoneModel({ ws: 'ws://[fd00::2]:7878/ws', code: 'K8PADG' }, v6).where, 'unavailable');
+  assert.equal(invitePhoneModel({ ws: 'garbage', code: 'K8PADG' }, node).link, null);
+});
+
+test('the call offers Invite a phone with the call to invite to, and not on a guest page', async () => {
+  for (const offered of [true, false]) {
+    const page = fakePage();
+    page.api.rooms.set('K7MQ2P', { code: 'K7MQ2P', name: 'Standup', ws: 'ws://10.77.0.1:7878/ws' });
+    /** @type {any[]} */
+    const invited = [];
+    /** @type {any} */ (page.deps).invitePhone = offered ? (/** @type {any} */ target) => invited.push(target) : null;
+    page.router.start();
+    page.lobbyView().handlers.onJoin({ name: 'Ada', room: 'K7M-Q2P', passcode: '' });
+    const ws = await page.nextSocket();
+    ws.serverSend({ type: 'welcome', id: 'me', token: 't1', resumed: false, room: { code: 'K7MQ2P', name: 'Standup' }, peers: [] });
+    const view = page.callView();
+    if (!offered) {
+      assert.equal(view.handlers.onInvitePhone, undefined, 'no button on a guest page');
+      continue;
+    }
+    view.handlers.onInvitePhone();
+    assert.equal(invited.length, 1);
+    assert.equal(invited[0].ws, 'ws://10.77.0.1:7878/ws');
+    assert.equal(invited[0].code, 'K7MQ2P');
+    page.router.leaveNow();
+  }
 });
