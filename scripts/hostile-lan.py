@@ -10,6 +10,12 @@
     scripts/hostile-lan.py body      --local ... --lan ... --hold 60
     scripts/hostile-lan.py requests  --local ... --lan ... --count 16 --seconds 10 --pid PID
 
+With a data directory (`lanmeet host ... --data-dir DIR`) the LAN port also speaks TLS
+for browser guests; then:
+
+    scripts/hostile-lan.py idle       --local ... --lan ... --count 200 --tls-stall
+    scripts/hostile-lan.py handshakes --local ... --lan ... --count 8 --seconds 10 --pid PID
+
 Every attack comes from 127.0.0.0/8 (several source addresses stand for several
 hosts) and goes only to 127.0.0.0/8: the script refuses any other target. Python's
 standard library only; bounded in count and time.
@@ -20,6 +26,7 @@ import asyncio
 import base64
 import json
 import os
+import ssl
 import statistics
 import struct
 import sys
@@ -197,6 +204,9 @@ async def idle(args):
     held, failed = [], 0
     opened = time.monotonic()
     junk = b"GET / HTTP/1.1\r\nX-Junk: " + b"j" * args.junk if args.junk else b""
+    if args.tls_stall:
+        # A TLS record header announcing a 512-byte ClientHello, and a few bytes of it.
+        junk = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"
     for n in range(args.count):
         try:
             conn = await connect(args.lan, source(n // args.per_source), timeout=2)
@@ -289,6 +299,43 @@ async def slowloris(args):
         f"max {max(lasted) if lasted else float('nan'):.1f} s; "
         f"{len(results) - len(lasted)} still open after {args.hold:.0f} s"
     )
+
+
+async def handshakes(args):
+    """Complete TLS handshakes (then close) in --count loops from one address."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    done, failed = 0, 0
+    stop = time.monotonic() + args.seconds
+    cpu_before = cpu_seconds(args.pid) if args.pid else None
+
+    async def loop():
+        nonlocal done, failed
+        while time.monotonic() < stop:
+            try:
+                _, writer = await asyncio.wait_for(
+                    asyncio.open_connection(
+                        args.lan[0], args.lan[1], ssl=ctx, server_hostname="lanmeet",
+                        local_addr=("127.0.0.2", 0),
+                    ),
+                    5,
+                )
+                done += 1
+                writer.close()
+            except (OSError, asyncio.TimeoutError, ssl.SSLError):
+                failed += 1
+
+    started = time.monotonic()
+    await asyncio.gather(*(loop() for _ in range(args.count)))
+    took = time.monotonic() - started
+    cpu = ""
+    if cpu_before is not None:
+        cpu = f", node CPU {100 * (cpu_seconds(args.pid) - cpu_before) / took:.0f}% of a core"
+    print(f"{done} TLS handshakes in {took:.1f} s ({done / took:.0f}/s, {failed} failed){cpu}")
+    room = await create_room(args.local)
+    status, ms, joined = await local_ui_probe(args.local, room)
+    print(f"right after: local /api/health {status} in {ms:.1f} ms, local join {'ok' if joined else 'failed'}")
 
 
 async def unjoined(args):
@@ -514,7 +561,8 @@ async def requests(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
-        "scenario", choices=["idle", "slowloris", "unjoined", "pings", "bytes", "body", "requests"]
+        "scenario",
+        choices=["idle", "slowloris", "unjoined", "pings", "bytes", "body", "requests", "handshakes"],
     )
     parser.add_argument("--local", required=True, help="the node's local listener, 127.0.0.1:PORT")
     parser.add_argument("--lan", required=True, help="the node's LAN listener, 127.0.0.1:PORT")
@@ -529,6 +577,10 @@ def main():
     parser.add_argument(
         "--junk", type=int, default=0, help="idle: header bytes each connection sends first"
     )
+    parser.add_argument(
+        "--tls-stall", action="store_true",
+        help="idle: each connection starts a TLS handshake and stops (the node needs --data-dir)",
+    )
     args = parser.parse_args()
     args.local, args.lan = loopback(args.local), loopback(args.lan)
     if not 0 <= args.count <= 20000 or not 0 < args.seconds <= 120 or not 0 < args.hold <= 600:
@@ -541,6 +593,7 @@ def main():
         "bytes": bytes_flood,
         "body": body,
         "requests": requests,
+        "handshakes": handshakes,
     }[args.scenario]
     asyncio.run(run(args))
 
