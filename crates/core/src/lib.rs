@@ -37,10 +37,14 @@
 //!   reading requests, writing the queue.
 //! - `json_errors`: every API error as `{"error":{"code","message"}}`.
 //! - `http`: the two listeners' routers and their shared state: control API with
-//!   Host/Origin guard, LAN listener (peer socket, health, room checks), static
-//!   UI (`static_ui`).
+//!   Host/Origin guard, LAN listener (peer socket, health, room checks), the
+//!   LAN listener over TLS for browser guests (the same plus the UI), static UI
+//!   (`static_ui`), QR codes of guest links for the local UI.
+//! - `guest_tls`: the self-signed certificate browser guests see: made once in
+//!   the data directory, reused, its SHA-256 fingerprint.
 //! - `listener`: accepting and serving connections: budgets, header, idle and
-//!   request timeouts, graceful shutdown.
+//!   request timeouts, TLS or plain by the first byte on the LAN port, graceful
+//!   shutdown.
 //! - `node`: [`Node`]: binding the listeners, wiring the parts above, shutting
 //!   down cleanly.
 //!
