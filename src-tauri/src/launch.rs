@@ -23,6 +23,10 @@ pub struct Launch {
     pub no_discovery: bool,
     /// `LANMEET_NODE_NAME`: the name friends see in "Nearby rooms".
     pub node_name: Option<String>,
+    /// `LANMEET_NO_RELAY=1`: run no TURN relay beside the node, as `lanmeet host
+    /// --no-relay` (on by default: people who reach this host but not each other
+    /// still get a call).
+    pub no_relay: bool,
     /// `LANMEET_MOCK_MEDIA=1`: WebKitGTK's fake camera and microphone, for tests
     /// on machines without devices.
     pub mock_media: bool,
@@ -59,6 +63,7 @@ impl Launch {
             lan_bind: parse_env(&env, "LANMEET_LAN_BIND", "an IP address")?,
             no_discovery: flag(&env, "LANMEET_NO_DISCOVERY"),
             node_name: env("LANMEET_NODE_NAME").filter(|n| !n.trim().is_empty()),
+            no_relay: flag(&env, "LANMEET_NO_RELAY"),
             mock_media: flag(&env, "LANMEET_MOCK_MEDIA"),
             webview_gpu: flag(&env, "LANMEET_WEBVIEW_GPU"),
         })

@@ -32,7 +32,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use lanmeet_core::{Node, NodeConfig, NodeError};
+use lanmeet_core::{IceGrants, Node, NodeConfig, NodeError};
+use lanmeet_relay::{Relay, RelayConfig};
 use tauri::Manager as _;
 use tokio_util::sync::CancellationToken;
 
@@ -79,7 +80,7 @@ fn run_app() -> anyhow::Result<i32> {
     let launch = Launch::from_process()?;
     let stop = CancellationToken::new();
     // The node lives outside the app so it can be awaited after the event loop.
-    let node_slot: Arc<Mutex<Option<Node>>> = Arc::new(Mutex::new(None));
+    let node_slot: Arc<Mutex<Option<Running>>> = Arc::new(Mutex::new(None));
 
     // Tauri panics when `setup` returns an error, so a failed start is kept here,
     // the app asked to exit, and the error reported after the event loop.
@@ -109,8 +110,8 @@ fn run_app() -> anyhow::Result<i32> {
     let exit_code = app.run_return(|_, _| {});
 
     // Whatever happened above, a node that started is stopped cleanly.
-    let node = node_slot.lock().ok().and_then(|mut slot| slot.take());
-    if let Some(node) = node {
+    let running = node_slot.lock().ok().and_then(|mut slot| slot.take());
+    if let Some((node, relay)) = running {
         stop.cancel();
         tauri::async_runtime::block_on(async {
             if tokio::time::timeout(SHUTDOWN_LIMIT, node.stopped())
@@ -118,6 +119,9 @@ fn run_app() -> anyhow::Result<i32> {
                 .is_err()
             {
                 tracing::warn!("the node did not stop within {SHUTDOWN_LIMIT:?}");
+            }
+            if let Some(relay) = relay {
+                let _ = tokio::time::timeout(SHUTDOWN_LIMIT, relay.close()).await;
             }
         });
         tracing::info!("node stopped");
@@ -133,14 +137,14 @@ fn start(
     app: &mut tauri::App,
     launch: &Launch,
     stop: CancellationToken,
-    node_slot: &Mutex<Option<Node>>,
+    node_slot: &Mutex<Option<Running>>,
 ) -> anyhow::Result<()> {
     // The guest certificate lives in the app's data directory (LANMEET_DATA_DIR
     // overrides, for tests); without one the app still works, minus browser guests.
     let data_dir = std::env::var_os("LANMEET_DATA_DIR")
         .map(std::path::PathBuf::from)
         .or_else(|| app.path().app_data_dir().ok());
-    let node = tauri::async_runtime::block_on(start_node(launch, data_dir, stop))?;
+    let (node, relay) = tauri::async_runtime::block_on(start_node(launch, data_dir, stop))?;
     let origin = Origin::local(node.local_addr().port());
     println!(
         "lanmeet: UI at {} · LAN listener {}",
@@ -160,7 +164,7 @@ fn start(
     };
     // Stored before anything else can fail, so the node is always stopped.
     if let Ok(mut slot) = node_slot.lock() {
-        *slot = Some(node);
+        *slot = Some((node, relay));
     }
     window::open(app.handle(), &origin, &start_url, launch).context("could not open the window")?;
     watch_signals(app.handle().clone());
@@ -173,7 +177,32 @@ async fn start_node(
     launch: &Launch,
     data_dir: Option<std::path::PathBuf>,
     stop: CancellationToken,
-) -> anyhow::Result<Node> {
+) -> anyhow::Result<Running> {
+    // The TURN relay beside the node (lanmeet-relay), as `lanmeet host` runs it:
+    // on the LAN port + 1 (any free port if taken); LANMEET_NO_RELAY=1 turns it off.
+    let relay = if launch.no_relay {
+        None
+    } else {
+        let relay_config = |port| RelayConfig {
+            bind: launch.lan_bind.unwrap_or(RelayConfig::default().bind),
+            port,
+            ..RelayConfig::default()
+        };
+        let first = launch.first_lan_port();
+        let port = if first == 0 {
+            0
+        } else {
+            first.saturating_add(1)
+        };
+        match Relay::start(relay_config(port)).await {
+            Ok(relay) => Some(relay),
+            Err(e) => {
+                tracing::warn!("{e}; the relay uses another port");
+                Some(Relay::start(relay_config(0)).await?)
+            }
+        }
+    };
+    let grants = relay.as_ref().map(|r| r.grants() as Arc<dyn IceGrants>);
     let config = |lan_port: u16| {
         let mut config = NodeConfig {
             local_port: launch.local_port,
@@ -188,21 +217,36 @@ async fn start_node(
         if let Some(name) = &launch.node_name {
             config.name = name.clone();
         }
+        config.ice_grants = grants.clone();
         config
     };
     let first = launch.first_lan_port();
-    match Node::start(config(first), stop.clone()).await {
+    let node = match Node::start(config(first), stop.clone()).await {
         Err(NodeError::Bind { addr, .. })
             if launch.lan_port.is_none() && addr.port() == first && first != 0 =>
         {
             tracing::warn!(
                 "port {first} is taken; guests will use another port (it is in the invite)"
             );
-            Ok(Node::start(config(0), stop).await?)
+            Node::start(config(0), stop)
+                .await
+                .map_err(anyhow::Error::from)
         }
         other => other.context("could not start the lanmeet node"),
+    };
+    match node {
+        Ok(node) => Ok((node, relay)),
+        Err(e) => {
+            if let Some(relay) = relay {
+                relay.close().await;
+            }
+            Err(e)
+        }
     }
 }
+
+/// The node and the relay beside it, stopped together at exit.
+type Running = (Node, Option<Relay>);
 
 /// Another launch of the app (a second click on the icon, a `lanmeet://` link)
 /// lands here instead of starting a second node: show the window, and open the

@@ -2,12 +2,13 @@
 
 use anyhow::Result;
 use clap::Args;
-use lanmeet_core::RoomRequest;
+use lanmeet_core::{NodeConfig, RoomRequest};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::browser;
 use crate::node_args::NodeArgs;
+use crate::relay_args::RelayArgs;
 
 #[derive(Args, Debug, Clone)]
 pub(crate) struct HostArgs {
@@ -26,17 +27,37 @@ pub(crate) struct HostArgs {
     /// Print the UI's URL instead of opening a browser.
     #[arg(long)]
     no_open: bool,
-    /// Print one JSON line {"code","invite","local","ws","lan","guest","fingerprint"}
-    /// once ready ("guest": the HTTPS link for browsers, null without one).
+    /// Print one JSON line {"code","invite","local","ws","lan","guest","fingerprint","relay"}
+    /// once ready ("guest": the HTTPS link for browsers, null without one; "relay":
+    /// the relay's port, null with --no-relay).
     #[arg(long)]
     json: bool,
     #[command(flatten)]
     node: NodeArgs,
+    #[command(flatten)]
+    relay: RelayArgs,
 }
 
 pub(crate) async fn run(args: HostArgs) -> Result<()> {
     let stop = CancellationToken::new();
-    let node = args.node.start(stop.clone()).await?;
+    let mut extra = NodeConfig::default();
+    let relay = args.relay.start(&args.node, &mut extra).await?;
+    let node = args
+        .node
+        .start_with(stop.clone(), |c| {
+            c.ice_servers = extra.ice_servers.clone();
+            c.ice_grants = extra.ice_grants.clone();
+        })
+        .await;
+    let node = match node {
+        Ok(node) => node,
+        Err(err) => {
+            if let Some(relay) = relay {
+                relay.close().await;
+            }
+            return Err(err);
+        }
+    };
     let room = match node.create_room(RoomRequest {
         name: args.name.clone(),
         listed: Some(!args.unlisted),
@@ -47,6 +68,9 @@ pub(crate) async fn run(args: HostArgs) -> Result<()> {
         Err(err) => {
             stop.cancel();
             node.stopped().await;
+            if let Some(relay) = relay {
+                relay.close().await;
+            }
             return Err(err.into());
         }
     };
@@ -57,6 +81,7 @@ pub(crate) async fn run(args: HostArgs) -> Result<()> {
         let line = json!({
             "code": room.code, "invite": room.invite, "local": node.local_url(),
             "ws": room.ws, "lan": node.lan_url(), "guest": guest, "fingerprint": fingerprint,
+            "relay": relay.as_ref().map(|r| r.udp_addr().port()),
         });
         println!("{line}");
     } else {
@@ -65,6 +90,13 @@ pub(crate) async fn run(args: HostArgs) -> Result<()> {
         println!("  Room code   {}", room.code.grouped());
         println!("  Invite      {}", room.invite);
         println!("  Open        {ui}");
+        match &relay {
+            Some(relay) => println!(
+                "  Relay       port {} (UDP and TCP), for people who cannot reach each other",
+                relay.udp_addr().port()
+            ),
+            None => println!("  Relay       off (--no-relay)"),
+        }
         if let (Some(guest), Some(fingerprint)) = (&guest, fingerprint) {
             println!();
             println!("  Browser guests (phones, laptops without lanmeet) open");
@@ -88,5 +120,8 @@ pub(crate) async fn run(args: HostArgs) -> Result<()> {
     tracing::info!("ending the call");
     stop.cancel();
     node.stopped().await;
+    if let Some(relay) = relay {
+        relay.close().await;
+    }
     Ok(())
 }

@@ -9,6 +9,7 @@ mod join;
 mod node_args;
 #[cfg(feature = "probe")]
 mod probe;
+mod relay_args;
 mod rooms;
 
 use anyhow::Result;
@@ -75,7 +76,7 @@ fn init_logs(verbose: u8) {
         // The WebRTC stack (probe) warns about normal events, such as checks sent
         // before the remote candidates arrive.
         0 => {
-            "warn,lanmeet=info,lanmeet_core=warn,lanmeet_probe=warn,rtc=error,rtc_ice=error,rtc_dtls=error,rtc_sctp=error,rtc_srtp=error,webrtc=error"
+            "warn,lanmeet=info,lanmeet_core=warn,lanmeet_probe=warn,lanmeet_relay=info,turn=off,rtc=error,rtc_ice=error,rtc_dtls=error,rtc_sctp=error,rtc_srtp=error,webrtc=error"
         }
         1 => "info",
         _ => "debug",

@@ -62,7 +62,7 @@ pub(crate) struct NodeArgs {
 }
 
 impl NodeArgs {
-    fn config(&self, lan_port: u16) -> Result<NodeConfig> {
+    pub(crate) fn config(&self, lan_port: u16) -> Result<NodeConfig> {
         anyhow::ensure!(self.grace_secs <= 3600, "--grace-secs is at most 3600");
         anyhow::ensure!(self.ping_secs >= 1, "--ping-secs must be at least 1");
         anyhow::ensure!(
@@ -114,15 +114,31 @@ impl NodeArgs {
     /// Starts the node; without an explicit `--lan-port`, falls back to any free
     /// port when 7878 is taken (e.g. a second lanmeet on the same machine).
     pub(crate) async fn start(&self, stop: CancellationToken) -> Result<Node> {
+        self.start_with(stop, |_| {}).await
+    }
+
+    /// [`NodeArgs::start`] with `tweak` applied to the configuration (the relay,
+    /// ICE servers).
+    pub(crate) async fn start_with(
+        &self,
+        stop: CancellationToken,
+        tweak: impl Fn(&mut NodeConfig),
+    ) -> Result<Node> {
         let port = self.lan_port.unwrap_or(DEFAULT_LAN_PORT);
-        match Node::start(self.config(port)?, stop.clone()).await {
+        let config = |port| {
+            self.config(port).map(|mut c| {
+                tweak(&mut c);
+                c
+            })
+        };
+        match Node::start(config(port)?, stop.clone()).await {
             Err(NodeError::Bind { addr, .. })
                 if self.lan_port.is_none() && addr.port() == DEFAULT_LAN_PORT =>
             {
                 tracing::warn!(
                     "port {DEFAULT_LAN_PORT} is taken; guests will use another port (it is in the invite)"
                 );
-                Ok(Node::start(self.config(0)?, stop).await?)
+                Ok(Node::start(config(0)?, stop).await?)
             }
             other => other.context("could not start the lanmeet node"),
         }

@@ -2,7 +2,10 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::ice::{IceGrants, IceServer};
 
 /// The LAN port a node listens on unless told otherwise.
 pub const DEFAULT_LAN_PORT: u16 = 7878;
@@ -30,6 +33,12 @@ pub struct NodeConfig {
     /// HTTP only, and browsers without lanmeet cannot join.
     pub data_dir: Option<PathBuf>,
     pub limits: Limits,
+    /// ICE servers a person set (`lanmeet host --ice-server`): servers they run
+    /// themselves, handed to every member in `welcome` after the relay's.
+    pub ice_servers: Vec<IceServer>,
+    /// Per-member relay credentials for `welcome` (the `lanmeet-relay` crate plugs
+    /// in here); `None` = no relay.
+    pub ice_grants: Option<Arc<dyn IceGrants>>,
 }
 
 /// Limits and intervals of the peer socket and the control API.
@@ -177,6 +186,8 @@ impl Default for NodeConfig {
             interfaces: Vec::new(),
             data_dir: None,
             limits: Limits::default(),
+            ice_servers: Vec::new(),
+            ice_grants: None,
         }
     }
 }

@@ -31,6 +31,8 @@
 //! - `discovery`: mDNS: advertising the rooms it is handed (a watch channel, not
 //!   the registry), a health-checked table of the other nodes' ([`LanRoom`]),
 //!   finding codes (listed, or by asking each node).
+//! - [`ice`]: ICE servers for `welcome`: a fixed list and the [`IceGrants`]
+//!   hook a relay beside the node plugs into (the core has no TURN in it).
 //! - `service`: the room service: create (with its checks), list, close, the
 //!   LAN's rooms, resolve a code; what the control API and [`Node`] offer.
 //! - `connection`: one task per peer socket: join deadline, rate limit, pings,
@@ -70,6 +72,7 @@ mod discovery;
 mod error;
 mod guest_tls;
 mod http;
+pub mod ice;
 mod invite;
 mod json_errors;
 mod listener;
@@ -87,6 +90,7 @@ pub use config::NodeConfig;
 pub use discovery::{Discovery, DiscoveryError, LanRoom};
 pub use error::NodeError;
 pub use http::NodeStats;
+pub use ice::{IceGrants, IceServer, IceServerError, Members};
 pub use invite::{Invite, InviteError, JoinTarget, JoinTargetError};
 pub use node::Node;
 pub use rooms::CreateError;

@@ -18,6 +18,7 @@ use crate::error::NodeError;
 use crate::guest_tls;
 use crate::http::{self, AppState, GuestAccess, NodeStats};
 use crate::listener::{self, Guests, Listener};
+use crate::ice::{IceSource, MemberCheck, Members};
 use crate::netif;
 use crate::ratelimit::AddressLimiter;
 use crate::registry::Registry;
@@ -31,6 +32,8 @@ pub struct Node {
     local_addr: SocketAddr,
     lan_addr: SocketAddr,
     supervisor: JoinHandle<()>,
+    /// Kept alive for as long as the node: [`Members`] handles hold it weakly.
+    _member_check: MemberCheck,
 }
 
 impl Node {
@@ -92,6 +95,14 @@ impl Node {
             tasks.clone(),
             shutdown.clone(),
         );
+        let member_check = registry.member_check();
+        registry.set_ice(IceSource {
+            fixed: config.ice_servers.clone(),
+            grants: config.ice_grants.clone(),
+        });
+        if let Some(grants) = &config.ice_grants {
+            grants.attach(Members::new(&member_check), lan_host);
+        }
         let id = crate::registry::random_id(9);
         let discovery = if config.discovery {
             let discovery = Discovery::start(&config.interfaces, Some(id.clone()))
@@ -187,6 +198,7 @@ impl Node {
             local_addr,
             lan_addr,
             supervisor,
+            _member_check: member_check,
         })
     }
 

@@ -13,6 +13,7 @@ use serde_json::value::RawValue;
 pub(crate) use axum::extract::ws::Utf8Bytes as Frame;
 
 use crate::codes::RoomCode;
+use crate::ice::IceServer;
 
 /// What a client asked for, borrowed from the frame's text.
 #[derive(Debug)]
@@ -314,6 +315,10 @@ pub(crate) enum Event<'a> {
         resumed: bool,
         room: RoomBrief<'a>,
         peers: Vec<&'a PeerInfo>,
+        /// [ext] ICE servers for this member (the host's relay with fresh
+        /// credentials, then servers the host's person set); absent when none.
+        #[serde(rename = "iceServers", skip_serializing_if = "<[_]>::is_empty")]
+        ice_servers: Vec<IceServer>,
     },
     PeerJoined {
         peer: &'a PeerInfo,
@@ -545,6 +550,7 @@ mod tests {
                 capacity: 8,
             },
             peers: vec![&peer],
+            ice_servers: Vec::new(),
         };
         let v: Value = serde_json::from_str(welcome.frame().as_str()).unwrap();
         assert_eq!(
@@ -552,6 +558,27 @@ mod tests {
             json!({"type":"welcome","id":"a","token":"t","resumed":false,
                    "room":{"code":"K7MQ2P","name":"Friday","capacity":8},
                    "peers":[{"id":"b","name":"Bob"}]})
+        );
+        let relayed = Event::Welcome {
+            id: "a",
+            token: "t",
+            resumed: false,
+            room: RoomBrief {
+                code,
+                name: "Friday",
+                capacity: 8,
+            },
+            peers: vec![],
+            ice_servers: vec![IceServer {
+                urls: vec!["turn:10.0.0.1:7879?transport=udp".into()],
+                username: Some("1:a".into()),
+                credential: Some("pw".into()),
+            }],
+        };
+        let v: Value = serde_json::from_str(relayed.frame().as_str()).unwrap();
+        assert_eq!(
+            v["iceServers"],
+            json!([{"urls":["turn:10.0.0.1:7879?transport=udp"],"username":"1:a","credential":"pw"}])
         );
         let v: Value =
             serde_json::from_str(error_frame(ErrorCode::RoomFull, "full").as_str()).unwrap();

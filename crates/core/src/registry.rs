@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::codes::RoomCode;
+use crate::ice::{IceSource, MemberCheck};
 use crate::protocol::Frame;
 use crate::rooms::{
     CreateError, Fresh, Join, JoinError, Joined, Outbox, RoomSettings, RoomStats, RoomSummary,
@@ -214,6 +215,21 @@ impl Registry {
         let mut rooms = self.lock();
         rooms.close_all(&mut Queues);
         self.changed(&rooms);
+    }
+
+    /// Sets the ICE servers every later `welcome` carries.
+    pub(crate) fn set_ice(&self, ice: IceSource) {
+        self.lock().set_ice(ice);
+    }
+
+    /// A membership check that holds the rooms weakly (for [`Members`]).
+    pub(crate) fn member_check(&self) -> MemberCheck {
+        let inner = Arc::downgrade(&self.inner);
+        Arc::new(move |id: &str| {
+            inner
+                .upgrade()
+                .is_some_and(|inner| Registry { inner }.lock().is_member(id))
+        })
     }
 
     pub(crate) fn list(&self) -> Vec<RoomSummary> {

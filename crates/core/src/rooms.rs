@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use crate::codes::RoomCode;
 use crate::config::Limits;
+use crate::ice::IceSource;
 use crate::protocol::{ErrorCode, Event, Frame, PeerInfo, RoomBrief, close};
 
 /// Where effects go. The shell's implementation pushes into bounded queues without
@@ -175,6 +176,8 @@ pub(crate) struct Rooms<L> {
     /// Resume token → member id. One token per member, used once.
     tokens: HashMap<String, String>,
     config: RoomsConfig,
+    /// ICE servers for each `welcome` (docs/PROTOCOL.md [ext] `iceServers`).
+    ice: IceSource,
 }
 
 /// How the room rules are tuned; [`crate::Limits`] holds the node's values.
@@ -208,7 +211,18 @@ impl<L: Clone + PartialEq> Rooms<L> {
             peers: HashMap::new(),
             tokens: HashMap::new(),
             config,
+            ice: IceSource::default(),
         }
+    }
+
+    /// Sets what every later `welcome` carries in `iceServers`.
+    pub(crate) fn set_ice(&mut self, ice: IceSource) {
+        self.ice = ice;
+    }
+
+    /// Whether `id` is a member of a room here (live or held): what the relay asks.
+    pub(crate) fn is_member(&self, id: &str) -> bool {
+        self.peers.contains_key(id)
     }
 
     /// Opens a room with the given code. An empty name becomes the code as people
@@ -300,6 +314,7 @@ impl<L: Clone + PartialEq> Rooms<L> {
             resumed: false,
             room: room.brief(join.room),
             peers: room.members.iter().map(|m| &m.info).collect(),
+            ice_servers: self.ice.for_member(&info.id),
         }
         .frame();
         out.send(link, welcome);
@@ -371,6 +386,7 @@ impl<L: Clone + PartialEq> Rooms<L> {
             resumed: true,
             room: room.brief(code),
             peers,
+            ice_servers: self.ice.for_member(&id),
         }
         .frame();
         let member = &mut room.members[index];

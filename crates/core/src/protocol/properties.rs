@@ -407,6 +407,7 @@ proptest! {
             resumed: false,
             room: RoomBrief { code, name: &room_name, capacity },
             peers: peers.iter().collect(),
+            ice_servers: Vec::new(),
         };
         let v: Value = serde_json::from_str(welcome.frame().as_str()).unwrap();
         let want_peers: Vec<Value> = names.iter().map(|(id, name)| json!({"id": id, "name": name})).collect();
