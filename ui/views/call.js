@@ -14,17 +14,19 @@
  * `data-speaking`, `data-hand`, `data-local-muted` (silenced on this device) and
  * `data-verify` (the pair's verification code, see verification.js).
  *
- * Every sentence comes from {@link t}; a language switch relabels the view in place
- * (tiles and streams stay).
+ * Every sentence comes from {@link t}: fixed words are marked with `tr()` (see
+ * localize.js), words that follow the call's state are set by `relabel()`; a language
+ * switch does both in place (tiles and streams stay).
  */
 import { h, tryPlay } from '../dom.js';
 import { formatCode, normalizeCode } from '../codes.js';
 import { gridLayout } from '../layout.js';
-import { t, onLanguageChange } from '../i18n.js';
+import { t } from '../i18n.js';
 import { SHORTCUTS, shortcutFor } from '../shortcuts.js';
 import { fillSelect } from './lobby.js';
 import { icon, setIcon } from './icons.js';
 import { ChatPanel } from './chat-panel.js';
+import { tr, trAttr, localize, followLanguage } from './localize.js';
 
 /**
  * @typedef {object} CallHandlers
@@ -99,14 +101,14 @@ class Tile {
     this.video.muted = true; // sound goes through the <audio> element (or nowhere, for our own)
     this.audio = self ? null : /** @type {HTMLAudioElement} */ (h('audio', { autoplay: true }));
     this.nameEl = h('span', { class: 'tile-name' });
-    this.youEl = self ? h('span', { class: 'you' }) : null;
+    this.youEl = self ? h('span', { class: 'you', ...tr('call.tile.you') }) : null;
     this.initial = h('div', { class: 'avatar', 'aria-hidden': 'true' }, initialOf(name));
     this.statusEl = h('div', { class: 'tile-status', role: 'status' });
-    this.handBadge = h('span', { class: 'badge badge-hand' }, icon('hand'), h('span', null));
-    this.mutedBadge = h('span', { class: 'badge badge-muted' }, icon('mic-off'), h('span', null));
-    this.cameraBadge = h('span', { class: 'badge badge-camera' }, icon('camera-off'), h('span', null));
-    this.sharingBadge = h('span', { class: 'badge badge-sharing' }, icon('screen'), h('span', null));
-    this.localBadge = h('span', { class: 'badge badge-local' }, icon('speaker-off'), h('span', null));
+    this.handBadge = h('span', { class: 'badge badge-hand' }, icon('hand'), h('span', tr('call.tile.hand')));
+    this.mutedBadge = h('span', { class: 'badge badge-muted' }, icon('mic-off'), h('span', tr('call.tile.muted')));
+    this.cameraBadge = h('span', { class: 'badge badge-camera' }, icon('camera-off'), h('span', tr('call.tile.cameraOff')));
+    this.sharingBadge = h('span', { class: 'badge badge-sharing' }, icon('screen'), h('span', tr('call.tile.sharing')));
+    this.localBadge = h('span', { class: 'badge badge-local' }, icon('speaker-off'), h('span', tr('call.tile.localMuted')));
     this.verifyText = h('span', { class: 'verify-code' });
     this.verifyEl = h('span', { class: 'verify', 'data-testid': 'verify', hidden: true, tabindex: '0' }, icon('shield'), this.verifyText);
 
@@ -173,24 +175,15 @@ class Tile {
     );
     /** @type {MediaStream | null} */
     this.stream = null;
+    localize(this.el);
     this.relabel();
   }
 
-  /** Every word of the tile, in the current language. */
+  /** The tile's words that depend on the person and the state, in the current language. */
   relabel() {
     const who = this.name || t('call.guest');
     this.nameEl.textContent = who;
-    if (this.youEl) this.youEl.textContent = t('call.tile.you');
     this.el.setAttribute('aria-label', this.self ? t('call.tile.selfLabel', { name: who }) : who);
-    /** @type {[HTMLElement, string][]} */
-    const badges = [
-      [this.handBadge, 'call.tile.hand'],
-      [this.mutedBadge, 'call.tile.muted'],
-      [this.cameraBadge, 'call.tile.cameraOff'],
-      [this.sharingBadge, 'call.tile.sharing'],
-      [this.localBadge, 'call.tile.localMuted'],
-    ];
-    for (const [el, key] of badges) /** @type {HTMLElement} */ (el.lastElementChild).textContent = t(key);
     this.statusEl.textContent = STATE_KEYS[this.state] ? t(STATE_KEYS[this.state]) : '';
     this.statusEl.hidden = !this.statusEl.textContent;
     const verify = t('call.verify.title', { name: who });
@@ -300,9 +293,10 @@ function initialOf(name) {
  * @param {import('./icons.js').IconName} iconName
  * @param {() => void} onclick
  * @param {Record<string, string>} [attrs]
+ * @param {string} [labelKey] the words, when they never change (else relabel() sets them)
  */
-function controlButton(iconName, onclick, attrs = {}) {
-  const label = h('span', { class: 'control-label' });
+function controlButton(iconName, onclick, attrs = {}, labelKey) {
+  const label = h('span', { class: 'control-label', ...(labelKey ? tr(labelKey) : {}) });
   const svg = icon(iconName);
   const el = /** @type {HTMLButtonElement} */ (h('button', { type: 'button', class: 'control', onclick, ...attrs }, svg, label));
   return { el, svg, label };
@@ -335,17 +329,16 @@ export class CallView {
     this.controls = { muted: false, camera: true, sharing: false, canShare: false, hasCamera: false, hand: false };
     this.people = 1;
     this.unread = 0;
-    /** @type {(() => void)[]} what relabel() runs: one entry per translated text */
-    this._texts = [];
 
     const name = shownName(room.roomName, room.code);
     this.roomName = h('h1', { class: 'room-name', hidden: !name }, name);
     this.roomCode = h('span', { class: 'room-code', 'data-testid': 'room-code' }, formatCode(room.code));
-    this.copyButton = h('button', { type: 'button', class: 'bar-button', onclick: handlers.onCopyInvite }, icon('link'), h('span', null));
-    this._text(() => {
-      /** @type {HTMLElement} */ (this.copyButton.lastElementChild).textContent = t('call.copyInvite');
-      this.copyButton.title = t('call.copyInviteHint');
-    });
+    this.copyButton = h(
+      'button',
+      { type: 'button', class: 'bar-button', onclick: handlers.onCopyInvite, ...trAttr({ title: 'call.copyInviteHint' }) },
+      icon('link'),
+      h('span', tr('call.copyInvite')),
+    );
     this.copyStatus = h('span', { class: 'copy-status', role: 'status' });
     this.peopleCount = h('span', { class: 'people-count', 'data-testid': 'people-count' }, icon('people'), h('span', null));
     // "Invite a phone" (views/invite-phone.js): not on a guest's page (no handler there).
@@ -360,12 +353,8 @@ export class CallView {
       });
     }
     this.banner = h('div', { class: 'banner', role: 'status', hidden: true, 'data-testid': 'call-banner' });
-    this.soundButton = h('button', { type: 'button', class: 'primary', hidden: true, onclick: handlers.onEnableSound });
-    this._text(() => {
-      this.soundButton.textContent = t('call.turnOnSound');
-    });
-    this.grid = h('div', { class: 'grid', 'data-testid': 'grid' });
-    this._text(() => this.grid.setAttribute('aria-label', t('call.grid')));
+    this.soundButton = h('button', { type: 'button', class: 'primary', hidden: true, onclick: handlers.onEnableSound, ...tr('call.turnOnSound') });
+    this.grid = h('div', { class: 'grid', 'data-testid': 'grid', ...trAttr({ 'aria-label': 'call.grid' }) });
 
     this.chat = new ChatPanel({
       onSend: (text) => handlers.onChat(text),
@@ -378,8 +367,18 @@ export class CallView {
     const share = controlButton('screen', handlers.onShare);
     const hand = controlButton('hand', handlers.onHand, { 'aria-keyshortcuts': 'H' });
     const chat = controlButton('chat', () => handlers.onChatOpen(!this.chat.isOpen), { 'aria-keyshortcuts': 'C', 'aria-controls': 'chat-panel', 'data-testid': 'chat-toggle' });
-    const help = controlButton('keyboard', () => this.toggleHelp(), { 'aria-keyshortcuts': '?', 'aria-controls': 'shortcut-help', 'aria-expanded': 'false' });
-    const leave = controlButton('leave', handlers.onLeave, { 'aria-keyshortcuts': 'Shift+L' });
+    const help = controlButton(
+      'keyboard',
+      () => this.toggleHelp(),
+      {
+        'aria-keyshortcuts': '?',
+        'aria-controls': 'shortcut-help',
+        'aria-expanded': 'false',
+        ...trAttr({ title: 'call.control.shortcutsHint' }),
+      },
+      'call.control.shortcuts',
+    );
+    const leave = controlButton('leave', handlers.onLeave, { 'aria-keyshortcuts': 'Shift+L', ...trAttr({ title: 'call.control.leaveHint' }) }, 'call.control.leave');
     leave.el.classList.add('danger');
     // Off is the state to notice: red, like the call apps people know.
     mute.el.classList.add('off');
@@ -397,22 +396,14 @@ export class CallView {
     this._hand = hand;
     this.chatBadge = h('span', { class: 'unread', 'data-testid': 'chat-unread', hidden: true, 'aria-hidden': 'true' });
     this.chatButton.append(this.chatBadge);
-    this._text(() => {
-      help.label.textContent = t('call.control.shortcuts');
-      help.el.title = t('call.control.shortcutsHint');
-      leave.label.textContent = t('call.control.leave');
-      leave.el.title = t('call.control.leaveHint');
-      this._labelChat();
-      this._labelControls();
-    });
 
     this.micSelect = /** @type {HTMLSelectElement} */ (h('select', { id: 'call-mic' }));
     this.cameraSelect = /** @type {HTMLSelectElement} */ (h('select', { id: 'call-camera' }));
     this.micSelect.addEventListener('change', () => handlers.onDevice('audio', this.micSelect.value));
     this.cameraSelect.addEventListener('change', () => handlers.onDevice('video', this.cameraSelect.value));
-    const micLabel = h('label', { for: 'call-mic' });
-    const cameraLabel = h('label', { for: 'call-camera' });
-    const devicesLabel = h('span', { class: 'control-label' });
+    const micLabel = h('label', { for: 'call-mic', ...tr('call.microphone') });
+    const cameraLabel = h('label', { for: 'call-camera', ...tr('call.camera') });
+    const devicesLabel = h('span', { class: 'control-label', ...tr('call.control.devices') });
     this.devices = /** @type {HTMLDetailsElement} */ (
       h(
         'details',
@@ -421,38 +412,28 @@ export class CallView {
         h('div', { class: 'devices-panel' }, h('div', { class: 'field' }, micLabel, this.micSelect), h('div', { class: 'field' }, cameraLabel, this.cameraSelect)),
       )
     );
-    this._text(() => {
-      devicesLabel.textContent = t('call.control.devices');
-      micLabel.textContent = t('call.microphone');
-      cameraLabel.textContent = t('call.camera');
-    });
 
     // ---- the shortcuts popover ----
-    this.helpList = h('dl', { class: 'shortcut-list' });
-    const helpTitle = h('h2', { id: 'shortcut-help-title' });
-    this.helpClose = h('button', { type: 'button', class: 'icon-only', onclick: () => this.toggleHelp(false) }, icon('close'));
+    this.helpList = h('dl', { class: 'shortcut-list' }, ...SHORTCUTS.flatMap((sc) => [h('dt', null, h('kbd', null, sc.key)), h('dd', tr(sc.label))]));
+    const helpTitle = h('h2', { id: 'shortcut-help-title', ...tr('call.shortcuts.title') });
+    this.helpClose = h(
+      'button',
+      { type: 'button', class: 'icon-only', onclick: () => this.toggleHelp(false), ...trAttr({ 'aria-label': 'call.close', title: 'call.close' }) },
+      icon('close'),
+    );
     this.help = h(
       'div',
       { class: 'popover help', id: 'shortcut-help', role: 'dialog', 'aria-labelledby': 'shortcut-help-title', hidden: true, 'data-testid': 'shortcut-help' },
       h('div', { class: 'popover-head' }, helpTitle, this.helpClose),
       this.helpList,
     );
-    this._text(() => {
-      helpTitle.textContent = t('call.shortcuts.title');
-      this.helpClose.setAttribute('aria-label', t('call.close'));
-      this.helpClose.title = t('call.close');
-      this.helpList.replaceChildren(...SHORTCUTS.flatMap((s) => [h('dt', null, h('kbd', null, s.key)), h('dd', null, t(s.label))]));
-    });
 
     // Screen readers hear joins, leaves, messages and raised hands here.
     this.announcer = h('div', { class: 'visually-hidden', role: 'status', 'aria-live': 'polite', 'data-testid': 'announcer' });
 
     this.overlay = h('div', { class: 'overlay', hidden: true, role: 'alertdialog', 'aria-modal': 'true', 'data-testid': 'call-overlay' });
 
-    const controlsLabel = h('span', { class: 'visually-hidden', id: 'call-controls-label' });
-    this._text(() => {
-      controlsLabel.textContent = t('call.controls');
-    });
+    const controlsLabel = h('span', { class: 'visually-hidden', id: 'call-controls-label', ...tr('call.controls') });
     this.el = h(
       'main',
       { class: 'call', 'data-testid': 'call' },
@@ -486,7 +467,7 @@ export class CallView {
 
     this._onKey = (/** @type {KeyboardEvent} */ e) => this._key(e);
     document.addEventListener('keydown', this._onKey);
-    this._offLanguage = onLanguageChange(() => this.relabel());
+    this._offLanguage = followLanguage(this.el, () => this.relabel());
     this.relabel();
 
     this._resize = () => this.relayout();
@@ -495,19 +476,13 @@ export class CallView {
     window.addEventListener('resize', this._resize);
   }
 
-  /**
-   * Registers (and runs) one translated text of the view.
-   * @param {() => void} fn
-   */
-  _text(fn) {
-    this._texts.push(fn);
-  }
-
-  /** Every word on screen again, in the current language. */
+  /** The words that follow the call's state (buttons, badge, count, tiles), in the current language. */
   relabel() {
-    for (const fn of this._texts) fn();
-    for (const tile of this.tiles.values()) tile.relabel();
+    this._labelControls();
+    this._labelChat();
     this._labelPeople();
+    this.chat.relabel();
+    for (const tile of this.tiles.values()) tile.relabel();
   }
 
   /** @param {KeyboardEvent} e */
@@ -781,7 +756,6 @@ export class CallView {
     window.removeEventListener('resize', this._resize);
     document.removeEventListener('keydown', this._onKey);
     this._offLanguage();
-    this.chat.destroy();
     for (const tl of this.tiles.values()) tl.destroy();
     this.tiles.clear();
     this.el.remove();

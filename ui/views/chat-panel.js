@@ -3,11 +3,13 @@
  * The call's chat as a side panel: closed until someone opens it (the stage gets the
  * whole width meanwhile), with the messages, a box to type in, and a close button.
  * It keeps the last 500 messages. Whether it is open, and how many messages are
- * unread, is the call controller's to decide; this shows it.
+ * unread, is the call controller's to decide; this shows it. Its fixed words are
+ * marked with `tr()` and filled by the call view's `followLanguage`.
  */
 import { h } from '../dom.js';
-import { t, onLanguageChange } from '../i18n.js';
+import { t } from '../i18n.js';
 import { icon } from './icons.js';
+import { tr, trAttr } from './localize.js';
 
 /** Messages kept on screen; older ones scroll away for good. */
 const MAX_MESSAGES = 500;
@@ -19,12 +21,18 @@ export class ChatPanel {
   constructor(handlers) {
     this.isOpen = false;
     this.messages = h('ol', { class: 'messages', 'data-testid': 'chat-messages' });
-    this.input = /** @type {HTMLInputElement} */ (h('input', { id: 'chat-input', autocomplete: 'off', maxLength: 2000 }));
-    this.inputLabel = h('label', { for: 'chat-input', class: 'visually-hidden' });
-    this.sendButton = h('button', { type: 'submit', class: 'primary' });
-    this.title = h('h2', { id: 'chat-title' });
-    this.closeButton = h('button', { type: 'button', class: 'icon-only', onclick: handlers.onClose }, icon('close'));
-    this.empty = h('p', { class: 'chat-empty' });
+    this.input = /** @type {HTMLInputElement} */ (
+      h('input', { id: 'chat-input', autocomplete: 'off', maxLength: 2000, ...trAttr({ placeholder: 'call.chat.placeholder' }) })
+    );
+    this.inputLabel = h('label', { for: 'chat-input', class: 'visually-hidden', ...tr('call.chat.message') });
+    this.sendButton = h('button', { type: 'submit', class: 'primary', ...tr('call.chat.send') });
+    this.title = h('h2', { id: 'chat-title', ...tr('call.chat.title') });
+    this.closeButton = h(
+      'button',
+      { type: 'button', class: 'icon-only', onclick: handlers.onClose, ...trAttr({ 'aria-label': 'call.chat.close', title: 'call.chat.close' }) },
+      icon('close'),
+    );
+    this.empty = h('p', { class: 'chat-empty', ...tr('call.chat.empty') });
     const form = h(
       'form',
       {
@@ -49,18 +57,10 @@ export class ChatPanel {
       this.messages,
       form,
     );
-    this._offLanguage = onLanguageChange(() => this.relabel());
-    this.relabel();
   }
 
+  /** Our own messages' "You", in the current language (the rest is marked with tr()). */
   relabel() {
-    this.title.textContent = t('call.chat.title');
-    this.inputLabel.textContent = t('call.chat.message');
-    this.input.placeholder = t('call.chat.placeholder');
-    this.sendButton.textContent = t('call.chat.send');
-    this.closeButton.setAttribute('aria-label', t('call.chat.close'));
-    this.closeButton.title = t('call.chat.close');
-    this.empty.textContent = t('call.chat.empty');
     for (const el of this.messages.querySelectorAll('.message.self .from')) el.textContent = t('call.chat.you');
   }
 
@@ -102,9 +102,5 @@ export class ChatPanel {
     this.messages.append(li);
     while (this.messages.children.length > MAX_MESSAGES) this.messages.firstElementChild?.remove();
     if (this.isOpen) li.scrollIntoView?.({ block: 'end' });
-  }
-
-  destroy() {
-    this._offLanguage();
   }
 }
