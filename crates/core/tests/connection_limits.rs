@@ -202,6 +202,8 @@ async fn start_guest_node(test: &str) -> (common::TestNode, std::path::PathBuf) 
 async fn tls_handshakes_that_stall_are_cut_off() {
     let (node, dir) = start_guest_node("stalled-tls").await;
     let lan = node.lan;
+    // Not a byte: neither TLS nor plain HTTP, and as bounded as without TLS.
+    let mut silent = connect_from(5, lan).await;
     // The first byte of a handshake record, then nothing.
     let mut opened = connect_from(2, lan).await;
     opened.write_all(&[0x16]).await.unwrap();
@@ -216,6 +218,10 @@ async fn tls_handshakes_that_stall_are_cut_off() {
     let page = common::tls::https(lan, "GET", "/api/health", &[], "").await;
     assert_eq!(page.status, 200);
 
+    assert!(
+        closed_within(&mut silent, LONG).await,
+        "a connection that sends nothing to a TLS-speaking port is never closed"
+    );
     assert!(
         closed_within(&mut opened, LONG).await,
         "a handshake that stopped after one byte is never closed"

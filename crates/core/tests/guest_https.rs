@@ -181,6 +181,10 @@ async fn the_control_api_never_answers_over_https() {
             assert_eq!(answer.error_code(), "not-found", "{method} {path}");
         }
     }
+    // Request heads are bounded as on the plain LAN port.
+    let cookie = "c".repeat(20 * 1024);
+    let big = https(node.lan, "GET", "/", &[("Cookie", &cookie)], "").await;
+    assert_eq!(big.status, 431, "{big:?}");
     // The UI's files are read-only there too.
     let put = https(node.lan, "PUT", "/index.html", &[], "{}").await;
     assert_eq!(put.status, 405);
