@@ -343,15 +343,13 @@ export class CallView {
     this.peopleCount = h('span', { class: 'people-count', 'data-testid': 'people-count' }, icon('people'), h('span', null));
     // "Invite a phone" (views/invite-phone.js): not on a guest's page (no handler there).
     this.invitePhoneButton = handlers.onInvitePhone
-      ? h('button', { type: 'button', class: 'bar-button', 'data-testid': 'invite-phone', onclick: handlers.onInvitePhone }, icon('phone'), h('span', null))
+      ? h(
+          'button',
+          { type: 'button', class: 'bar-button', 'data-testid': 'invite-phone', onclick: handlers.onInvitePhone, ...trAttr({ title: 'invitePhone.hint' }) },
+          icon('phone'),
+          h('span', tr('invitePhone.button')),
+        )
       : null;
-    const inviteButton = this.invitePhoneButton;
-    if (inviteButton) {
-      this._text(() => {
-        /** @type {HTMLElement} */ (inviteButton.lastElementChild).textContent = t('invitePhone.button');
-        inviteButton.title = t('invitePhone.hint');
-      });
-    }
     this.banner = h('div', { class: 'banner', role: 'status', hidden: true, 'data-testid': 'call-banner' });
     this.soundButton = h('button', { type: 'button', class: 'primary', hidden: true, onclick: handlers.onEnableSound, ...tr('call.turnOnSound') });
     this.grid = h('div', { class: 'grid', 'data-testid': 'grid', ...trAttr({ 'aria-label': 'call.grid' }) });
