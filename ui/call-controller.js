@@ -172,8 +172,13 @@ export class CallController {
     });
     mesh.on('peer-state', ({ id, state }) => {
       d.mark(`state ${id} ${state}`);
-      this.view?.updateTile(id, { state });
+      // A pair that failed with no relay to fall back on says so (and what to do).
+      this.view?.updateTile(id, state === 'failed' ? { state, relay: mesh.hasRelay() } : { state });
       if (state === 'connected') this._verify(id);
+    });
+    mesh.on('peer-route', ({ id, route }) => {
+      d.mark(`route ${id} ${route}`);
+      this.view?.updateTile(id, { route });
     });
     mesh.on('peer-session', (id) => {
       const s = new d.MediaStream();

@@ -19,6 +19,7 @@
 import { ApiError } from './api.js';
 import { parseJoinInput, formatCode, CodeError } from './codes.js';
 import { t, onLanguageChange, englishOr } from './i18n.js';
+import { parseIceServers, formatIceServers } from './storage.js';
 
 const NEARBY_POLL_MS = 2000;
 
@@ -128,8 +129,9 @@ export class LobbyController {
         onJoinNearby: (room, name) => this.joinNearby(room, name),
         onDevice: (kind, id) => this.switchDevice(kind, id),
         onNameChange: (name) => d.storage.saveName(name),
+        onIceServersChange: (text) => d.storage.saveIceServers(parseIceServers(text).servers),
       },
-      { name: d.storage.name(), room: opts.room ?? params.get('room') ?? '' },
+      { name: d.storage.name(), room: opts.room ?? params.get('room') ?? '', iceServers: formatIceServers(d.storage.iceServers()) },
     );
     this.view = view;
     this._offLanguage = onLanguageChange(() => this._retranslate());

@@ -38,6 +38,8 @@ export class Mesh extends Emitter {
     /** @type {Map<string, Peer>} */
     this.peers = new Map();
     this.sharing = false;
+    /** @type {RTCIceServer[]} from the last welcome */
+    this.welcomeIceServers = [];
     const s = this.signaling;
     this._off = [
       s.on('welcome', (w) => this._onWelcome(w)),
@@ -55,9 +57,13 @@ export class Mesh extends Emitter {
   }
 
   /**
-   * @param {{id: string, resumed: boolean, peers: {id: string, name: string}[]}} w
+   * @param {{id: string, resumed: boolean, peers: {id: string, name: string}[], iceServers?: RTCIceServer[]}} w
    */
   _onWelcome(w) {
+    // [ext] The host's relay (fresh credentials in every welcome) and the servers
+    // its person set, used with the person's own; connections made from now on
+    // get them (those already up keep theirs, good for hours).
+    if (Array.isArray(w.iceServers)) this.welcomeIceServers = w.iceServers;
     const fresh = this.selfId === null || this.selfId !== w.id || !w.resumed;
     if (fresh) {
       // New arrival, reload, or a new id: every connection starts over, we offer.
@@ -74,6 +80,20 @@ export class Mesh extends Emitter {
       if (!known) this._add(p.id, p.name, false);
       else if (p.name && known.name !== p.name) known.name = p.name;
     }
+  }
+
+  /**
+   * The ICE servers of new connections: the welcome's (the host's relay first),
+   * then the person's own.
+   * @returns {RTCIceServer[]}
+   */
+  iceServers() {
+    return [...this.welcomeIceServers, ...(this._opts.iceServers ?? [])];
+  }
+
+  /** Whether some TURN server (the host's relay or the person's) can relay a pair. */
+  hasRelay() {
+    return this.iceServers().some((s) => [s.urls].flat().some((u) => typeof u === 'string' && /^turns?:/i.test(u)));
   }
 
   /**
@@ -94,7 +114,7 @@ export class Mesh extends Emitter {
       name,
       send: (data) => this.signaling.send(id, data),
       RTCPeerConnection: o.RTCPeerConnection,
-      iceServers: o.iceServers ?? [],
+      iceServers: this.iceServers(),
       certificates: o.certificates,
       videoEncoding: videoEncodingFor(this.peers.size + 1, this.sharing),
       localMedia: o.localMedia,
@@ -108,6 +128,7 @@ export class Mesh extends Emitter {
     });
     peer.on('message', (msg) => this.emit('message', { id, msg }));
     peer.on('rtt', (ms) => this.emit('rtt', { id, ms }));
+    peer.on('route', (route) => this.emit('peer-route', { id, route }));
     this.emit('peer-added', { id, name });
     if (initiator) peer.start();
     this._applyEncoding();

@@ -26,7 +26,8 @@
  * Events: `state` (connecting | connected | reconnecting | failed | closed),
  * `track` (a remote MediaStreamTrack), `session` (the remote started over: drop its
  * old tracks), `channel` (open | closed), `message` (a parsed data-channel object),
- * `rtt` (ms, from our pings).
+ * `rtt` (ms, from our pings), `route` ('direct' | 'relay': whether the connected
+ * pair goes through a TURN relay, read from getStats' selected candidate pair).
  */
 import { Emitter } from './emitter.js';
 
@@ -34,6 +35,30 @@ import { Emitter } from './emitter.js';
 export const CHANNEL_LABEL = 'lanmeet';
 
 /** @typedef {'connecting' | 'connected' | 'reconnecting' | 'failed' | 'closed'} PeerState */
+/** @typedef {'direct' | 'relay'} Route */
+
+/**
+ * How a connection's selected candidate pair goes, from an RTCStatsReport (or any
+ * iterable of stats): 'relay' when either end is a relayed candidate (TURN),
+ * 'direct' otherwise, null while no pair is selected. Pure, for tests.
+ * @param {any} stats
+ * @returns {Route | null}
+ */
+export function routeOf(stats) {
+  /** @type {Map<string, any>} */
+  const byId = new Map();
+  const list = typeof stats?.values === 'function' ? [...stats.values()] : Array.isArray(stats) ? stats : [];
+  for (const r of list) if (r && typeof r.id === 'string') byId.set(r.id, r);
+  let pair = null;
+  for (const r of byId.values()) {
+    if (r.type === 'transport' && r.selectedCandidatePairId) pair = byId.get(r.selectedCandidatePairId) ?? pair;
+  }
+  // Firefox has no transport stats: its selected pair says so itself.
+  if (!pair) for (const r of byId.values()) if (r.type === 'candidate-pair' && (r.selected || (r.nominated && r.state === 'succeeded'))) pair = r;
+  if (!pair) return null;
+  const ends = [byId.get(pair.localCandidateId), byId.get(pair.remoteCandidateId)];
+  return ends.some((c) => c?.candidateType === 'relay') ? 'relay' : 'direct';
+}
 
 /**
  * @typedef {object} LocalMedia
@@ -158,6 +183,8 @@ export class Peer extends Emitter {
     this.channel = null;
     /** @type {PeerState} */
     this.state = 'connecting';
+    /** @type {Route | null} how the connected pair goes, once known */
+    this.route = null;
     /** Per-connection negotiation state, reset with each new connection. */
     this.neg = freshNegotiation(false);
     /** @type {{audio: any, video: any}} our transceivers per kind */
@@ -490,6 +517,7 @@ export class Peer extends Emitter {
         this.sessionRestarts = 0;
         this._clearWatchdog();
         this._setState('connected');
+        this._readRoute(pc);
         break;
       case 'disconnected':
         this._setState('reconnecting');
@@ -585,6 +613,25 @@ export class Peer extends Emitter {
   _sendDescription(desc) {
     if (!desc) return;
     this._send({ description: { type: desc.type, sdp: desc.sdp } });
+  }
+
+  /**
+   * Reads which candidate pair ICE chose, and says whether it is relayed. ICE keeps
+   * its own priorities (host candidates first): the relay is only ever a fallback.
+   * @param {any} pc
+   */
+  _readRoute(pc) {
+    if (typeof pc.getStats !== 'function') return;
+    Promise.resolve(pc.getStats())
+      .then((stats) => {
+        if (pc !== this.pc || this.closed) return;
+        const route = routeOf(stats);
+        if (route && route !== this.route) {
+          this.route = route;
+          this.emit('route', route);
+        }
+      })
+      .catch((err) => this._log(`getStats for ${this.id} failed`, err));
   }
 
   /** @param {PeerState} state */

@@ -13,8 +13,9 @@
  *
  * Events (see {@link Emitter}):
  * - `status`  `{status, attempt?, delayMs?}` — `connecting | joined | reconnecting | closed`
- * - `welcome` `{id, token, resumed, room, peers, reconnect}` — `reconnect` is true
- *   after the first welcome of this client
+ * - `welcome` `{id, token, resumed, room, peers, reconnect, iceServers}` — `reconnect`
+ *   is true after the first welcome of this client; `iceServers` [ext] the node's
+ *   (its relay with this member's credentials), [] when it sent none
  * - `token`   the fresh resume token (store it to survive a reload)
  * - `peer-joined` `{id, name}`, `peer-left` `id`, `signal` `{from, data}`
  * - `sent` `{to, data}` — a signal we sent or queued (diagnostics)
@@ -234,6 +235,7 @@ export class SignalingClient extends Emitter {
       room: msg.room ?? null,
       peers,
       reconnect,
+      iceServers: iceServersOf(msg.iceServers),
     });
     // Queued signals belong to the old id's connections: only a resumed id can use them.
     if (resumed) {
@@ -346,4 +348,29 @@ export class SignalingClient extends Emitter {
 /** @param {unknown} err */
 function errorText(err) {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * The well-formed entries of a welcome's `iceServers` [ext]: objects whose `urls` is
+ * a string or strings; anything else is dropped (a newer or broken node costs the
+ * call nothing).
+ * @param {unknown} v
+ * @returns {RTCIceServer[]}
+ */
+export function iceServersOf(v) {
+  if (!Array.isArray(v)) return [];
+  /** @type {RTCIceServer[]} */
+  const out = [];
+  for (const s of v.slice(0, 8)) {
+    if (!s || typeof s !== 'object') continue;
+    const urls = [/** @type {any} */ (s).urls].flat().filter((u) => typeof u === 'string');
+    if (!urls.length) continue;
+    /** @type {RTCIceServer} */
+    const server = { urls };
+    const { username, credential } = /** @type {any} */ (s);
+    if (typeof username === 'string') server.username = username;
+    if (typeof credential === 'string') server.credential = credential;
+    out.push(server);
+  }
+  return out;
 }

@@ -86,6 +86,11 @@ export class AppStorage {
     save(this.session, CALL_KEY, null);
   }
 
+  /** @param {RTCIceServer[]} servers the person's own (lobby, advanced settings) */
+  saveIceServers(servers) {
+    save(this.local, ICE_KEY, servers.length ? JSON.stringify(servers) : null);
+  }
+
   /**
    * ICE servers the person configured (none by default: host candidates on the LAN).
    * @returns {RTCIceServer[]}
@@ -133,4 +138,51 @@ export function safeStore(get) {
   } catch {
     return null;
   }
+}
+
+/**
+ * ICE servers as a person types them, one a line, as `lanmeet host --ice-server`
+ * takes them: `stun:HOST[:PORT]` or `turn:USER:PASSWORD@HOST[:PORT][?transport=…]`.
+ * Lines that are none of these are returned in `bad`.
+ * @param {string} text
+ * @returns {{servers: RTCIceServer[], bad: string[]}}
+ */
+export function parseIceServers(text) {
+  /** @type {RTCIceServer[]} */
+  const servers = [];
+  /** @type {string[]} */
+  const bad = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line) continue;
+    const m = /^(stuns?|turns?):(?:([^:@]*):(.*)@)?([^@?:][^@]*)$/i.exec(line);
+    if (!m || (/^turn/i.test(m[1]) && m[2] === undefined)) {
+      bad.push(line);
+      continue;
+    }
+    /** @type {RTCIceServer} */
+    const server = { urls: [`${m[1].toLowerCase()}:${m[4]}`] };
+    if (m[2] !== undefined) {
+      server.username = m[2];
+      server.credential = m[3];
+    }
+    servers.push(server);
+  }
+  return { servers, bad };
+}
+
+/**
+ * The text form of {@link parseIceServers}.
+ * @param {RTCIceServer[]} servers
+ */
+export function formatIceServers(servers) {
+  return servers
+    .flatMap((s) =>
+      [s.urls].flat().map((url) => {
+        if (s.username === undefined) return url;
+        const i = url.indexOf(':');
+        return `${url.slice(0, i)}:${s.username}:${s.credential ?? ''}@${url.slice(i + 1)}`;
+      }),
+    )
+    .join('\n');
 }

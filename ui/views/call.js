@@ -11,7 +11,7 @@
  * Tiles carry data attributes for tests and styling: `data-testid="tile"`,
  * `data-peer-id`, `data-self`, `data-name`, `data-state` (connecting | connected |
  * reconnecting | failed), `data-muted`, `data-camera`, `data-sharing`,
- * `data-speaking`, `data-hand`, `data-local-muted` (silenced on this device) and
+ * `data-speaking`, `data-hand`, `data-route` (direct | relay), `data-local-muted` (silenced on this device) and
  * `data-verify` (the pair's verification code, see verification.js).
  *
  * Every sentence comes from {@link t}: fixed words are marked with `tr()` (see
@@ -55,6 +55,10 @@ import { tr, trAttr, localize, followLanguage } from './localize.js';
  * @property {boolean} [speaking]
  * @property {boolean} [hand] hand raised
  * @property {string | null} [verify] the pair's verification code
+ * @property {'direct' | 'relay' | null} [route] how the connected pair goes
+ *   (peer.js reads it from getStats); a relayed one says so
+ * @property {boolean} [relay] with `state: 'failed'`: whether a relay was there
+ *   to fall back on (without one, the tile says what to do)
  */
 
 /**
@@ -97,6 +101,10 @@ class Tile {
     this._announce = announce;
     /** @type {string} */
     this.state = self ? 'connected' : 'connecting';
+    /** @type {'direct' | 'relay' | null} */
+    this.route = null;
+    /** @type {boolean | undefined} */
+    this.relay = undefined;
     this.video = /** @type {HTMLVideoElement} */ (h('video', { playsInline: true, autoplay: true, muted: true }));
     this.video.muted = true; // sound goes through the <audio> element (or nowhere, for our own)
     this.audio = self ? null : /** @type {HTMLAudioElement} */ (h('audio', { autoplay: true }));
@@ -184,7 +192,8 @@ class Tile {
     const who = this.name || t('call.guest');
     this.nameEl.textContent = who;
     this.el.setAttribute('aria-label', this.self ? t('call.tile.selfLabel', { name: who }) : who);
-    this.statusEl.textContent = STATE_KEYS[this.state] ? t(STATE_KEYS[this.state]) : '';
+    const status = this._statusKey();
+    this.statusEl.textContent = status ? t(status) : '';
     this.statusEl.hidden = !this.statusEl.textContent;
     const verify = t('call.verify.title', { name: who });
     this.verifyEl.title = verify;
@@ -199,6 +208,13 @@ class Tile {
       this.localMuteButton.setAttribute('aria-label', label);
       this.localMuteButton.title = t('call.tile.localMuteHint', { name: who });
     }
+  }
+
+  /** The key of the tile's status line ('' for none). */
+  _statusKey() {
+    if (this.state === 'failed' && this.relay === false) return 'call.tile.failedNoRelay';
+    if (this.state === 'connected' && this.route === 'relay') return 'call.tile.relayed';
+    return STATE_KEYS[this.state] ?? '';
   }
 
   /** @param {TileState} s */
@@ -224,7 +240,12 @@ class Tile {
       if (s.verify) d.verify = s.verify;
       else delete d.verify;
     }
-    if (s.name !== undefined || s.state !== undefined || s.verify !== undefined) this.relabel();
+    if (s.route !== undefined) {
+      this.route = s.route;
+      d.route = s.route ?? '';
+    }
+    if (s.relay !== undefined) this.relay = s.relay;
+    if (s.name !== undefined || s.state !== undefined || s.verify !== undefined || s.route !== undefined) this.relabel();
   }
 
   /**

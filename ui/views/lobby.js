@@ -22,6 +22,8 @@ import { createLanguageSwitch } from './language-switch.js';
  * @property {(room: import('../api.js').LanRoom, name: string) => void} onJoinNearby
  * @property {(kind: 'audio' | 'video', deviceId: string) => void} onDevice
  * @property {(name: string) => void} onNameChange
+ * @property {(text: string) => void} [onIceServersChange] the advanced settings'
+ *   ICE servers field, as typed
  */
 
 /**
@@ -34,7 +36,7 @@ export class LobbyView {
   /**
    * @param {HTMLElement} root
    * @param {LobbyHandlers} handlers
-   * @param {{name: string, room: string}} initial
+   * @param {{name: string, room: string, iceServers?: string}} initial
    */
   constructor(root, handlers, initial) {
     this.root = root;
@@ -168,6 +170,18 @@ export class LobbyView {
       this.nearbyEmpty,
     );
 
+    // Advanced: STUN/TURN servers the person runs, one a line (storage.js parses).
+    this.iceInput = /** @type {HTMLTextAreaElement} */ (
+      h('textarea', { id: 'ice-servers', rows: 2, spellcheck: false, 'data-testid': 'ice-servers', value: initial.iceServers ?? '' })
+    );
+    this.iceInput.addEventListener('change', () => handlers.onIceServersChange?.(this.iceInput.value));
+    const advanced = h(
+      'details',
+      { class: 'card advanced' },
+      h('summary', tr('lobby.advanced')),
+      h('div', { class: 'field' }, h('label', { for: 'ice-servers', ...tr('lobby.iceServers') }), this.iceInput, h('p', { class: 'hint', ...tr('lobby.iceServersHint') })),
+    );
+
     this.languageSwitch = createLanguageSwitch();
     this.el = h(
       'main',
@@ -179,7 +193,7 @@ export class LobbyView {
         this.languageSwitch.el,
       ),
       this.notice,
-      h('div', { class: 'lobby-grid' }, h('div', { class: 'main-col' }, preview, nearby), h('div', { class: 'side' }, join, host)),
+      h('div', { class: 'lobby-grid' }, h('div', { class: 'main-col' }, preview, nearby), h('div', { class: 'side' }, join, host, advanced)),
     );
     this._offLanguage = followLanguage(this.el, () => this._retranslate());
     this._retranslate();

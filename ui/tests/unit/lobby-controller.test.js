@@ -24,7 +24,7 @@ async function lobbyOn(opts) {
 test('the lobby fills in the saved name and ?room=, polls Nearby rooms, then shows the preview', async () => {
   const { page, view, shown } = await lobbyOn({ search: '?room=K7M-Q2P', local: { 'lanmeet.name': 'Ada' } });
   page.api.lan = [{ code: 'ABCDEF', name: 'Standup', host: 'desk', ws: 'ws://10.77.0.2:7878/ws', peers: 1, capacity: 8, local: false }];
-  assert.deepEqual(view.initial, { name: 'Ada', room: 'K7M-Q2P' });
+  assert.deepEqual(view.initial, { name: 'Ada', room: 'K7M-Q2P', iceServers: '' });
   assert.deepEqual(page.titles, ['lanmeet']);
   await shown;
   assert.equal(view.preview?.stream.getTracks().length, 2, 'camera and microphone');

@@ -104,3 +104,25 @@ test('a newcomer to a big room sends the room-sized video encoding from its firs
   const last = mesh.peers.get('f');
   assert.deepEqual(last.transceivers.video.init.sendEncodings, [videoEncodingFor(6, false)]);
 });
+
+test("the welcome's ICE servers (the host's relay) come first, then the person's own", async () => {
+  const signaling = new ScriptedSignaling();
+  const own = { urls: ['stun:10.0.0.9'] };
+  const mesh = new Mesh({
+    signaling: /** @type {any} */ (signaling),
+    RTCPeerConnection: FakePC,
+    iceServers: [own],
+    localMedia: () => ({ audio: null, video: null, stream: null }),
+    peerOptions: { timers: unrefTimers },
+  });
+  assert.equal(mesh.hasRelay(), false, 'a STUN server relays nothing');
+  const relay = { urls: ['turn:10.0.0.1:7879?transport=udp'], username: '9:n', credential: 'pw' };
+  signaling.emit('welcome', { id: 'n', resumed: false, peers: [{ id: 'a', name: 'Ann' }], iceServers: [relay] });
+  await until(() => FakePC.instances.length === 1);
+  assert.deepEqual(FakePC.instances[0].config.iceServers, [relay, own]);
+  assert.equal(mesh.hasRelay(), true);
+  const routes = [];
+  mesh.on('peer-route', (r) => routes.push(r));
+  mesh.peers.get('a').emit('route', 'relay');
+  assert.deepEqual(routes, [{ id: 'a', route: 'relay' }]);
+});

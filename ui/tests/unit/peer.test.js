@@ -1,6 +1,6 @@
 import { test, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { Peer, offerAction, sdpSessionId, isPolite, CHANNEL_LABEL } from '../../peer.js';
+import { Peer, offerAction, sdpSessionId, isPolite, CHANNEL_LABEL, routeOf } from '../../peer.js';
 import { FakePC, until, tick, unrefTimers } from './fakes.js';
 
 const noMedia = () => ({ audio: null, video: null, stream: null });
@@ -356,4 +356,30 @@ test('the watchdog is patient with a negotiated connection that is still checkin
   assert.equal(b.pc, pc, 'two extra waits');
   timers.at(-1)();
   assert.notEqual(b.pc, pc, 'then a fresh session');
+});
+
+test("routeOf reads the selected candidate pair: relayed when either end is a relay candidate", () => {
+  const stats = (localType, remoteType) =>
+    new Map([
+      ['T', { id: 'T', type: 'transport', selectedCandidatePairId: 'P2' }],
+      ['P1', { id: 'P1', type: 'candidate-pair', localCandidateId: 'L1', remoteCandidateId: 'R1', state: 'failed' }],
+      ['P2', { id: 'P2', type: 'candidate-pair', localCandidateId: 'L2', remoteCandidateId: 'R2', state: 'succeeded', nominated: true }],
+      ['L1', { id: 'L1', type: 'local-candidate', candidateType: 'host' }],
+      ['R1', { id: 'R1', type: 'remote-candidate', candidateType: 'host' }],
+      ['L2', { id: 'L2', type: 'local-candidate', candidateType: localType }],
+      ['R2', { id: 'R2', type: 'remote-candidate', candidateType: remoteType }],
+    ]);
+  assert.equal(routeOf(stats('host', 'host')), 'direct');
+  assert.equal(routeOf(stats('relay', 'host')), 'relay');
+  assert.equal(routeOf(stats('host', 'relay')), 'relay');
+  assert.equal(routeOf(stats('srflx', 'prflx')), 'direct');
+  assert.equal(routeOf(new Map()), null, 'no pair yet');
+  // No transport stats (Firefox): the pair that says it is selected.
+  const firefox = [
+    { id: 'P', type: 'candidate-pair', localCandidateId: 'L', remoteCandidateId: 'R', selected: true },
+    { id: 'L', type: 'local-candidate', candidateType: 'relay' },
+    { id: 'R', type: 'remote-candidate', candidateType: 'host' },
+  ];
+  assert.equal(routeOf(firefox), 'relay');
+  assert.equal(routeOf(undefined), null);
 });

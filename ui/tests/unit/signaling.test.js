@@ -1,6 +1,6 @@
 import { test, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { SignalingClient } from '../../signaling.js';
+import { SignalingClient, iceServersOf } from '../../signaling.js';
 import { FakeWebSocket, ManualTimers } from './fakes.js';
 
 /** @returns {{client: SignalingClient, timers: ManualTimers, events: any[]}} */
@@ -262,4 +262,22 @@ test('leave sends leave, closes, and never reconnects', () => {
   timers.advance(10_000);
   assert.equal(FakeWebSocket.instances.length, 1);
   assert.equal(events.find(([t]) => t === 'ended')[1].code, 'left');
+});
+
+test("iceServersOf keeps the welcome's well-formed ICE servers only", () => {
+  assert.deepEqual(iceServersOf(undefined), []);
+  assert.deepEqual(iceServersOf('turn:x'), []);
+  assert.deepEqual(
+    iceServersOf([
+      { urls: ['turn:10.0.0.1:7879?transport=udp', 7], username: 'u', credential: 'c' },
+      { urls: 'stun:10.0.0.1', username: 3 },
+      { urls: [] },
+      null,
+      'turn:x',
+    ]),
+    [
+      { urls: ['turn:10.0.0.1:7879?transport=udp'], username: 'u', credential: 'c' },
+      { urls: ['stun:10.0.0.1'] },
+    ],
+  );
 });
