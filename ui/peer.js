@@ -517,7 +517,10 @@ export class Peer extends Emitter {
         this.sessionRestarts = 0;
         this._clearWatchdog();
         this._setState('connected');
-        this._readRoute(pc);
+        // Read again a little later too: a pair first seen from a peer-reflexive
+        // remote (checks that arrived before the candidate's signal) shows its
+        // real type (relay) only once that candidate is signaled.
+        for (const ms of [0, 2000, 6000]) this._timers.setTimeout(() => this._readRoute(pc), ms);
         break;
       case 'disconnected':
         this._setState('reconnecting');
@@ -625,6 +628,7 @@ export class Peer extends Emitter {
     Promise.resolve(pc.getStats())
       .then((stats) => {
         if (pc !== this.pc || this.closed) return;
+        if (pc.connectionState !== 'connected') return;
         const route = routeOf(stats);
         if (route && route !== this.route) {
           this.route = route;

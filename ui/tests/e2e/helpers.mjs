@@ -130,10 +130,14 @@ export async function hostApi(info, p, body) {
   return res.status === 204 ? null : res.json();
 }
 
-/** Headless Debian Chromium with fake devices, the flags from DEVELOPERS.md. */
-export async function launchBrowser() {
+/**
+ * Headless Debian Chromium with fake devices, the flags from DEVELOPERS.md.
+ * @param {string} [executablePath] another Chromium (e.g. a wrapper that runs it in
+ *   a namespace of its own: scripts/relay-netns)
+ */
+export async function launchBrowser(executablePath = CHROMIUM) {
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath,
     headless: true,
     args: [
       '--no-sandbox',
