@@ -174,7 +174,11 @@ export class CallController {
       d.mark(`state ${id} ${state}`);
       // A pair that failed with no relay to fall back on says so (and what to do).
       this.view?.updateTile(id, state === 'failed' ? { state, relay: mesh.hasRelay() } : { state });
-      if (state === 'connected') this._verify(id);
+      if (state === 'connected') {
+        this._verify(id);
+        // Back from a blip (ICE restart): say our state again, in case a change was lost.
+        mesh.sendTo(id, this._stateMessage());
+      }
     });
     mesh.on('peer-route', ({ id, route }) => {
       d.mark(`route ${id} ${route}`);

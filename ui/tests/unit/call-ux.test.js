@@ -157,3 +157,14 @@ test('people count and announcements: arriving, someone joining, someone leaving
   assert.equal(view.people, 2);
   assert.equal(view.announcements.at(-1), 'Cleo left.');
 });
+
+test('back from a blip, our state (hand, mute) is said again', async () => {
+  const { view, ada, toBen } = await withBen();
+  view.handlers.onHand();
+  const sent = toBen().length;
+  ada._setConnection('disconnected');
+  await until(() => view.tiles.get('b')?.state.state === 'reconnecting');
+  ada._setConnection('connected');
+  await until(() => toBen().length > sent);
+  assert.deepEqual(toBen().at(-1), { type: 'state', muted: false, camera: true, sharing: false, hand: true });
+});
