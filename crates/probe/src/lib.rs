@@ -17,10 +17,10 @@
 //! - `protocol` (private): the wire shapes, the probe's own copy of the contract.
 //! - `probe`: [`Probe`], one participant: the session task (socket, join, resume,
 //!   routing, teardown) and its links.
-//! - `link` (private): one WebRTC peer connection, a task of its own: `negotiation`
-//!   decides (perfect negotiation, sessions, stale answers, ICE restart; pure and
-//!   unit-tested), `signaling` carries the decisions out, `peer_connection` builds it,
-//!   `channel` and `tracks` read what arrives, `sdp` reads mids and session ids.
+//! - `link` (private): one WebRTC peer connection, a task of its own: the shared
+//!   native peer (`lanmeet-native-peer`) builds it and decides (perfect negotiation,
+//!   sessions, stale answers, ICE restart), `signaling` carries the decisions out,
+//!   `channel` and `tracks` read what arrives.
 //! - `state`: [`ProbeSnapshot`], what a probe knows, readable at any time, kept in
 //!   a `SnapshotStore` the tasks write to.
 //! - `mesh`: [`run`], N probes → [`ProbeReport`] (serde for `--json`, `Display`
@@ -35,7 +35,8 @@
 //! Every peer connection binds one UDP socket to an explicit address
 //! ([`ProbeConfig::bind_addr`]): that socket's address is the host candidate. mDNS is
 //! disabled on every connection (no multicast socket, no `.local` candidates), so a
-//! probe never sends multicast. ICE checks run every 20 ms by default.
+//! probe never sends multicast. ICE checks run every 20 ms by default. All of this is
+//! lanmeet-native-peer's, shared with the bridge.
 
 pub mod bench;
 pub mod error;

@@ -4,21 +4,19 @@
 //! order, everything that concerns it: signals relayed by the node, events from the
 //! WebRTC driver, and requests from the session. What to do about a negotiation event
 //! (offer, answer, glare, candidates, ICE restart) is decided by the pure
-//! [`negotiation::Negotiation`]; this task reads the signaling state, asks it, and
+//! [`Negotiation`]; this task reads the signaling state, asks it, and
 //! carries out its actions. Serializing everything in one task is what makes those
 //! decisions sound without locks.
 //!
-//! - `negotiation`: the decisions, pure and tested on their own.
-//! - `signaling`: carrying them out: offers, rollback, answers, candidates.
-//! - `peer_connection`: building the peer connection; driver callbacks as events.
+//! The WebRTC parts every native peer shares (building the connection, the negotiation
+//! rules, signal shapes, SDP facts, the channel label) are lanmeet-native-peer's; what
+//! is here is the probe's use of them:
+//!
+//! - `signaling`: carrying the decisions out: offers, rollback, answers, candidates.
 //! - `channel`: the `lanmeet` data channel: created, read, pinged, nudged open.
 //! - `tracks`: counting the RTP of inbound tracks.
-//! - `sdp`: the mid and session id read from an SDP.
 
 mod channel;
-mod negotiation;
-mod peer_connection;
-mod sdp;
 mod signaling;
 mod tracks;
 
@@ -33,11 +31,13 @@ use tracing::{debug, warn};
 use webrtc::data_channel::DataChannel;
 use webrtc::peer_connection::{PeerConnection, RTCIceGatheringState, RTCPeerConnectionState};
 
-use self::channel::CHANNEL_LABEL;
-use self::negotiation::{Event, Negotiation};
-use self::peer_connection::{Handler, PcEvent};
+use lanmeet_native_peer::channel::CHANNEL_LABEL;
+use lanmeet_native_peer::negotiation::{Event, Negotiation};
+use lanmeet_native_peer::{
+    CandidateJson, EventForwarder, IceServer, PcEvent, PeerSettings, SignalData, sdp,
+};
+
 use self::signaling::Subject;
-use crate::protocol::{CandidateJson, SignalData};
 use crate::state::SnapshotStore;
 
 /// How long a newcomer waits for `negotiationneeded` before offering on its own.
@@ -64,6 +64,25 @@ pub(crate) struct LinkConfig {
     pub(crate) recv_media: bool,
     /// STUN/TURN URLs; empty on a LAN.
     pub(crate) ice_servers: Vec<String>,
+}
+
+impl LinkConfig {
+    /// The shared peer settings for this probe's links.
+    fn peer_settings(&self) -> PeerSettings {
+        PeerSettings {
+            bind_addr: self.bind_addr,
+            ice_check_interval: self.ice_check_interval,
+            ice_servers: if self.ice_servers.is_empty() {
+                Vec::new()
+            } else {
+                vec![IceServer {
+                    urls: self.ice_servers.clone(),
+                    ..Default::default()
+                }]
+            },
+            keyframe_requests: false,
+        }
+    }
 }
 
 /// What a link asks of the session.
@@ -175,22 +194,26 @@ async fn run(
     mut input: mpsc::UnboundedReceiver<LinkInput>,
     self_tx: mpsc::UnboundedSender<LinkInput>,
 ) {
-    let pc = match peer_connection::build(&ctx.config, Handler { tx: self_tx }).await {
-        Ok(pc) => pc,
-        Err(e) => {
-            warn!(peer = %ctx.peer_id, "cannot create a peer connection: {e}");
-            let msg = e.to_string();
-            ctx.store
-                .update_link(&ctx.peer_id, ctx.generation, |l| l.last_error = Some(msg));
-            // Stay alive until closed, so the session's bookkeeping stays simple.
-            while let Some(msg) = input.recv().await {
-                if matches!(msg, LinkInput::Close) {
-                    break;
+    let forwarder = EventForwarder::new(move |event| {
+        let _ = self_tx.send(LinkInput::Event(event));
+    });
+    let pc =
+        match lanmeet_native_peer::build(&ctx.config.peer_settings(), Arc::new(forwarder)).await {
+            Ok(pc) => pc,
+            Err(e) => {
+                warn!(peer = %ctx.peer_id, "cannot create a peer connection: {e}");
+                let msg = e.to_string();
+                ctx.store
+                    .update_link(&ctx.peer_id, ctx.generation, |l| l.last_error = Some(msg));
+                // Stay alive until closed, so the session's bookkeeping stays simple.
+                while let Some(msg) = input.recv().await {
+                    if matches!(msg, LinkInput::Close) {
+                        break;
+                    }
                 }
+                return;
             }
-            return;
-        }
-    };
+        };
     let ping_interval = ctx.config.ping_interval;
     let offerer = ctx.offerer;
     let mut link = LinkTask {
@@ -281,14 +304,7 @@ impl LinkTask {
                             .await
                             .and_then(|d| sdp::first_mid(&d.sdp));
                     }
-                    // The core leaves sdpMid empty; browsers need the real mid of the
-                    // bundled (first) m-line to place the candidate.
-                    let c = CandidateJson {
-                        candidate: init.candidate,
-                        sdp_mid: Some(self.local_mid.clone().unwrap_or_else(|| "0".into())),
-                        sdp_mline_index: Some(0),
-                        username_fragment: None,
-                    };
+                    let c = CandidateJson::local(init.candidate, self.local_mid.as_deref());
                     let data = SignalData::candidate(Some(&c));
                     self.negotiate(Event::LocalCandidate, Subject::LocalCandidate(data))
                         .await;
@@ -322,6 +338,7 @@ impl LinkTask {
                     _ => {}
                 }
             }
+            PcEvent::Signaling(_) => {}
             PcEvent::Ice(state) => {
                 debug!(peer = %self.ctx.peer_id, "ICE {state}");
                 let s = state.to_string();

@@ -25,10 +25,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::error::ProbeError;
+use lanmeet_native_peer::SignalData;
+
 use crate::link::{LinkConfig, LinkContext, LinkHandle, LinkRequest, Outbound};
-use crate::protocol::{
-    ClientMessage, PeerInfo, RoomInfo, ServerMessage, SignalData, is_fatal_error,
-};
+use crate::protocol::{ClientMessage, PeerInfo, RoomInfo, ServerMessage, is_fatal_error};
 use crate::state::{
     CloseReason, Departed, LinkSnapshot, ProbeSnapshot, SessionState, SnapshotStore,
 };

@@ -108,73 +108,6 @@ pub(crate) fn is_fatal_error(code: &str) -> bool {
     )
 }
 
-/// What a `signal.data` value means to a WebRTC client.
-#[derive(Debug, PartialEq)]
-pub(crate) enum SignalData {
-    /// `{"description":{"type","sdp"}}`
-    Description { kind: String, sdp: String },
-    /// `{"candidate":{...}}`, or `{"candidate":null}` (end of candidates) as `None`.
-    Candidate(Option<CandidateJson>),
-    /// Anything else: ignored, so clients can add their own shapes.
-    Other,
-}
-
-/// An ICE candidate in the browser's `RTCIceCandidateInit` JSON form.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-pub(crate) struct CandidateJson {
-    pub(crate) candidate: String,
-    #[serde(rename = "sdpMid", default)]
-    pub(crate) sdp_mid: Option<String>,
-    #[serde(rename = "sdpMLineIndex", default)]
-    pub(crate) sdp_mline_index: Option<u16>,
-    #[serde(
-        rename = "usernameFragment",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub(crate) username_fragment: Option<String>,
-}
-
-impl SignalData {
-    /// Reads a `signal.data` value. Malformed shapes become `Other` rather than errors:
-    /// the data comes from another client, and one bad message must not end a link.
-    pub(crate) fn parse(data: &Value) -> SignalData {
-        if let Some(desc) = data.get("description") {
-            let kind = desc.get("type").and_then(Value::as_str);
-            let sdp = desc.get("sdp").and_then(Value::as_str);
-            if let (Some(kind), Some(sdp)) = (kind, sdp) {
-                return SignalData::Description {
-                    kind: kind.to_owned(),
-                    sdp: sdp.to_owned(),
-                };
-            }
-            return SignalData::Other;
-        }
-        if let Some(cand) = data.get("candidate") {
-            if cand.is_null() {
-                return SignalData::Candidate(None);
-            }
-            return match serde_json::from_value::<CandidateJson>(cand.clone()) {
-                // Browsers mark the end of candidates with an empty string, too.
-                Ok(c) if c.candidate.is_empty() => SignalData::Candidate(None),
-                Ok(c) => SignalData::Candidate(Some(c)),
-                Err(_) => SignalData::Other,
-            };
-        }
-        SignalData::Other
-    }
-
-    /// `{"description":{"type":kind,"sdp":sdp}}`
-    pub(crate) fn description(kind: &str, sdp: &str) -> Value {
-        json!({"description": {"type": kind, "sdp": sdp}})
-    }
-
-    /// `{"candidate":{...}}` or, for `None`, `{"candidate":null}`.
-    pub(crate) fn candidate(candidate: Option<&CandidateJson>) -> Value {
-        json!({ "candidate": candidate })
-    }
-}
-
 /// A message on the `lanmeet` data channel, as far as the probe understands it.
 #[derive(Debug, PartialEq)]
 pub(crate) enum ChannelMessage {
@@ -302,38 +235,6 @@ mod tests {
                 ..
             }
         ));
-    }
-
-    #[test]
-    fn signal_data_shapes_match_the_ui() {
-        let d = SignalData::description("offer", "v=0");
-        assert_eq!(d, json!({"description":{"type":"offer","sdp":"v=0"}}));
-        assert_eq!(
-            SignalData::parse(&d),
-            SignalData::Description {
-                kind: "offer".into(),
-                sdp: "v=0".into()
-            }
-        );
-        let c = CandidateJson {
-            candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host".into(),
-            sdp_mid: Some("0".into()),
-            sdp_mline_index: Some(0),
-            username_fragment: None,
-        };
-        let v = SignalData::candidate(Some(&c));
-        assert_eq!(
-            v,
-            json!({"candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 5000 typ host","sdpMid":"0","sdpMLineIndex":0}})
-        );
-        assert_eq!(SignalData::parse(&v), SignalData::Candidate(Some(c)));
-        assert_eq!(SignalData::candidate(None), json!({"candidate":null}));
-        assert_eq!(
-            SignalData::parse(&json!({"candidate":null})),
-            SignalData::Candidate(None)
-        );
-        assert_eq!(SignalData::parse(&json!({"hello":1})), SignalData::Other);
-        assert_eq!(SignalData::parse(&Value::Null), SignalData::Other);
     }
 
     #[test]

@@ -9,12 +9,11 @@ use tracing::debug;
 use webrtc::data_channel::{DataChannel, DataChannelEvent, RTCDataChannelInit};
 use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 
+use lanmeet_native_peer::channel::{CHANNEL_LABEL, nudge};
+
 use super::{LinkTask, PING_EXPIRY};
 use crate::protocol::ChannelMessage;
 use crate::state::{ChatMessage, SnapshotStore};
-
-/// The data channel every pair shares (docs/PROTOCOL.md).
-pub(crate) const CHANNEL_LABEL: &str = "lanmeet";
 
 impl LinkTask {
     /// The newcomer's side: create the `lanmeet` channel (and, if asked, recvonly media
@@ -56,13 +55,9 @@ impl LinkTask {
         self.readers.push(reader);
     }
 
-    /// Works around a stall in webrtc 0.21.1's driver: packets the SCTP layer queues
-    /// while handling an *event* (the client INIT right after the DTLS handshake, the
-    /// DCEP open right after the association is up) are flushed only on the driver's
-    /// next wake-up, which can be a protocol timer ~200 ms away; measured, the channel
-    /// opened ~400 ms after `connected`. Any data-channel setter wakes the driver's
-    /// write path, so between `connected` and the channel opening we call one with the
-    /// value it already has, every few ms.
+    /// Between `connected` and the channel opening, wakes the driver every few ms
+    /// (see [`lanmeet_native_peer::channel::nudge`]: webrtc 0.21.1 otherwise flushes
+    /// the SCTP handshake only on a protocol timer, ~400 ms late).
     pub(super) async fn nudge(&mut self) {
         let open = self
             .ctx
@@ -75,7 +70,7 @@ impl LinkTask {
             return;
         }
         if let Some(dc) = &self.channel {
-            let _ = dc.set_buffered_amount_high_threshold(u32::MAX).await;
+            nudge(dc.as_ref()).await;
         }
     }
 

@@ -1,6 +1,6 @@
 //! Carrying out the negotiation's decisions on the peer connection: offers (with ICE
 //! restarts), rollback, applying remote descriptions and answering, and the candidates
-//! both ways. What to do is [`Negotiation::on`](super::negotiation::Negotiation::on)'s
+//! both ways. What to do is [`Negotiation::on`](lanmeet_native_peer::negotiation::Negotiation::on)'s
 //! answer; this is how.
 
 use std::collections::VecDeque;
@@ -9,9 +9,10 @@ use serde_json::Value;
 use tracing::{debug, warn};
 use webrtc::peer_connection::{RTCIceCandidateInit, RTCSessionDescription};
 
-use super::negotiation::{Action, Event, Signaling};
-use super::{LinkRequest, LinkTask, sdp};
-use crate::protocol::SignalData;
+use lanmeet_native_peer::negotiation::{Action, Event, Signaling};
+use lanmeet_native_peer::{SignalData, sdp, signal};
+
+use super::{LinkRequest, LinkTask};
 
 /// What a negotiation event is about: the data some actions need.
 pub(super) enum Subject {
@@ -166,10 +167,7 @@ impl LinkTask {
         rollback: bool,
     ) -> Option<Outcome> {
         if rollback {
-            let rb = serde_json::from_value::<RTCSessionDescription>(
-                serde_json::json!({"type": "rollback", "sdp": ""}),
-            );
-            match rb {
+            match signal::rollback() {
                 Ok(rb) => {
                     if let Err(e) = self.pc.set_local_description(rb).await {
                         self.record_error("rollback", e);
@@ -251,13 +249,7 @@ impl LinkTask {
                 self.negotiate(event, subject).await;
             }
             SignalData::Candidate(Some(c)) => {
-                let init = RTCIceCandidateInit {
-                    candidate: c.candidate,
-                    sdp_mid: c.sdp_mid,
-                    sdp_mline_index: c.sdp_mline_index,
-                    username_fragment: c.username_fragment,
-                    url: None,
-                };
+                let init = c.into_init();
                 self.negotiate(Event::RemoteCandidate, Subject::RemoteCandidate(init))
                     .await;
             }

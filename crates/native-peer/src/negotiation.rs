@@ -1,6 +1,6 @@
 //! The negotiation decisions of one link, as a pure state machine: given what just
-//! happened and where the offer/answer exchange stands, what to do. The link task
-//! ([`super::LinkTask`]) reads the signaling state from its peer connection, asks
+//! happened and where the offer/answer exchange stands, what to do. A native client (the
+//! probe's link task) reads the signaling state from its peer connection, asks
 //! [`Negotiation::on`], and carries out the returned [`Action`]s; nothing here touches
 //! the network, so every rule is tested without WebRTC.
 //!
@@ -37,13 +37,13 @@
 
 /// ICE restarts tried after a failure, until the connection is connected again (the
 /// UI's default too).
-pub(crate) const MAX_ICE_RESTARTS: u32 = 2;
+pub const MAX_ICE_RESTARTS: u32 = 2;
 
 /// Where the offer/answer exchange stands, read from the peer connection's pending
 /// descriptions (W3C `signalingState`, without the provisional-answer states, which
 /// no lanmeet client produces).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Signaling {
+pub enum Signaling {
     /// No exchange under way.
     Stable,
     /// Our offer is set and its answer not applied yet.
@@ -54,7 +54,7 @@ pub(crate) enum Signaling {
 
 /// Something that concerns the negotiation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Event<'a> {
+pub enum Event<'a> {
     /// The stack's `negotiationneeded`.
     NegotiationNeeded,
     /// The newcomer waited for `negotiationneeded` long enough.
@@ -81,7 +81,7 @@ pub(crate) enum Event<'a> {
 
 /// What the link task does next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Action {
+pub enum Action {
     /// Create an offer, set it and send it; with `ice_restart`, restart ICE first.
     Offer { ice_restart: bool },
     /// Apply the remote description (answering an offer); with `rollback`, roll our
@@ -114,7 +114,7 @@ pub(crate) enum Action {
 
 /// Why a remote description or candidate is dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Ignored {
+pub enum Ignored {
     /// An offer that collides with ours, and we are the impolite side.
     Glare,
     /// An answer to no offer of ours (rolled back, or answered already), or from a
@@ -127,7 +127,7 @@ pub(crate) enum Ignored {
 
 /// The negotiation state of one link.
 #[derive(Debug, Clone)]
-pub(crate) struct Negotiation {
+pub struct Negotiation {
     /// This side gives way in a glare (its id sorts first).
     polite: bool,
     /// This side is the newcomer: it makes the first offer.
@@ -148,7 +148,7 @@ pub(crate) struct Negotiation {
 
 impl Negotiation {
     /// A link's negotiation before anything happened.
-    pub(crate) fn new(polite: bool, offerer: bool) -> Self {
+    pub fn new(polite: bool, offerer: bool) -> Self {
         Negotiation {
             polite,
             offerer,
@@ -162,7 +162,7 @@ impl Negotiation {
     }
 
     /// What to do about `event`, the peer connection being in `signaling`.
-    pub(crate) fn on(&mut self, event: Event<'_>, signaling: Signaling) -> Vec<Action> {
+    pub fn on(&mut self, event: Event<'_>, signaling: Signaling) -> Vec<Action> {
         match event {
             Event::NegotiationNeeded => self.offer_if_stable(signaling),
             Event::OfferTimeout if !self.offered => self.offer_if_stable(signaling),
