@@ -64,6 +64,8 @@ pub(crate) struct LinkConfig {
     pub(crate) recv_media: bool,
     /// STUN/TURN URLs; empty on a LAN.
     pub(crate) ice_servers: Vec<String>,
+    /// The servers of the last `welcome` (the host's relay, with credentials).
+    pub(crate) welcome_ice_servers: Vec<crate::protocol::IceServerInfo>,
 }
 
 impl LinkConfig {
@@ -72,14 +74,22 @@ impl LinkConfig {
         PeerSettings {
             bind_addr: self.bind_addr,
             ice_check_interval: self.ice_check_interval,
-            ice_servers: if self.ice_servers.is_empty() {
-                Vec::new()
-            } else {
-                vec![IceServer {
+            // The welcome's servers (the host's relay) first, then `--ice-server`s;
+            // host candidates still win wherever they work.
+            ice_servers: self
+                .welcome_ice_servers
+                .iter()
+                .filter(|s| !s.urls.is_empty())
+                .map(|s| IceServer {
+                    urls: s.urls.clone(),
+                    username: s.username.clone().unwrap_or_default(),
+                    credential: s.credential.clone().unwrap_or_default(),
+                })
+                .chain((!self.ice_servers.is_empty()).then(|| IceServer {
                     urls: self.ice_servers.clone(),
                     ..Default::default()
-                }]
-            },
+                }))
+                .collect(),
             keyframe_requests: false,
         }
     }

@@ -28,7 +28,9 @@ use crate::error::ProbeError;
 use lanmeet_native_peer::SignalData;
 
 use crate::link::{LinkConfig, LinkContext, LinkHandle, LinkRequest, Outbound};
-use crate::protocol::{ClientMessage, PeerInfo, RoomInfo, ServerMessage, is_fatal_error};
+use crate::protocol::{
+    ClientMessage, IceServerInfo, PeerInfo, RoomInfo, ServerMessage, is_fatal_error,
+};
 use crate::state::{
     CloseReason, Departed, LinkSnapshot, ProbeSnapshot, SessionState, SnapshotStore,
 };
@@ -106,6 +108,7 @@ impl ProbeConfig {
             ping_interval: self.ping_interval,
             recv_media: self.recv_media,
             ice_servers: self.ice_servers.clone(),
+            welcome_ice_servers: Vec::new(),
         }
     }
 }
@@ -117,6 +120,7 @@ struct Welcome {
     resumed: bool,
     room: RoomInfo,
     peers: Vec<PeerInfo>,
+    ice_servers: Vec<IceServerInfo>,
 }
 
 enum Command {
@@ -329,6 +333,7 @@ async fn connect_and_join(
                         resumed,
                         room,
                         peers,
+                        ice_servers,
                     }) => {
                         return Ok(Welcome {
                             id,
@@ -336,6 +341,7 @@ async fn connect_and_join(
                             resumed,
                             room,
                             peers,
+                            ice_servers,
                         });
                     }
                     Ok(ServerMessage::Error { code, message }) => {
@@ -677,6 +683,13 @@ impl Session {
         );
         self.token = welcome.token;
         self.store.set_resume_token(self.token.clone());
+        // Links made from now on also gather the welcome's servers (the host's
+        // relay): ICE still prefers host candidates, the relay is the fallback.
+        if !welcome.ice_servers.is_empty() {
+            let mut config = (*self.link_config).clone();
+            config.welcome_ice_servers = welcome.ice_servers.clone();
+            self.link_config = Arc::new(config);
+        }
         let members = welcome
             .peers
             .iter()

@@ -36,6 +36,17 @@ impl ClientMessage<'_> {
     }
 }
 
+/// One ICE server of `welcome.iceServers` [ext].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub(crate) struct IceServerInfo {
+    #[serde(default)]
+    pub(crate) urls: Vec<String>,
+    #[serde(default)]
+    pub(crate) username: Option<String>,
+    #[serde(default)]
+    pub(crate) credential: Option<String>,
+}
+
 /// The room as `welcome` describes it.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 pub struct RoomInfo {
@@ -72,6 +83,10 @@ pub(crate) enum ServerMessage {
         room: RoomInfo,
         #[serde(default)]
         peers: Vec<PeerInfo>,
+        /// [ext] The host's relay (this member's credentials) and servers its
+        /// person set: used after the probe's host candidates, as a fallback.
+        #[serde(default, rename = "iceServers")]
+        ice_servers: Vec<IceServerInfo>,
     },
     PeerJoined {
         peer: PeerInfo,
