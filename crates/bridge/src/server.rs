@@ -161,6 +161,12 @@ impl Bridge {
         &self.secret
     }
 
+    /// Sets the address the peer connections bind (their host candidate), once known
+    /// (e.g. after the node found its LAN address).
+    pub fn set_peer_addr(&mut self, addr: IpAddr) {
+        self.config.peer_addr = addr;
+    }
+
     /// Sets the origins allowed to connect: the node's own pages, e.g.
     /// `http://127.0.0.1:PORT` and `http://localhost:PORT`. None until set.
     pub fn allow_origins(&self, origins: Vec<String>) {

@@ -6,6 +6,7 @@ use lanmeet_core::{NodeConfig, RoomRequest};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
+use crate::bridge_args::BridgeArgs;
 use crate::browser;
 use crate::node_args::NodeArgs;
 use crate::relay_args::RelayArgs;
@@ -36,17 +37,24 @@ pub(crate) struct HostArgs {
     node: NodeArgs,
     #[command(flatten)]
     relay: RelayArgs,
+    #[command(flatten)]
+    bridge: BridgeArgs,
 }
 
 pub(crate) async fn run(args: HostArgs) -> Result<()> {
     let stop = CancellationToken::new();
     let mut extra = NodeConfig::default();
+    let bridge = args.bridge.bind().await?;
+    if let Some(bridge) = &bridge {
+        bridge.configure(&mut extra);
+    }
     let relay = args.relay.start(&args.node, &mut extra).await?;
     let node = args
         .node
         .start_with(stop.clone(), |c| {
             c.ice_servers = extra.ice_servers.clone();
             c.ice_grants = extra.ice_grants.clone();
+            c.bridge = extra.bridge.clone();
         })
         .await;
     let node = match node {
@@ -74,6 +82,7 @@ pub(crate) async fn run(args: HostArgs) -> Result<()> {
             return Err(err.into());
         }
     };
+    let bridge = bridge.map(|b| b.start(&node, &room.ws));
     let ui = format!("{}?room={}", node.local_url(), room.code);
     let guest = node.guest_url(room.code);
     let fingerprint = node.guest_fingerprint();
@@ -105,6 +114,9 @@ pub(crate) async fn run(args: HostArgs) -> Result<()> {
             println!("  fingerprint must read");
             println!("              {fingerprint}");
         }
+        if bridge.is_some() {
+            println!("  Bridge      on: WebRTC for this machine's pages that have none");
+        }
         if room.listed && args.node.no_discovery {
             println!();
             println!("  Discovery is off: friends join with the invite.");
@@ -118,6 +130,9 @@ pub(crate) async fn run(args: HostArgs) -> Result<()> {
     }
     crate::shutdown_signal().await;
     tracing::info!("ending the call");
+    if let Some(bridge) = bridge {
+        bridge.shutdown().await;
+    }
     stop.cancel();
     node.stopped().await;
     if let Some(relay) = relay {

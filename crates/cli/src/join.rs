@@ -6,6 +6,7 @@ use clap::Args;
 use lanmeet_core::JoinTarget;
 use tokio_util::sync::CancellationToken;
 
+use crate::bridge_args::BridgeArgs;
 use crate::browser;
 use crate::node_args::NodeArgs;
 
@@ -18,6 +19,8 @@ pub(crate) struct JoinArgs {
     no_open: bool,
     #[command(flatten)]
     node: NodeArgs,
+    #[command(flatten)]
+    bridge: BridgeArgs,
 }
 
 pub(crate) async fn run(args: JoinArgs) -> Result<()> {
@@ -26,9 +29,16 @@ pub(crate) async fn run(args: JoinArgs) -> Result<()> {
     // A guest's node needs no fixed LAN port; leave 7878 to hosts.
     node_args.lan_port.get_or_insert(0);
     let stop = CancellationToken::new();
-    let node = node_args.start(stop.clone()).await?;
-    let room = match &target {
-        JoinTarget::Invite(invite) => invite.to_string(),
+    let bridge = args.bridge.bind().await?;
+    let node = node_args
+        .start_with(stop.clone(), |c| {
+            if let Some(bridge) = &bridge {
+                bridge.configure(c);
+            }
+        })
+        .await?;
+    let (room, room_ws) = match &target {
+        JoinTarget::Invite(invite) => (invite.to_string(), invite.ws_url()),
         JoinTarget::Code(code) => {
             let Some(ws) = node.resolve(*code).await else {
                 stop.cancel();
@@ -47,15 +57,19 @@ pub(crate) async fn run(args: JoinArgs) -> Result<()> {
                 );
             };
             tracing::info!(%ws, "found the room");
-            code.to_string()
+            (code.to_string(), ws)
         }
     };
+    let bridge = bridge.map(|b| b.start(&node, &room_ws));
     let ui = format!("{}?room={}", node.local_url(), percent_encode(&room));
     println!("Open {ui} to join the call. Press Ctrl-C to quit.");
     if !args.no_open && !browser::open(&ui) {
         println!("(Could not open a browser: open the URL above.)");
     }
     crate::shutdown_signal().await;
+    if let Some(bridge) = bridge {
+        bridge.shutdown().await;
+    }
     stop.cancel();
     node.stopped().await;
     Ok(())

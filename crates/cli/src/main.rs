@@ -3,6 +3,7 @@
 //! open it in the default browser. `rooms` lists the rooms nearby; `probe` checks
 //! that everyone in a room can reach everyone.
 
+mod bridge_args;
 mod browser;
 mod host;
 mod join;

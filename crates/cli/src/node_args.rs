@@ -111,14 +111,9 @@ impl NodeArgs {
         dir
     }
 
-    /// Starts the node; without an explicit `--lan-port`, falls back to any free
+    /// Starts the node with `tweak` applied to the configuration (the relay, ICE
+    /// servers, the bridge); without an explicit `--lan-port`, falls back to any free
     /// port when 7878 is taken (e.g. a second lanmeet on the same machine).
-    pub(crate) async fn start(&self, stop: CancellationToken) -> Result<Node> {
-        self.start_with(stop, |_| {}).await
-    }
-
-    /// [`NodeArgs::start`] with `tweak` applied to the configuration (the relay,
-    /// ICE servers).
     pub(crate) async fn start_with(
         &self,
         stop: CancellationToken,

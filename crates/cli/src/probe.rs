@@ -104,7 +104,7 @@ async fn resolve(node_args: &NodeArgs, code: lanmeet_core::RoomCode) -> Result<S
     let mut node_args = node_args.clone();
     node_args.lan_port.get_or_insert(0);
     let stop = CancellationToken::new();
-    let node = node_args.start(stop.clone()).await?;
+    let node = node_args.start_with(stop.clone(), |_| {}).await?;
     let ws = node.resolve(code).await;
     stop.cancel();
     node.stopped().await;

@@ -39,6 +39,29 @@ pub struct NodeConfig {
     /// Per-member relay credentials for `welcome` (the `lanmeet-relay` crate plugs
     /// in here); `None` = no relay.
     pub ice_grants: Option<Arc<dyn IceGrants>>,
+    /// Where this node's pages find a WebRTC bridge (`GET /api/bridge`, docs/BRIDGE.md)
+    /// when one runs beside the node; `None` = no bridge. Opaque to the core, which
+    /// stays free of WebRTC: it only tells its own pages.
+    pub bridge: Option<BridgeInfo>,
+}
+
+/// How a page reaches its node's bridge: a loopback WebSocket URL and the secret it
+/// must present (docs/BRIDGE.md).
+#[derive(Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BridgeInfo {
+    /// `ws://127.0.0.1:PORT/bridge`.
+    pub url: String,
+    /// The secret, given only to this node's own pages.
+    pub secret: String,
+}
+
+impl std::fmt::Debug for BridgeInfo {
+    // The secret stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BridgeInfo")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Limits and intervals of the peer socket and the control API.
@@ -188,6 +211,7 @@ impl Default for NodeConfig {
             limits: Limits::default(),
             ice_servers: Vec::new(),
             ice_grants: None,
+            bridge: None,
         }
     }
 }

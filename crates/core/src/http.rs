@@ -51,6 +51,8 @@ pub(crate) struct AppState {
     pub(crate) tasks: TaskTracker,
     /// How browser guests reach this node (`GET /api/node`), when they can.
     pub(crate) guest: Option<GuestAccess>,
+    /// The WebRTC bridge beside the node, for its own pages (`GET /api/bridge`).
+    pub(crate) bridge: Option<crate::config::BridgeInfo>,
 }
 
 /// What a browser guest needs: the HTTPS origin of the LAN listener and the
@@ -157,6 +159,7 @@ pub(crate) fn local_router(state: Arc<AppState>) -> Router {
         .route("/lan/rooms", get(lan_rooms))
         .route("/lan/resolve/{code}", get(resolve))
         .route("/qr", get(qr))
+        .route("/bridge", get(bridge_info))
         .fallback(|| async { ApiError::not_found() })
         .layer(middleware::from_fn_with_state(state.clone(), guard_local))
         .layer(DefaultBodyLimit::max(16 * 1024))
@@ -238,6 +241,25 @@ async fn node_info(State(state): State<Arc<AppState>>) -> Json<serde_json::Value
         "discovery": state.rooms.discovery_enabled(),
         "guest": state.guest,
     }))
+}
+
+/// `GET /api/bridge` [ext]: where this node's pages reach its WebRTC bridge and the
+/// secret it wants (docs/BRIDGE.md). Behind `guard_local` like the rest of the control
+/// API, so another web page cannot read the secret; never cached.
+async fn bridge_info(State(state): State<Arc<AppState>>) -> Response {
+    match &state.bridge {
+        Some(info) => (
+            [(header::CACHE_CONTROL, "no-store")],
+            Json(json!({"url": info.url, "secret": info.secret})),
+        )
+            .into_response(),
+        None => ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: "no-bridge",
+            message: "this node runs without a WebRTC bridge".into(),
+        }
+        .into_response(),
+    }
 }
 
 async fn stats(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {

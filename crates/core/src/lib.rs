@@ -86,7 +86,7 @@ mod service;
 mod static_ui;
 
 pub use codes::{CodeError, RoomCode};
-pub use config::NodeConfig;
+pub use config::{BridgeInfo, NodeConfig};
 pub use discovery::{Discovery, DiscoveryError, LanRoom};
 pub use error::NodeError;
 pub use http::NodeStats;

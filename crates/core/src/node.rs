@@ -147,6 +147,7 @@ impl Node {
             },
             tasks: tasks.clone(),
             guest,
+            bridge: config.bridge.clone(),
         });
 
         let guests = guest_tls.map(|tls| Guests {

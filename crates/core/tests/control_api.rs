@@ -393,3 +393,51 @@ async fn qr_codes_are_drawn_for_the_local_ui_only() {
     assert_eq!(foreign.status, 403);
     node.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_bridge_is_told_to_own_pages_only() {
+    let node = start_node().await;
+    let none = get(node.local, "/api/bridge").await;
+    assert_eq!((none.status, none.error_code()), (404, "no-bridge".into()));
+    node.shutdown().await;
+
+    let node = start_node_with(|c| {
+        c.bridge = Some(lanmeet_core::BridgeInfo {
+            url: "ws://127.0.0.1:4242/bridge".into(),
+            secret: "s3cret".into(),
+        });
+    })
+    .await;
+    let port = node.local.port();
+    let good_host = format!("127.0.0.1:{port}");
+    let own = format!("http://127.0.0.1:{port}");
+    let answer = http(
+        node.local,
+        "GET",
+        "/api/bridge",
+        &[("Host", &good_host), ("Origin", &own)],
+        "",
+    )
+    .await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(
+        answer.json(),
+        json!({"url": "ws://127.0.0.1:4242/bridge", "secret": "s3cret"})
+    );
+    for origin in ["http://evil.example", "null", "http://127.0.0.1:1"] {
+        let answer = http(
+            node.local,
+            "GET",
+            "/api/bridge",
+            &[("Host", &good_host), ("Origin", origin)],
+            "",
+        )
+        .await;
+        assert_eq!(answer.status, 403, "Origin {origin}");
+        assert!(!answer.body.contains("s3cret"));
+    }
+    let lan = http(node.lan, "GET", "/api/bridge", &[], "").await;
+    assert_eq!(lan.status, 404, "never on the LAN listener");
+    assert!(!lan.body.contains("s3cret"));
+    node.shutdown().await;
+}

@@ -11,6 +11,7 @@
 //! - [`signal`]: the `signal.data` shapes (descriptions, candidates) of docs/PROTOCOL.md.
 //! - [`sdp`]: the mid and session id read from an SDP.
 //! - [`channel`]: the `lanmeet` data channel label and the open-promptly workaround.
+//! - [`route`]: the local address to bind, the one that routes to the room's host.
 //! - [`media`]: received RTP made whole frames again (VP8, Opus) with keyframe flags,
 //!   and keyframe detection.
 //!
@@ -26,6 +27,7 @@ pub mod connection;
 mod keyframe_requests;
 pub mod media;
 pub mod negotiation;
+pub mod route;
 pub mod sdp;
 pub mod signal;
 

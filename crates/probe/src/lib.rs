@@ -27,7 +27,7 @@
 //!   for the human matrix).
 //! - `bench`: [`time_mesh_setup`], mesh setup timed over rounds (`lanmeet probe
 //!   --bench`).
-//! - `route`: [`local_address_towards`], the default bind address.
+//! - [`local_address_towards`]: the default bind address (lanmeet-native-peer's).
 //! - `error`: [`ProbeError`].
 //!
 //! # WebRTC notes (webrtc 0.21)
@@ -44,13 +44,12 @@ mod link;
 pub mod mesh;
 pub mod probe;
 mod protocol;
-pub mod route;
 pub mod state;
 
 pub use bench::{MESH_SETUP_TITLE, MeshSetup, time_mesh_setup};
 pub use error::ProbeError;
+pub use lanmeet_native_peer::route::local_address_towards;
 pub use mesh::{Pair, PeerMedia, ProbeOptions, ProbeReport, run};
 pub use probe::{Probe, ProbeConfig};
 pub use protocol::RoomInfo;
-pub use route::local_address_towards;
 pub use state::{ChatMessage, CloseReason, LinkSnapshot, ProbeSnapshot, SessionState, TrackStats};

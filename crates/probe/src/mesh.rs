@@ -58,12 +58,12 @@ pub struct ProbeOptions {
 impl ProbeOptions {
     /// Options with the defaults: 2 probes named `probe-N`, 3 s of measuring, 20 s
     /// to connect, and the local address that routes to the node (loopback for a node
-    /// on this machine; see [`local_address_towards`](crate::route::local_address_towards)).
+    /// on this machine; see [`local_address_towards`](crate::local_address_towards)).
     pub fn new(ws_url: impl Into<String>, room: impl Into<String>) -> Self {
         let base = ProbeConfig::new("", "", "");
         let ws_url = ws_url.into();
         let bind_addr =
-            crate::route::local_address_towards(&ws_url).unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+            crate::local_address_towards(&ws_url).unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
         ProbeOptions {
             ws_url,
             room: room.into(),

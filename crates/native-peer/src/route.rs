@@ -1,4 +1,5 @@
-//! Which local address the probes' WebRTC sockets should use.
+//! Which local address a native peer's WebRTC sockets should use (the probe's and
+//! the bridge's): the one whose host candidate the others can dial.
 
 use std::net::{IpAddr, ToSocketAddrs, UdpSocket};
 
