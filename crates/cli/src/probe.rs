@@ -45,6 +45,10 @@ pub(crate) struct ProbeArgs {
     /// Also wait until the room has this many members in total (probes included).
     #[arg(long)]
     expect: Option<usize>,
+    /// After --duration, keep measuring until this many chat messages have arrived
+    /// (at most --timeout seconds more).
+    #[arg(long)]
+    expect_chats: Option<usize>,
     /// Offer recvonly audio/video, so browsers send media in the first negotiation.
     #[arg(long)]
     recv_media: bool,
@@ -80,6 +84,7 @@ pub(crate) async fn run(args: ProbeArgs) -> Result<bool> {
     options.duration = secs(args.duration, "--duration")?;
     options.connect_timeout = secs(args.timeout, "--timeout")?;
     options.expect_members = args.expect;
+    options.expect_chats = args.expect_chats;
     options.name_prefix = args.name;
     options.passcode = args.passcode;
     if let Some(bind) = args.bind {

@@ -45,6 +45,10 @@ pub struct ProbeOptions {
     /// Also wait until each probe sees this many room members in total (itself
     /// included), for runs that expect other participants to arrive.
     pub expect_members: Option<usize>,
+    /// After `duration`, keep measuring until this many chat messages have arrived
+    /// (all probes together), for at most `connect_timeout` more: a run that checks
+    /// chat typed by a person then does not depend on how fast they type.
+    pub expect_chats: Option<usize>,
     /// Offer recvonly audio/video (see [`ProbeConfig::recv_media`]).
     pub recv_media: bool,
     /// STUN/TURN URLs; empty on a LAN.
@@ -74,6 +78,7 @@ impl ProbeOptions {
             bind_addr,
             connect_timeout: Duration::from_secs(20),
             expect_members: None,
+            expect_chats: None,
             recv_media: base.recv_media,
             ice_servers: Vec::new(),
             ping_interval: base.ping_interval,
@@ -222,6 +227,12 @@ pub async fn run(options: ProbeOptions) -> Result<ProbeReport, ProbeError> {
     };
     if complete {
         tokio::time::sleep(options.duration).await;
+        if let Some(want) = options.expect_chats {
+            let chat_deadline = Instant::now() + options.connect_timeout;
+            while chats_received(&probes) < want && Instant::now() < chat_deadline {
+                tokio::time::sleep(CHECK_EVERY).await;
+            }
+        }
     }
     let at_end = leave_all(probes).await;
     // Members that left during the measuring window (e.g. another run's probes that
@@ -232,6 +243,20 @@ pub async fn run(options: ProbeOptions) -> Result<ProbeReport, ProbeError> {
         .map(|(end, mesh)| merge_departed(end, mesh))
         .collect();
     Ok(build_report(&options, &snaps, mesh_ms, complete))
+}
+
+/// How many chat messages the probes have received so far, over all their links.
+fn chats_received(probes: &[Probe]) -> usize {
+    probes
+        .iter()
+        .map(|p| {
+            p.snapshot()
+                .links
+                .values()
+                .map(|l| l.chats.len())
+                .sum::<usize>()
+        })
+        .sum()
 }
 
 /// `end`, plus the members and links that are gone from it: the last state of the

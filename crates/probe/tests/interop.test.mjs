@@ -32,7 +32,9 @@ import {
 function startProbe(info, extra) {
   const args = [
     'probe', info.code, '--ws', info.ws, '--peers', '1', '--name', 'probe', '--bind', testAddr(),
-    '--expect', '3', '--timeout', '30', '--json', ...extra,
+    // The chat is typed once the probe's tile shows: the probe waits for it rather
+    // than leaving after a fixed window that a slow page can miss.
+    '--expect', '3', '--expect-chats', '1', '--timeout', '30', '--json', ...extra,
   ];
   const proc = spawn(LANMEET_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -173,11 +175,13 @@ describe('the native probe in a call with two Chromium pages', { timeout: 10 * W
   });
 
   test('probe joining first: both browsers offer to it, with their media and a chat', async (t) => {
+    // The pages load first (slow on a loaded machine), so the probe's connect window
+    // covers only the joins.
+    people = [await openPerson(browser, host.info.local, 'Cleo'), await openPerson(browser, host.info.local, 'Dev')];
     const probe = startProbe(host.info, ['--duration', '6']);
     if (probe.proc) probes.push(probe.proc);
     // Let the probe be in the room before the people arrive.
     await new Promise((r) => setTimeout(r, 1000));
-    people = [await openPerson(browser, host.info.local, 'Cleo'), await openPerson(browser, host.info.local, 'Dev')];
     for (const p of people) {
       await typeAndJoin(p, host.info.code);
       await waitInCall(p);
