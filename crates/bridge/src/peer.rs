@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use lanmeet_native_peer::channel::{NUDGE_EVERY, NUDGE_FOR};
 use lanmeet_native_peer::media::{Codec, FrameAssembler};
 use lanmeet_native_peer::{
     CandidateJson, EventForwarder, IceServer, PcEvent, PeerSettings, is_keyframe_request, sdp,
@@ -58,10 +59,6 @@ const INPUT_QUEUE: usize = 64;
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Keyframe requests (PLI) to one remote at most this often.
 const PLI_INTERVAL: Duration = Duration::from_millis(200);
-/// How often the channel is nudged open after `connected` (see native-peer's
-/// `channel::nudge`), and for how long.
-const NUDGE_EVERY: Duration = Duration::from_millis(5);
-const NUDGE_FOR: Duration = Duration::from_secs(3);
 
 /// What the bridge needs to build connections.
 #[derive(Debug, Clone)]

@@ -31,7 +31,7 @@ use tracing::{debug, warn};
 use webrtc::data_channel::DataChannel;
 use webrtc::peer_connection::{PeerConnection, RTCIceGatheringState, RTCPeerConnectionState};
 
-use lanmeet_native_peer::channel::CHANNEL_LABEL;
+use lanmeet_native_peer::channel::{CHANNEL_LABEL, NUDGE_EVERY, NUDGE_FOR};
 use lanmeet_native_peer::negotiation::{Event, Negotiation};
 use lanmeet_native_peer::{
     CandidateJson, EventForwarder, IceServer, PcEvent, PeerSettings, SignalData, sdp,
@@ -44,10 +44,6 @@ use crate::state::SnapshotStore;
 const OFFER_FALLBACK: Duration = Duration::from_millis(500);
 /// Pings older than this are given up (their pong will not come).
 const PING_EXPIRY: Duration = Duration::from_secs(30);
-/// How often the driver is nudged between DTLS completion and the channel opening,
-/// and for how long at most (see `LinkTask::nudge`).
-const NUDGE_EVERY: Duration = Duration::from_millis(5);
-const NUDGE_FOR: Duration = Duration::from_secs(3);
 /// How long closing a link may take before its task is aborted.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 

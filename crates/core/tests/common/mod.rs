@@ -240,19 +240,18 @@ impl Answer {
     }
 }
 
-/// One HTTP/1.1 request with `Connection: close`. `headers` are extra lines; a
-/// `Host` header is added unless one is given.
-pub async fn http(
-    addr: SocketAddr,
+/// The text of one `Connection: close` request (a `Host` added unless given; a JSON
+/// body when not empty), for [`http`] and [`tls::https`].
+pub fn request_text(
+    to: SocketAddr,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
     body: &str,
-) -> Answer {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
+) -> String {
     let mut request = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
     if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
-        request.push_str(&format!("Host: {addr}\r\n"));
+        request.push_str(&format!("Host: {to}\r\n"));
     }
     for (k, v) in headers {
         request.push_str(&format!("{k}: {v}\r\n"));
@@ -265,6 +264,20 @@ pub async fn http(
     }
     request.push_str("\r\n");
     request.push_str(body);
+    request
+}
+
+/// One HTTP/1.1 request with `Connection: close`. `headers` are extra lines; a
+/// `Host` header is added unless one is given.
+pub async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Answer {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let request = request_text(addr, method, path, headers, body);
     stream.write_all(request.as_bytes()).await.expect("write");
     let mut raw = Vec::new();
     tokio::time::timeout(PATIENCE, stream.read_to_end(&mut raw))

@@ -131,21 +131,7 @@ pub async fn https(
     body: &str,
 ) -> Answer {
     let mut tls = tls_from(1, to).await;
-    let mut request = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
-    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
-        request.push_str(&format!("Host: {to}\r\n"));
-    }
-    for (k, v) in headers {
-        request.push_str(&format!("{k}: {v}\r\n"));
-    }
-    if !body.is_empty() {
-        request.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
+    let request = super::request_text(to, method, path, headers, body);
     tls.stream
         .write_all(request.as_bytes())
         .await
