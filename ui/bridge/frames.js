@@ -1,0 +1,399 @@
+// @ts-check
+/**
+ * The pure parts of the bridge's media path, kept free of the DOM and of WebCodecs so
+ * node can test them: the binary frame headers of docs/BRIDGE.md (the page's 16-byte
+ * header out, the bridge's 20-byte header in), I420/NV12 → RGBA (WebKitGTK's
+ * `VideoFrame.copyTo({format: 'RGBA'})` returns I420 anyway and drawing a decoded frame
+ * costs 26–50 ms there, so the worker converts in JS and uses `putImageData`), and the
+ * benchmark's capture-time stamp (a block pattern drawn into the pixels, readable after
+ * VP8 by thresholding, because the bridge → page header does not carry the capture time).
+ */
+
+/** Byte 0 of a frame the page sends. */
+export const PAGE_FRAME = 0x01;
+/** Byte 0 of a frame the bridge delivers. */
+export const REMOTE_FRAME = 0x02;
+export const PAGE_HEADER_BYTES = 16;
+export const REMOTE_HEADER_BYTES = 20;
+/** Byte 2: what the frame carries. */
+export const KIND_AUDIO = 0;
+export const KIND_VIDEO = 1;
+const FLAG_KEY = 1;
+const FLAG_GAP = 2;
+
+/**
+ * @typedef {object} PageFrameHeader
+ * @property {boolean} keyframe
+ * @property {'audio' | 'video'} kind
+ * @property {number} durationUs how far the RTP timestamp advances (u32)
+ * @property {number} captureUs capture time in µs (informational; any non-negative integer below 2^53)
+ */
+
+/**
+ * Builds a page → bridge frame: the 16-byte header, then the encoded bytes as WebCodecs
+ * produced them.
+ * @param {PageFrameHeader} h
+ * @param {Uint8Array} payload
+ * @returns {ArrayBuffer}
+ */
+export function buildPageFrame(h, payload) {
+  const buf = new ArrayBuffer(PAGE_HEADER_BYTES + payload.byteLength);
+  const v = new DataView(buf);
+  v.setUint8(0, PAGE_FRAME);
+  v.setUint8(1, h.keyframe || h.kind === 'audio' ? FLAG_KEY : 0);
+  v.setUint8(2, h.kind === 'video' ? KIND_VIDEO : KIND_AUDIO);
+  v.setUint8(3, 0);
+  v.setUint32(4, clampU32(h.durationUs));
+  v.setBigUint64(8, BigInt(Math.max(0, Math.floor(h.captureUs))));
+  new Uint8Array(buf, PAGE_HEADER_BYTES).set(payload);
+  return buf;
+}
+
+/**
+ * Reads a page frame's header (the loopback test and the bench turn it into a remote frame).
+ * @param {ArrayBuffer} buf
+ * @returns {(PageFrameHeader & {data: Uint8Array}) | null} null when it is not a page frame
+ */
+export function parsePageFrame(buf) {
+  if (buf.byteLength < PAGE_HEADER_BYTES) return null;
+  const v = new DataView(buf);
+  if (v.getUint8(0) !== PAGE_FRAME) return null;
+  const kind = v.getUint8(2);
+  if (kind !== KIND_AUDIO && kind !== KIND_VIDEO) return null;
+  return {
+    keyframe: (v.getUint8(1) & FLAG_KEY) !== 0,
+    kind: kind === KIND_VIDEO ? 'video' : 'audio',
+    durationUs: v.getUint32(4),
+    captureUs: Number(v.getBigUint64(8)),
+    data: new Uint8Array(buf, PAGE_HEADER_BYTES),
+  };
+}
+
+/**
+ * @typedef {object} RemoteFrameHeader
+ * @property {boolean} keyframe
+ * @property {boolean} afterGap frames of this stream were lost or dropped before this one
+ * @property {'audio' | 'video'} kind
+ * @property {number} pc the page's id of the peer connection
+ * @property {number} transceiver the bridge's transceiver id
+ * @property {number} rtpTimestamp 90 kHz video, 48 kHz Opus
+ * @property {number} seq frame sequence of this stream
+ */
+
+/**
+ * Reads a bridge → page frame.
+ * @param {ArrayBuffer} buf
+ * @returns {(RemoteFrameHeader & {data: Uint8Array}) | null} null for anything else (too short, wrong type or kind)
+ */
+export function parseRemoteFrame(buf) {
+  if (!(buf instanceof ArrayBuffer) || buf.byteLength < REMOTE_HEADER_BYTES) return null;
+  const v = new DataView(buf);
+  if (v.getUint8(0) !== REMOTE_FRAME) return null;
+  const kind = v.getUint8(2);
+  if (kind !== KIND_AUDIO && kind !== KIND_VIDEO) return null;
+  const flags = v.getUint8(1);
+  return {
+    keyframe: (flags & FLAG_KEY) !== 0,
+    afterGap: (flags & FLAG_GAP) !== 0,
+    kind: kind === KIND_VIDEO ? 'video' : 'audio',
+    pc: v.getUint32(4),
+    transceiver: v.getUint32(8),
+    rtpTimestamp: v.getUint32(12),
+    seq: v.getUint32(16),
+    data: new Uint8Array(buf, REMOTE_HEADER_BYTES),
+  };
+}
+
+/**
+ * Builds a bridge → page frame (what the bridge sends; the loopback test uses it).
+ * @param {RemoteFrameHeader} h
+ * @param {Uint8Array} payload
+ * @returns {ArrayBuffer}
+ */
+export function buildRemoteFrame(h, payload) {
+  const buf = new ArrayBuffer(REMOTE_HEADER_BYTES + payload.byteLength);
+  const v = new DataView(buf);
+  v.setUint8(0, REMOTE_FRAME);
+  v.setUint8(1, (h.keyframe ? FLAG_KEY : 0) | (h.afterGap ? FLAG_GAP : 0));
+  v.setUint8(2, h.kind === 'video' ? KIND_VIDEO : KIND_AUDIO);
+  v.setUint32(4, clampU32(h.pc));
+  v.setUint32(8, clampU32(h.transceiver));
+  v.setUint32(12, h.rtpTimestamp >>> 0);
+  v.setUint32(16, h.seq >>> 0);
+  new Uint8Array(buf, REMOTE_HEADER_BYTES).set(payload);
+  return buf;
+}
+
+/**
+ * Turns a page frame into the remote frame the bridge would deliver for it (as if the
+ * page's own stream came back from a peer): the component test's and bench's loopback.
+ * @param {ArrayBuffer} pageFrame
+ * @param {{pc: number, transceiver: number, seq: number, afterGap?: boolean}} to
+ * @returns {ArrayBuffer | null}
+ */
+export function loopbackFrame(pageFrame, to) {
+  const p = parsePageFrame(pageFrame);
+  if (!p) return null;
+  const rate = p.kind === 'video' ? 90 : 48;
+  return buildRemoteFrame(
+    {
+      keyframe: p.keyframe,
+      afterGap: to.afterGap ?? false,
+      kind: p.kind,
+      pc: to.pc,
+      transceiver: to.transceiver,
+      rtpTimestamp: Math.floor((p.captureUs / 1000) * rate) >>> 0,
+      seq: to.seq,
+    },
+    p.data,
+  );
+}
+
+/** @param {number} n */
+function clampU32(n) {
+  if (!Number.isFinite(n) || n < 0) return 0;
+  return Math.min(0xffffffff, Math.floor(n));
+}
+
+/**
+ * Where a plane starts and how long its rows are, as `VideoFrame.copyTo` reports.
+ * @typedef {{offset: number, stride: number}} PlaneLayout
+ */
+
+/**
+ * I420 (BT.601 limited range, what VP8 carries) → RGBA, opaque. `out` has width × height × 4
+ * bytes. Odd sizes are handled (chroma is (w+1)/2 × (h+1)/2).
+ * @param {Uint8Array} src the frame's planes
+ * @param {PlaneLayout[]} layout Y, U, V
+ * @param {number} width
+ * @param {number} height
+ * @param {Uint8ClampedArray | Uint8Array} out
+ */
+export function i420ToRgba(src, layout, width, height, out) {
+  const [ly, lu, lv] = layout;
+  convert(src, width, height, out, ly, lu.offset, lu.stride, lv.offset, lv.stride, 1);
+}
+
+/**
+ * NV12 (Y plane, then interleaved U/V) → RGBA: what some decoders give instead of I420.
+ * @param {Uint8Array} src
+ * @param {PlaneLayout[]} layout Y, UV
+ * @param {number} width
+ * @param {number} height
+ * @param {Uint8ClampedArray | Uint8Array} out
+ */
+export function nv12ToRgba(src, layout, width, height, out) {
+  const [ly, luv] = layout;
+  convert(src, width, height, out, ly, luv.offset, luv.stride, luv.offset + 1, luv.stride, 2);
+}
+
+/**
+ * @param {Uint8Array} src
+ * @param {number} width
+ * @param {number} height
+ * @param {Uint8ClampedArray | Uint8Array} out
+ * @param {PlaneLayout} ly
+ * @param {number} uOff
+ * @param {number} uStride
+ * @param {number} vOff
+ * @param {number} vStride
+ * @param {number} step distance between chroma samples of one row (1 planar, 2 interleaved)
+ */
+function convert(src, width, height, out, ly, uOff, uStride, vOff, vStride, step) {
+  for (let row = 0; row < height; row++) {
+    let yi = ly.offset + row * ly.stride;
+    const crow = row >> 1;
+    let ui = uOff + crow * uStride;
+    let vi = vOff + crow * vStride;
+    let o = row * width * 4;
+    for (let col = 0; col < width; col += 2) {
+      const d = src[ui] - 128;
+      const e = src[vi] - 128;
+      const rc = 409 * e + 128;
+      const gc = -100 * d - 208 * e + 128;
+      const bc = 516 * d + 128;
+      let c = 298 * (src[yi] - 16);
+      out[o] = clamp8((c + rc) >> 8);
+      out[o + 1] = clamp8((c + gc) >> 8);
+      out[o + 2] = clamp8((c + bc) >> 8);
+      out[o + 3] = 255;
+      if (col + 1 < width) {
+        c = 298 * (src[yi + 1] - 16);
+        out[o + 4] = clamp8((c + rc) >> 8);
+        out[o + 5] = clamp8((c + gc) >> 8);
+        out[o + 6] = clamp8((c + bc) >> 8);
+        out[o + 7] = 255;
+      }
+      yi += 2;
+      ui += step;
+      vi += step;
+      o += 8;
+    }
+  }
+}
+
+/** @param {number} x */
+function clamp8(x) {
+  return x < 0 ? 0 : x > 255 ? 255 : x;
+}
+
+// ---- the benchmark's capture-time stamp ----
+
+/** Columns × rows of blocks: 40 bits of time (µs modulo 2^40, ~12.7 days) and an 8-bit check. */
+const STAMP_COLS = 8;
+const STAMP_ROWS = 6;
+const STAMP_BITS = 40;
+/** The stamp's time field wraps here; a reader takes differences modulo it. */
+export const STAMP_MODULO = 2 ** STAMP_BITS;
+
+/**
+ * Side of one stamp block in pixels for a frame `width` wide: large enough to survive VP8 at
+ * low bitrates, even so it lines up with chroma; both ends compute it from the same width.
+ * @param {number} width
+ * @param {number} height
+ * @returns {number} 0 when the frame is too small to carry a stamp
+ */
+export function stampBlock(width, height) {
+  const b = Math.max(4, 2 * Math.floor(width / 80));
+  return b * STAMP_COLS <= width && b * STAMP_ROWS <= height ? b : 0;
+}
+
+/** @param {number} us */
+function stampBits(us) {
+  const v = Math.floor(us) % STAMP_MODULO;
+  /** @type {number[]} */
+  const bytes = [];
+  let rest = v;
+  for (let i = 0; i < 5; i++) {
+    bytes.push(rest % 256);
+    rest = Math.floor(rest / 256);
+  }
+  const check = bytes.reduce((a, b) => a ^ b, 0x5a);
+  /** @type {number[]} */
+  const bits = [];
+  for (const byte of [...bytes, check]) for (let i = 0; i < 8; i++) bits.push((byte >> i) & 1);
+  return bits;
+}
+
+/**
+ * Draws the capture time into the top-left corner of an RGBA image: 48 black/white
+ * blocks (only when `globalThis.__lanmeetBenchStamp` is on: it spoils the picture).
+ * @param {Uint8ClampedArray | Uint8Array} rgba
+ * @param {number} width
+ * @param {number} height
+ * @param {number} us capture time in µs (performance.timeOrigin + performance.now(), × 1000)
+ * @returns {boolean} false when the frame is too small
+ */
+export function writeStamp(rgba, width, height, us) {
+  const b = stampBlock(width, height);
+  if (!b) return false;
+  const bits = stampBits(us);
+  for (let i = 0; i < bits.length; i++) {
+    const bx = (i % STAMP_COLS) * b;
+    const by = Math.floor(i / STAMP_COLS) * b;
+    const val = bits[i] ? 255 : 0;
+    for (let y = by; y < by + b; y++) {
+      let o = (y * width + bx) * 4;
+      for (let x = 0; x < b; x++, o += 4) {
+        rgba[o] = val;
+        rgba[o + 1] = val;
+        rgba[o + 2] = val;
+        rgba[o + 3] = 255;
+      }
+    }
+  }
+  return true;
+}
+
+/**
+ * Reads a stamp back from an RGBA image (after VP8: each block's middle half is averaged
+ * and thresholded).
+ * @param {Uint8ClampedArray | Uint8Array} rgba
+ * @param {number} width
+ * @param {number} height
+ * @returns {number | null} the time field (µs modulo {@link STAMP_MODULO}), or null when
+ *   there is no valid stamp (the check byte does not match)
+ */
+export function readStamp(rgba, width, height) {
+  const b = stampBlock(width, height);
+  return b ? readStampAt(rgba, width, b) : null;
+}
+
+/**
+ * Microseconds from a stamp to `nowUs` (both on one machine's clock), modulo the stamp's wrap.
+ * @param {number} stamp from {@link readStamp}
+ * @param {number} nowUs
+ */
+export function stampAgeUs(stamp, nowUs) {
+  return (((Math.floor(nowUs) - stamp) % STAMP_MODULO) + STAMP_MODULO) % STAMP_MODULO;
+}
+
+/** Now in µs on the machine's clock, comparable across pages and workers of one machine. */
+export function nowUs() {
+  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+}
+
+/**
+ * In a browser page (e.g. a Chromium peer of the bench): reads the stamp from what a
+ * `<video>` shows now. Draws the top-left corner into a small canvas.
+ * @param {HTMLVideoElement} video
+ * @returns {number | null} capture-to-now in ms, or null without a stamp
+ */
+export function readStampFromVideo(video) {
+  const w = video.videoWidth;
+  const h = video.videoHeight;
+  const b = stampBlock(w, h);
+  if (!b) return null;
+  const cw = b * STAMP_COLS;
+  const ch = b * STAMP_ROWS;
+  const canvas = new OffscreenCanvas(cw, ch);
+  const ctx = /** @type {OffscreenCanvasRenderingContext2D | null} */ (canvas.getContext('2d', { willReadFrequently: true }));
+  if (!ctx) return null;
+  ctx.drawImage(video, 0, 0, cw, ch, 0, 0, cw, ch);
+  const px = ctx.getImageData(0, 0, cw, ch).data;
+  const stamp = readStampAt(px, cw, b);
+  return stamp === null ? null : stampAgeUs(stamp, nowUs()) / 1000;
+}
+
+/**
+ * Reads the stamp's blocks (side `block`) from the top-left of an RGBA image `width` wide.
+ * @param {Uint8ClampedArray | Uint8Array} rgba
+ * @param {number} width
+ * @param {number} block
+ * @returns {number | null}
+ */
+export function readStampAt(rgba, width, block) {
+  const q = block >> 2;
+  /** @type {number[]} */
+  const bits = [];
+  for (let i = 0; i < STAMP_COLS * STAMP_ROWS; i++) {
+    const bx = (i % STAMP_COLS) * block;
+    const by = Math.floor(i / STAMP_COLS) * block;
+    let sum = 0;
+    let n = 0;
+    for (let y = by + q; y < by + block - q; y++) {
+      let o = (y * width + bx + q) * 4;
+      for (let x = q; x < block - q; x++, o += 4) {
+        sum += (rgba[o] * 77 + rgba[o + 1] * 150 + rgba[o + 2] * 29) >> 8;
+        n++;
+      }
+    }
+    bits.push(sum / n >= 128 ? 1 : 0);
+  }
+  return decodeStampBits(bits);
+}
+
+/** @param {number[]} bits */
+function decodeStampBits(bits) {
+  const bytes = [];
+  for (let k = 0; k < 6; k++) {
+    let byte = 0;
+    for (let i = 0; i < 8; i++) byte |= bits[k * 8 + i] << i;
+    bytes.push(byte);
+  }
+  const check = bytes.slice(0, 5).reduce((a, c) => a ^ c, 0x5a);
+  if (check !== bytes[5]) return null;
+  let v = 0;
+  for (let k = 4; k >= 0; k--) v = v * 256 + bytes[k];
+  return v;
+}

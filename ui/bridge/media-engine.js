@@ -1,0 +1,618 @@
+// @ts-check
+/**
+ * `BridgeMedia`: the page side of the bridge's media (the contract is
+ * /work/wt/BRIDGE-PAGE.md, the wire docs/BRIDGE.md). The shim calls it; it owns:
+ *
+ * - capture: ONE path for every engine (WebKitGTK's, WEBKITGTK.md bug 1): the camera track
+ *   plays in a hidden muted `<video>`, which is drawn into a canvas at the frame rate;
+ *   `getImageData` → the media worker → VP8. The microphone goes through an AudioContext
+ *   (48 kHz) into the capture worklet, which posts 20 ms frames straight to the worker.
+ * - the media worker (media-worker.js): encoders, per-remote decoders, painting.
+ * - remote tracks: a {@link BridgeVideoTrack} per remote video (painted into its tile's
+ *   canvas by the worker) and, per remote audio, a playback worklet node feeding a
+ *   MediaStreamAudioDestinationNode whose REAL track the UI plays and level-meters.
+ *
+ * Bounded everywhere: a camera frame is taken only when the worker has taken the
+ * previous ones (at most {@link MAX_FRAMES_IN_FLIGHT}); the worker bounds the rest.
+ */
+import { BridgeVideoTrack, BridgeMediaStream } from './media-stream.js';
+import { nowUs, writeStamp } from './frames.js';
+
+export { BridgeMediaStream, BridgeVideoTrack };
+
+/** Camera frames handed to the worker and not yet taken by it. */
+const MAX_FRAMES_IN_FLIGHT = 2;
+/** How often the engine checks what the page cannot be told by events (track.enabled). */
+const HOUSEKEEPING_MS = 250;
+const DEFAULT_FPS = 30;
+
+/**
+ * @typedef {object} BridgeMediaDeps
+ * @property {(buf: ArrayBuffer) => void} sendFrame a page frame (16-byte header + chunk) to the bridge
+ * @property {(pc: number) => unknown} requestKeyframe ask the bridge for a keyframe of `pc`'s video
+ * @property {(...m: unknown[]) => void} [log]
+ * @property {Document} [document] where the hidden capture `<video>` lives (default: the page's)
+ * @property {() => Worker} [createWorker] (default: media-worker.js as a module worker)
+ */
+
+/**
+ * @typedef {object} VideoEncoding
+ * @property {number} [maxBitrate] bits per second
+ * @property {number} [maxFramerate]
+ * @property {number} [scaleResolutionDownBy]
+ */
+
+/**
+ * @typedef {object} RemoteStats
+ * @property {number} pc
+ * @property {number} transceiver
+ * @property {'audio' | 'video'} kind
+ * @property {number} framesDecoded
+ * @property {number} framesPainted
+ * @property {number} fps painted (video with a canvas) or decoded frames per second
+ * @property {number} gaps frames that came after a gap
+ * @property {number} [dropped] decoded frames replaced by newer ones before painting
+ * @property {number} [width]
+ * @property {number} [height]
+ * @property {number | null} [decodePaintMs] mean time from a chunk handed to the decoder to its picture painted
+ * @property {{p50: number, p95: number, n: number} | null} [latencyMs] capture-to-paint (with the bench stamp on)
+ */
+
+/**
+ * What a number of frames over the last second makes.
+ */
+class RateMeter {
+  constructor() {
+    /** @type {number[]} */
+    this.times = [];
+  }
+
+  mark() {
+    const now = performance.now();
+    this.times.push(now);
+    while (this.times.length && now - this.times[0] > 1000) this.times.shift();
+  }
+
+  get fps() {
+    const now = performance.now();
+    while (this.times.length && now - this.times[0] > 1000) this.times.shift();
+    return this.times.length;
+  }
+}
+
+/**
+ * Rounds a size down to even (I420 halves it) and to at least 2.
+ * @param {number} n
+ */
+function even(n) {
+  return Math.max(2, Math.floor(n / 2) * 2);
+}
+
+/**
+ * The size the camera is encoded at: the track's size scaled down by the largest
+ * `scaleResolutionDownBy` any peer needs (the smallest factor: one encoding for all).
+ * @param {number} w the camera's width
+ * @param {number} h
+ * @param {number | undefined} scale
+ * @returns {{width: number, height: number}}
+ */
+export function encodeSize(w, h, scale) {
+  const s = typeof scale === 'number' && scale >= 1 ? scale : 1;
+  return { width: even(w / s), height: even(h / s) };
+}
+
+export class BridgeMedia {
+  /** @param {BridgeMediaDeps} deps */
+  constructor(deps) {
+    this.deps = deps;
+    this.log = deps.log ?? (() => {});
+    this.closed = false;
+    const make =
+      deps.createWorker ?? (() => new Worker(new URL('./media-worker.js', import.meta.url), { type: 'module', name: 'lanmeet-media' }));
+    /** @type {Worker | null} */
+    this.worker = make();
+    this.worker.onmessage = (ev) => this._onWorker(ev.data);
+    this.worker.onerror = (ev) => this.log('media worker error', ev.message);
+
+    /** @type {AudioContext | null} */
+    this.ctx = null;
+    /** @type {Promise<boolean> | null} the worklet modules loaded (false: they could not be) */
+    this._worklets = null;
+
+    /** @type {{audio: MediaStreamTrack | null, video: MediaStreamTrack | null}} */
+    this.local = { audio: null, video: null };
+    this.sending = { audio: false, video: false };
+    /** @type {VideoEncoding} */
+    this.encoding = {};
+
+    // Camera capture.
+    /** @type {HTMLVideoElement | null} */
+    this._video = null;
+    /** @type {HTMLCanvasElement | OffscreenCanvas | null} */
+    this._canvas = null;
+    /** @type {CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D | null} */
+    this._ctx2d = null;
+    this._captureTimer = 0;
+    this._nextCapture = 0;
+    this._inFlight = 0;
+    this._wantKey = false;
+    this._stamp = false;
+    this._captureMsSum = 0;
+    this._captureN = 0;
+
+    // Microphone capture.
+    /** @type {MediaStreamAudioSourceNode | null} */
+    this._micSource = null;
+    /** @type {AudioWorkletNode | null} */
+    this._micNode = null;
+    /** @type {GainNode | null} */
+    this._micSink = null;
+    this._micGen = 0;
+
+    /** @type {Map<string, BridgeVideoTrack>} */
+    this._videoTracks = new Map();
+    /** @type {Map<string, {track: MediaStreamTrack, dest: MediaStreamAudioDestinationNode, node: AudioWorkletNode | null, pc: number}>} */
+    this._audio = new Map();
+
+    this.sent = {
+      video: { frames: 0, keyframes: 0, width: 0, height: 0, rate: new RateMeter() },
+      audio: { frames: 0 },
+    };
+    /** @type {RemoteStats[]} */
+    this._remoteStats = [];
+    /** @type {{encodeMs: number | null, dropped: number}} */
+    this._workerVideo = { encodeMs: null, dropped: 0 };
+
+    this._housekeeping = /** @type {any} */ (setInterval(() => this._tick(), HOUSEKEEPING_MS));
+  }
+
+  // ---- what the shim calls ----
+
+  /**
+   * The track our senders of `kind` send (addTransceiver(track) / replaceTrack(track)).
+   * @param {'audio' | 'video'} kind
+   * @param {MediaStreamTrack | null} track
+   */
+  setLocalTrack(kind, track) {
+    if (this.closed || this.local[kind] === track) return;
+    this.local[kind] = track;
+    if (kind === 'video') {
+      this._setCameraTrack(track);
+      this._wantKey = true;
+    } else {
+      this._setMicTrack(track);
+    }
+  }
+
+  /**
+   * Whether at least one sender of `kind` sends: nothing is encoded otherwise.
+   * @param {'audio' | 'video'} kind
+   * @param {boolean} sending
+   */
+  setSending(kind, sending) {
+    if (this.closed) return;
+    const was = this.sending[kind];
+    this.sending[kind] = !!sending;
+    if (kind === 'audio') this._post({ t: 'audio-send', on: !!sending });
+    else if (sending && !was) {
+      this._wantKey = true;
+      this._scheduleCapture();
+    }
+  }
+
+  /**
+   * The largest size, rate and bitrate any peer asked for (one encoding for all).
+   * @param {VideoEncoding} e
+   */
+  setVideoEncoding(e) {
+    if (this.closed) return;
+    this.encoding = { ...e };
+    this._post({ t: 'encoding', fps: this._fps(), bitrate: e.maxBitrate });
+  }
+
+  /** The bridge asks for a keyframe of our video (a peer lost it, or a sender started). */
+  keyframeRequested() {
+    this._wantKey = true;
+    this._post({ t: 'keyframe' });
+  }
+
+  /**
+   * A frame from the bridge (0x02 header): straight to the worker, which parses it.
+   * @param {ArrayBuffer} buf
+   */
+  onRemoteFrame(buf) {
+    if (this.closed || !(buf instanceof ArrayBuffer)) return;
+    this._post({ t: 'frame', buf }, [buf]);
+  }
+
+  /**
+   * The remote video of transceiver `tid` on `pc` (the same object each time).
+   * @param {number} pc
+   * @param {number} tid
+   * @returns {BridgeVideoTrack}
+   */
+  remoteVideoTrack(pc, tid) {
+    const key = `${pc}:${tid}`;
+    let track = this._videoTracks.get(key);
+    if (track && track.readyState === 'live') return track;
+    const t = new BridgeVideoTrack({
+      attach: (canvas) => {
+        if (this.closed) return;
+        try {
+          const off = canvas.transferControlToOffscreen();
+          this._post({ t: 'attach', key, canvas: off }, [off]);
+        } catch (e) {
+          this.log('cannot hand the tile canvas to the worker', /** @type {any} */ (e)?.message ?? e);
+        }
+      },
+      detach: () => this._post({ t: 'detach', key }),
+    });
+    track = t;
+    this._videoTracks.set(key, t);
+    this._post({ t: 'remote', key, pc, tid, kind: 'video' });
+    return t;
+  }
+
+  /**
+   * The remote audio of transceiver `tid` on `pc`: a real MediaStreamTrack (the same
+   * object each time).
+   * @param {number} pc
+   * @param {number} tid
+   * @returns {MediaStreamTrack}
+   */
+  remoteAudioTrack(pc, tid) {
+    const key = `${pc}:${tid}`;
+    const have = this._audio.get(key);
+    if (have && have.track.readyState === 'live') return have.track;
+    const ctx = this._audioContext();
+    const dest = ctx.createMediaStreamDestination();
+    dest.channelCount = 1;
+    const track = dest.stream.getAudioTracks()[0];
+    const entry = { track, dest, node: /** @type {AudioWorkletNode | null} */ (null), pc };
+    this._audio.set(key, entry);
+    this._loadWorklets().then((ok) => {
+      if (!ok || this.closed || this._audio.get(key) !== entry) return;
+      const node = new AudioWorkletNode(ctx, 'lanmeet-playback', { numberOfInputs: 0, numberOfOutputs: 1, outputChannelCount: [1] });
+      node.connect(dest);
+      entry.node = node;
+      const ch = new MessageChannel();
+      node.port.postMessage({ port: ch.port1 }, [ch.port1]);
+      this._post({ t: 'remote', key, pc, tid, kind: 'audio', port: ch.port2 }, [ch.port2]);
+    });
+    return track;
+  }
+
+  /**
+   * A peer connection closed: its decoders go, its worklet nodes are disconnected, its
+   * tracks end.
+   * @param {number} pc
+   */
+  closeRemote(pc) {
+    for (const [key, t] of [...this._videoTracks]) {
+      if (key.startsWith(`${pc}:`)) {
+        this._videoTracks.delete(key);
+        t._end();
+      }
+    }
+    for (const [key, a] of [...this._audio]) {
+      if (a.pc === pc) {
+        this._audio.delete(key);
+        this._dropAudio(a);
+      }
+    }
+    this._remoteStats = this._remoteStats.filter((r) => r.pc !== pc);
+    this._post({ t: 'close-remote', pc });
+  }
+
+  /**
+   * Figures for the UI and the benchmark.
+   * @returns {{sent: {video: {frames: number, keyframes: number, fps: number, width: number, height: number, encodeMs: number | null, captureMs: number | null, dropped: number}, audio: {frames: number}}, remote: RemoteStats[]}}
+   */
+  stats() {
+    const v = this.sent.video;
+    return {
+      sent: {
+        video: {
+          frames: v.frames,
+          keyframes: v.keyframes,
+          fps: v.rate.fps,
+          width: v.width,
+          height: v.height,
+          encodeMs: this._workerVideo.encodeMs,
+          captureMs: this._captureN ? this._captureMsSum / this._captureN : null,
+          dropped: this._workerVideo.dropped,
+        },
+        audio: { frames: this.sent.audio.frames },
+      },
+      remote: this._remoteStats.map((r) => ({ ...r })),
+    };
+  }
+
+  /** Lets sound run after a click (autoplay rules). */
+  resume() {
+    if (this.ctx && this.ctx.state === 'suspended') this.ctx.resume().catch(() => {});
+  }
+
+  /** What is still running (tests check that close leaves nothing). */
+  liveness() {
+    return {
+      worker: !!this.worker,
+      audioContext: this.ctx ? this.ctx.state : null,
+      housekeeping: !!this._housekeeping,
+      capture: !!this._captureTimer,
+      captureVideo: !!this._video,
+      micNode: !!this._micNode,
+      remoteVideo: this._videoTracks.size,
+      remoteAudio: this._audio.size,
+    };
+  }
+
+  /** Everything stops: capture, worker, audio; remote tracks end. */
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this._housekeeping);
+    this._housekeeping = 0;
+    this._setCameraTrack(null);
+    this._setMicTrack(null);
+    for (const t of this._videoTracks.values()) t._end();
+    this._videoTracks.clear();
+    for (const a of this._audio.values()) this._dropAudio(a);
+    this._audio.clear();
+    if (this.worker) {
+      this.worker.postMessage({ t: 'close' });
+      this.worker.terminate();
+      this.worker.onmessage = null;
+      this.worker = null;
+    }
+    this.ctx?.close().catch(() => {});
+    this._remoteStats = [];
+  }
+
+  // ---- internals ----
+
+  /**
+   * @param {any} msg
+   * @param {Transferable[]} [transfer]
+   */
+  _post(msg, transfer = []) {
+    this.worker?.postMessage(msg, transfer);
+  }
+
+  /** @param {any} m */
+  _onWorker(m) {
+    if (this.closed) return;
+    switch (m?.t) {
+      case 'out': {
+        const kind = /** @type {'audio' | 'video'} */ (m.kind);
+        // A sender that stopped meanwhile: nothing more goes out.
+        if (!this.sending[kind]) return;
+        if (kind === 'video') {
+          const v = this.sent.video;
+          v.frames++;
+          if (m.keyframe) v.keyframes++;
+          v.width = m.width;
+          v.height = m.height;
+          v.rate.mark();
+        } else {
+          this.sent.audio.frames++;
+        }
+        try {
+          this.deps.sendFrame(m.buf);
+        } catch (e) {
+          this.log('sendFrame failed', /** @type {any} */ (e)?.message ?? e);
+        }
+        break;
+      }
+      case 'ack':
+        this._inFlight = Math.max(0, this._inFlight - 1);
+        break;
+      case 'request-keyframe':
+        Promise.resolve()
+          .then(() => this.deps.requestKeyframe(m.pc))
+          .catch((e) => this.log('requestKeyframe failed', e?.message ?? e));
+        break;
+      case 'size': {
+        const t = this._videoTracks.get(m.key);
+        t?._frame(m.width, m.height, false);
+        break;
+      }
+      case 'painted': {
+        const t = this._videoTracks.get(m.key);
+        if (t) {
+          const s = t.getSettings();
+          t._frame(s.width ?? 0, s.height ?? 0, true);
+          t.dispatchEvent(new Event('firstframe'));
+        }
+        break;
+      }
+      case 'stats':
+        this._remoteStats = m.remote;
+        this._workerVideo = m.video;
+        break;
+      case 'log':
+        this.log('worker:', m.m);
+        break;
+      default:
+        break;
+    }
+  }
+
+  _fps() {
+    const f = this.encoding.maxFramerate;
+    return typeof f === 'number' && f > 0 ? Math.min(f, DEFAULT_FPS) : DEFAULT_FPS;
+  }
+
+  _tick() {
+    const stamp = !!(/** @type {any} */ (globalThis).__lanmeetBenchStamp);
+    if (stamp !== this._stamp) {
+      this._stamp = stamp;
+      this._post({ t: 'stamp', on: stamp });
+    }
+    this._scheduleCapture();
+  }
+
+  /** @returns {boolean} whether camera frames should be taken now */
+  _wantVideo() {
+    const t = this.local.video;
+    return !this.closed && this.sending.video && !!t && t.readyState === 'live' && t.enabled && !!this._video;
+  }
+
+  /** @param {MediaStreamTrack | null} track */
+  _setCameraTrack(track) {
+    if (this._captureTimer) clearTimeout(this._captureTimer);
+    this._captureTimer = 0;
+    if (!track) {
+      if (this._video) {
+        this._video.pause();
+        this._video.srcObject = null;
+        this._video.remove();
+      }
+      this._video = null;
+      this._canvas = null;
+      this._ctx2d = null;
+      return;
+    }
+    const doc = this.deps.document ?? globalThis.document;
+    if (!this._video) {
+      const v = doc.createElement('video');
+      v.muted = true;
+      v.playsInline = true;
+      v.autoplay = true;
+      v.setAttribute('aria-hidden', 'true');
+      // In the document (a detached element may not advance in every engine), not seen.
+      v.style.cssText = 'position:fixed;left:0;top:0;width:2px;height:2px;opacity:0;pointer-events:none;z-index:-1';
+      doc.body.append(v);
+      this._video = v;
+    }
+    this._video.srcObject = new MediaStream([track]);
+    this._video.play().catch((e) => this.log('capture video does not play', e?.message ?? e));
+    this._scheduleCapture();
+  }
+
+  _scheduleCapture() {
+    if (this._captureTimer || !this._wantVideo()) return;
+    this._nextCapture = performance.now();
+    this._captureTimer = /** @type {any} */ (setTimeout(() => this._capture(), 0));
+  }
+
+  /** Takes one camera frame (if the worker keeps up) and schedules the next. */
+  _capture() {
+    this._captureTimer = 0;
+    if (!this._wantVideo()) return;
+    const v = /** @type {HTMLVideoElement} */ (this._video);
+    if (v.readyState >= 2 && v.videoWidth > 0 && this._inFlight < MAX_FRAMES_IN_FLIGHT) {
+      try {
+        this._grab(v);
+      } catch (e) {
+        this.log('camera frame not taken', /** @type {any} */ (e)?.message ?? e);
+      }
+    }
+    const interval = 1000 / this._fps();
+    const now = performance.now();
+    this._nextCapture += interval;
+    // Behind by more than a frame (a busy page): start the rhythm again from now.
+    if (this._nextCapture < now - interval) this._nextCapture = now;
+    this._captureTimer = /** @type {any} */ (setTimeout(() => this._capture(), Math.max(0, this._nextCapture - now)));
+  }
+
+  /** @param {HTMLVideoElement} v */
+  _grab(v) {
+    const t0 = performance.now();
+    const { width, height } = encodeSize(v.videoWidth, v.videoHeight, this.encoding.scaleResolutionDownBy);
+    if (!this._canvas || this._canvas.width !== width || this._canvas.height !== height) {
+      const doc = this.deps.document ?? globalThis.document;
+      this._canvas = typeof OffscreenCanvas === 'function' ? new OffscreenCanvas(width, height) : doc.createElement('canvas');
+      this._canvas.width = width;
+      this._canvas.height = height;
+      this._ctx2d = /** @type {any} */ (this._canvas.getContext('2d', { willReadFrequently: true }));
+    }
+    const ctx = this._ctx2d;
+    if (!ctx) return;
+    ctx.drawImage(v, 0, 0, width, height);
+    const img = ctx.getImageData(0, 0, width, height);
+    const capture = nowUs();
+    if (this._stamp) writeStamp(img.data, width, height, capture);
+    const keyframe = this._wantKey;
+    this._wantKey = false;
+    if (keyframe) this._post({ t: 'keyframe' });
+    this._inFlight++;
+    this._post(
+      { t: 'video', data: img.data.buffer, width, height, ts: Math.round(performance.now() * 1000), capture },
+      [img.data.buffer],
+    );
+    this._captureMsSum += performance.now() - t0;
+    this._captureN++;
+  }
+
+  /** @returns {AudioContext} */
+  _audioContext() {
+    if (!this.ctx) {
+      const AC = globalThis.AudioContext ?? /** @type {any} */ (globalThis).webkitAudioContext;
+      this.ctx = /** @type {AudioContext} */ (new AC({ sampleRate: 48000, latencyHint: 'interactive' }));
+    }
+    return this.ctx;
+  }
+
+  /** @returns {Promise<boolean>} */
+  _loadWorklets() {
+    if (!this._worklets) {
+      const ctx = this._audioContext();
+      this._worklets = Promise.all([
+        ctx.audioWorklet.addModule(new URL('./audio-capture-worklet.js', import.meta.url).href),
+        ctx.audioWorklet.addModule(new URL('./audio-playback-worklet.js', import.meta.url).href),
+      ]).then(
+        () => true,
+        (e) => {
+          this.log('audio worklets did not load', e?.message ?? e);
+          return false;
+        },
+      );
+    }
+    return this._worklets;
+  }
+
+  /** @param {MediaStreamTrack | null} track */
+  _setMicTrack(track) {
+    const gen = ++this._micGen;
+    if (this._micNode) {
+      this._micNode.port.postMessage({ stop: true });
+      this._micNode.disconnect();
+      this._micNode = null;
+    }
+    this._micSource?.disconnect();
+    this._micSource = null;
+    this._micSink?.disconnect();
+    this._micSink = null;
+    if (!track || this.closed) return;
+    const ctx = this._audioContext();
+    this._loadWorklets().then((ok) => {
+      if (!ok || gen !== this._micGen || this.closed) return;
+      const source = ctx.createMediaStreamSource(new MediaStream([track]));
+      const node = new AudioWorkletNode(ctx, 'lanmeet-capture', { numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [1] });
+      // The node runs only while pulled: into the destination through a silent gain.
+      const sink = ctx.createGain();
+      sink.gain.value = 0;
+      source.connect(node);
+      node.connect(sink);
+      sink.connect(ctx.destination);
+      const ch = new MessageChannel();
+      node.port.postMessage({ port: ch.port1 }, [ch.port1]);
+      this._post({ t: 'audio-port', port: ch.port2 }, [ch.port2]);
+      this._micSource = source;
+      this._micNode = node;
+      this._micSink = sink;
+    });
+  }
+
+  /** @param {{track: MediaStreamTrack, dest: MediaStreamAudioDestinationNode, node: AudioWorkletNode | null}} a */
+  _dropAudio(a) {
+    if (a.node) {
+      a.node.port.postMessage({ stop: true });
+      a.node.disconnect();
+      a.node = null;
+    }
+    a.dest.disconnect();
+    a.track.stop();
+  }
+}

@@ -1,0 +1,423 @@
+// @ts-check
+/**
+ * The bridge's media engine (ui/bridge/media-engine.js and its worker and worklets) in
+ * Chromium, with no bridge: a page runs `BridgeMedia` with its own fake camera and a
+ * 440 Hz tone as microphone, looped back (every page frame it sends is rewritten as the
+ * remote frame the bridge would deliver and handed to `onRemoteFrame`). It checks what a
+ * person would see and hear — the tile canvas's pixels change, the remote audio track
+ * carries the tone (an AnalyserNode), muting sends silence — and the keyframe rules (a
+ * frame after a gap is skipped and a keyframe asked for), then that `closeRemote` and
+ * `close` leave nothing running. Figures (capture, encode, decode+paint, fps,
+ * capture-to-paint latency through the pixel stamp) are printed at 640x360 and 320x180.
+ *
+ * The page is served from ui/ by a tiny static server on loopback (nothing of the node is
+ * involved); run inside the suite's namespace like every browser test.
+ */
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { REPO, launchBrowser, WAIT_MS } from './helpers.mjs';
+
+const UI = path.join(REPO, 'ui');
+const TYPES = /** @type {Record<string, string>} */ ({ '.js': 'text/javascript', '.mjs': 'text/javascript', '.html': 'text/html', '.css': 'text/css' });
+const PAGE = `<!doctype html><meta charset="utf-8"><title>bridge media</title>
+<body style="margin:0;background:#222"><div id="stage"></div></body>`;
+
+/** @type {http.Server} */
+let server;
+let base = '';
+/** @type {import('playwright-core').Browser} */
+let browser;
+/** @type {import('playwright-core').Page} */
+let page;
+/** @type {string[]} */
+const consoleLines = [];
+
+before(async () => {
+  server = http.createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/') {
+      res.writeHead(200, { 'Content-Type': 'text/html' }).end(PAGE);
+      return;
+    }
+    const file = path.join(UI, path.normalize(url.pathname));
+    if (!file.startsWith(UI + path.sep)) {
+      res.writeHead(403).end();
+      return;
+    }
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream' }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', () => r(undefined)));
+  const addr = /** @type {import('node:net').AddressInfo} */ (server.address());
+  base = `http://127.0.0.1:${addr.port}/`;
+  browser = await launchBrowser();
+  const context = await browser.newContext({ permissions: ['camera', 'microphone'], viewport: { width: 800, height: 600 } });
+  page = await context.newPage();
+  page.setDefaultTimeout(WAIT_MS);
+  page.on('console', (m) => {
+    consoleLines.push(`[${m.type()}] ${m.text()}`);
+    if (consoleLines.length > 200) consoleLines.shift();
+  });
+  page.on('pageerror', (e) => consoleLines.push(`[pageerror] ${e.message}`));
+  await page.goto(base);
+  // A click: the page may start audio (autoplay rules), as after a person's Join.
+  await page.mouse.click(5, 5);
+});
+
+after(async () => {
+  await browser?.close().catch(() => {});
+  await new Promise((r) => server?.close(() => r(undefined)));
+});
+
+/**
+ * @template T
+ * @param {string} what
+ * @param {() => Promise<T>} fn
+ */
+async function diagnose(what, fn) {
+  try {
+    return await fn();
+  } catch (err) {
+    let stats = '';
+    try {
+      stats = JSON.stringify(await page.evaluate(() => /** @type {any} */ (window).lb?.media.stats()));
+    } catch {
+      stats = '(page not readable)';
+    }
+    throw new Error(`${what}: ${err instanceof Error ? err.message : err}\nstats: ${stats}\n${consoleLines.slice(-25).join('\n')}`);
+  }
+}
+
+/** Starts BridgeMedia on the page, looped back (window.lb holds the pieces). */
+async function startLoopback() {
+  await page.evaluate(async () => {
+    const { BridgeMedia } = await import('/bridge/media-engine.js');
+    const { loopbackFrame, parsePageFrame, parseRemoteFrame, buildRemoteFrame } = await import('/bridge/frames.js');
+    const w = /** @type {any} */ (window);
+    const cam = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360 } });
+    // The microphone: a steady tone, so "has signal" and "is silent" are both clear.
+    const toneCtx = new AudioContext();
+    const osc = toneCtx.createOscillator();
+    osc.frequency.value = 440;
+    const toneOut = toneCtx.createMediaStreamDestination();
+    osc.connect(toneOut);
+    osc.start();
+    const mic = toneOut.stream.getAudioTracks()[0];
+    const lb = {
+      media: /** @type {any} */ (null),
+      cam: cam.getVideoTracks()[0],
+      mic,
+      seq: /** @type {Record<number, number>} */ ({ 1: 0, 2: 0 }),
+      keyRequests: 0,
+      /** drop the next video delta and flag the one after it as after a gap */
+      dropDelta: false,
+      gapNext: false,
+      sentVideo: 0,
+      sentAudio: 0,
+      ended: 0,
+      /** @type {AnalyserNode | null} */
+      analyser: null,
+      level() {
+        if (!this.analyser) return 0;
+        const buf = new Float32Array(this.analyser.fftSize);
+        this.analyser.getFloatTimeDomainData(buf);
+        let s = 0;
+        for (const v of buf) s += v * v;
+        return Math.sqrt(s / buf.length);
+      },
+      parseRemoteFrame,
+      buildRemoteFrame,
+    };
+    w.lb = lb;
+    lb.media = new BridgeMedia({
+      sendFrame: (/** @type {ArrayBuffer} */ buf) => {
+        const p = parsePageFrame(buf);
+        if (!p) throw new Error('not a page frame');
+        const tid = p.kind === 'video' ? 1 : 2;
+        if (p.kind === 'video') lb.sentVideo++;
+        else lb.sentAudio++;
+        if (p.kind === 'video' && !p.keyframe && lb.dropDelta) {
+          lb.dropDelta = false;
+          lb.gapNext = true;
+          lb.seq[tid]++;
+          return;
+        }
+        const afterGap = p.kind === 'video' && lb.gapNext;
+        if (afterGap) lb.gapNext = false;
+        const r = loopbackFrame(buf, { pc: 1, transceiver: tid, seq: lb.seq[tid]++, afterGap });
+        if (r) lb.media.onRemoteFrame(r);
+      },
+      requestKeyframe: (/** @type {number} */ pc) => {
+        if (pc !== 1) throw new Error(`keyframe asked of pc ${pc}`);
+        lb.keyRequests++;
+        // What the bridge does: a PLI to the remote, which is us.
+        lb.media.keyframeRequested();
+      },
+      log: (/** @type {unknown[]} */ ...m) => console.log('bridge:', ...m),
+    });
+    const media = lb.media;
+    media.setLocalTrack('video', lb.cam);
+    media.setLocalTrack('audio', mic);
+    media.setSending('video', true);
+    media.setSending('audio', true);
+    const vt = media.remoteVideoTrack(1, 1);
+    if (!vt.__bridge || vt.kind !== 'video' || vt.readyState !== 'live') throw new Error('not a bridge video track');
+    vt.addEventListener('ended', () => lb.ended++);
+    const canvas = document.createElement('canvas');
+    canvas.id = 'tile';
+    canvas.style.cssText = 'width:320px;height:180px;display:block';
+    /** @type {HTMLElement} */ (document.getElementById('stage')).append(canvas);
+    vt.attachCanvas(canvas);
+    const at = media.remoteAudioTrack(1, 2);
+    if (!(at instanceof MediaStreamTrack) || at.kind !== 'audio') throw new Error('remote audio is not a real track');
+    // The level monitor's way (ui/media.js): another AudioContext reads the track.
+    const an = toneCtx.createAnalyser();
+    an.fftSize = 1024;
+    toneCtx.createMediaStreamSource(new MediaStream([at])).connect(an);
+    lb.analyser = an;
+    w.lbTracks = { vt, at };
+  });
+}
+
+/** @returns {Promise<any>} */
+function stats() {
+  return page.evaluate(() => /** @type {any} */ (window).lb.media.stats());
+}
+
+/** @param {any} s @param {'audio' | 'video'} kind */
+function remoteOf(s, kind) {
+  return s.remote.find((/** @type {any} */ r) => r.pc === 1 && r.kind === kind);
+}
+
+/**
+ * Waits until the remote video has painted more than `n` frames.
+ * @param {number} n
+ */
+async function waitPainted(n) {
+  await page.waitForFunction(
+    (n) => {
+      const r = /** @type {any} */ (window).lb.media.stats().remote.find((/** @type {any} */ x) => x.kind === 'video');
+      return !!r && r.framesPainted > n;
+    },
+    n,
+    { timeout: WAIT_MS, polling: 100 },
+  );
+}
+
+/**
+ * Lets the stream run ~3 s at the current size, then prints and returns its figures.
+ * @param {string} label
+ */
+async function figures(label) {
+  const before = await stats();
+  const beforeV = remoteOf(before, 'video');
+  await page.waitForTimeout(3000);
+  const s = await stats();
+  const v = remoteOf(s, 'video');
+  const out = {
+    size: `${s.sent.video.width}x${s.sent.video.height}`,
+    captureMs: round(s.sent.video.captureMs),
+    encodeMs: round(s.sent.video.encodeMs),
+    sentFps: s.sent.video.fps,
+    decodePaintMs: round(v.decodePaintMs),
+    paintedFps: round((v.framesPainted - beforeV.framesPainted) / 3),
+    latencyP50Ms: round(v.latencyMs?.p50),
+    latencyP95Ms: round(v.latencyMs?.p95),
+    latencyN: v.latencyMs?.n ?? 0,
+  };
+  console.log(`bridge media figures ${label}: ${JSON.stringify(out)}`);
+  return out;
+}
+
+/** @param {number | null | undefined} x */
+function round(x) {
+  return typeof x === 'number' ? Math.round(x * 10) / 10 : null;
+}
+
+describe('bridge media engine, looped back in Chromium', () => {
+  test('camera → VP8 → decoder → tile canvas: frames decoded and the pixels change', async () => {
+    await diagnose('loopback start', () => startLoopback());
+    await diagnose('frames painted', () => waitPainted(10));
+    const s = await stats();
+    assert.ok(s.sent.video.frames > 0 && s.sent.video.keyframes > 0, 'video sent, starting with a keyframe');
+    assert.equal(s.sent.video.width, 640);
+    assert.equal(s.sent.video.height, 360);
+    const v = remoteOf(s, 'video');
+    assert.ok(v.framesDecoded > 0);
+    assert.equal(v.width, 640);
+    const settings = await page.evaluate(() => /** @type {any} */ (window).lbTracks.vt.getSettings());
+    assert.deepEqual(settings, { width: 640, height: 360 });
+    const muted = await page.evaluate(() => /** @type {any} */ (window).lbTracks.vt.muted);
+    assert.equal(muted, false, 'a painted track is unmuted');
+    // What is on screen: two pictures of the tile canvas, some time apart, differ.
+    const tile = page.locator('#tile');
+    const first = await tile.screenshot();
+    await diagnose('canvas pixels change', () =>
+      page.waitForFunction(
+        async (n) => {
+          const r = /** @type {any} */ (window).lb.media.stats().remote.find((/** @type {any} */ x) => x.kind === 'video');
+          return r.framesPainted > n + 15;
+        },
+        v.framesPainted,
+        { timeout: WAIT_MS, polling: 100 },
+      ),
+    );
+    const second = await tile.screenshot();
+    assert.notDeepEqual(second, first, 'the tile shows a moving picture');
+    // And it is not blank: the screenshot has more than one colour.
+    const intrinsic = await page.evaluate(() => {
+      const c = /** @type {HTMLCanvasElement} */ (document.getElementById('tile'));
+      return { w: c.width, h: c.height };
+    });
+    assert.deepEqual(intrinsic, { w: 640, h: 360 }, 'the worker sized the tile canvas to the frames');
+  });
+
+  test('microphone → Opus → playback worklet → a real track with the tone; mute sends silence', async () => {
+    await diagnose('remote audio has signal', () =>
+      page.waitForFunction(() => /** @type {any} */ (window).lb.level() > 0.05, null, { timeout: WAIT_MS, polling: 100 }),
+    );
+    const s = await stats();
+    assert.ok(s.sent.audio.frames > 0);
+    assert.ok(remoteOf(s, 'audio').framesDecoded > 0);
+    // Muted: frames still go out (silence), and what arrives is silent.
+    await page.evaluate(() => {
+      const lb = /** @type {any} */ (window).lb;
+      lb.mic.enabled = false;
+      lb.mutedAt = lb.sentAudio;
+    });
+    await diagnose('muted is silent', () =>
+      page.waitForFunction(() => /** @type {any} */ (window).lb.level() < 0.001, null, { timeout: WAIT_MS, polling: 100 }),
+    );
+    await diagnose('muted still sends frames', () =>
+      page.waitForFunction(() => /** @type {any} */ (window).lb.sentAudio > /** @type {any} */ (window).lb.mutedAt + 25, null, { timeout: WAIT_MS, polling: 100 }),
+    );
+    await page.evaluate(() => {
+      /** @type {any} */ (window).lb.mic.enabled = true;
+    });
+    await diagnose('unmuted has signal again', () =>
+      page.waitForFunction(() => /** @type {any} */ (window).lb.level() > 0.05, null, { timeout: WAIT_MS, polling: 100 }),
+    );
+  });
+
+  test('a frame after a gap is skipped, a keyframe is asked for, and the picture goes on', async () => {
+    const before = remoteOf(await stats(), 'video');
+    const keysBefore = (await stats()).sent.video.keyframes;
+    await page.evaluate(() => {
+      /** @type {any} */ (window).lb.dropDelta = true;
+    });
+    await diagnose('keyframe after the gap', () =>
+      page.waitForFunction(
+        (k) => {
+          const lb = /** @type {any} */ (window).lb;
+          return lb.keyRequests > 0 && lb.media.stats().sent.video.keyframes > k;
+        },
+        keysBefore,
+        { timeout: WAIT_MS, polling: 100 },
+      ),
+    );
+    await diagnose('painting goes on', () => waitPainted(before.framesPainted + 10));
+    const after = remoteOf(await stats(), 'video');
+    assert.ok(after.gaps > before.gaps, 'the gap was counted');
+    // Bad input from the socket: ignored, the stream goes on.
+    await page.evaluate(() => {
+      const lb = /** @type {any} */ (window).lb;
+      lb.media.onRemoteFrame(new ArrayBuffer(3));
+      lb.media.onRemoteFrame(new Uint8Array([2, 0, 9, 0]).buffer);
+      lb.media.onRemoteFrame('not binary');
+      // A delta for an unknown stream, and garbage VP8 as a keyframe of a new one.
+      lb.media.onRemoteFrame(lb.buildRemoteFrame({ keyframe: false, afterGap: false, kind: 'video', pc: 9, transceiver: 9, rtpTimestamp: 0, seq: 0 }, new Uint8Array(10)));
+    });
+    await diagnose('still painting after bad input', () => waitPainted(after.framesPainted + 10));
+  });
+
+  test('figures at 640x360 and 320x180 (with the capture stamp)', async () => {
+    await page.evaluate(() => {
+      /** @type {any} */ (window).__lanmeetBenchStamp = true;
+    });
+    await diagnose('stamped frames read back', () =>
+      page.waitForFunction(
+        () => {
+          const r = /** @type {any} */ (window).lb.media.stats().remote.find((/** @type {any} */ x) => x.kind === 'video');
+          return (r?.latencyMs?.n ?? 0) > 5;
+        },
+        null,
+        { timeout: WAIT_MS, polling: 200 },
+      ),
+    );
+    const big = await figures('640x360');
+    assert.equal(big.size, '640x360');
+    assert.ok(big.latencyN > 0, 'the stamp was read back after VP8');
+    await page.evaluate(() => /** @type {any} */ (window).lb.media.setVideoEncoding({ scaleResolutionDownBy: 2 }));
+    await diagnose('320x180 painted', () =>
+      page.waitForFunction(
+        () => {
+          const r = /** @type {any} */ (window).lb.media.stats().remote.find((/** @type {any} */ x) => x.kind === 'video');
+          return r?.width === 320;
+        },
+        null,
+        { timeout: WAIT_MS, polling: 100 },
+      ),
+    );
+    const small = await figures('320x180');
+    assert.equal(small.size, '320x180');
+    await page.evaluate(() => {
+      /** @type {any} */ (window).__lanmeetBenchStamp = false;
+    });
+  });
+
+  test('closeRemote ends the tracks and drops the decoders; close leaves nothing running', async () => {
+    await page.evaluate(() => /** @type {any} */ (window).lb.media.closeRemote(1));
+    const tracks = await page.evaluate(() => {
+      const w = /** @type {any} */ (window);
+      return { video: w.lbTracks.vt.readyState, audio: w.lbTracks.at.readyState, ended: w.lb.ended, live: w.lb.media.liveness() };
+    });
+    assert.equal(tracks.video, 'ended');
+    assert.equal(tracks.audio, 'ended');
+    assert.equal(tracks.ended, 1, "the video track's ended event fired once");
+    assert.equal(tracks.live.remoteVideo, 0);
+    assert.equal(tracks.live.remoteAudio, 0);
+    // The worker's next report has no stream of that peer, though our frames keep coming.
+    await diagnose('worker dropped the streams', () =>
+      page.waitForFunction(
+        () => {
+          const lb = /** @type {any} */ (window).lb;
+          return lb.media.stats().remote.length === 0 && lb.media.stats().sent.video.frames > 0;
+        },
+        null,
+        { timeout: WAIT_MS, polling: 100 },
+      ),
+    );
+    // A new stream of the same pc number starts clean.
+    const again = await page.evaluate(() => {
+      const lb = /** @type {any} */ (window).lb;
+      const t = lb.media.remoteVideoTrack(1, 1);
+      return { fresh: t !== /** @type {any} */ (window).lbTracks.vt, state: t.readyState };
+    });
+    assert.deepEqual(again, { fresh: true, state: 'live' });
+    const sentBefore = await page.evaluate(() => /** @type {any} */ (window).lb.sentVideo);
+    await page.evaluate(() => /** @type {any} */ (window).lb.media.close());
+    await page.waitForFunction(() => /** @type {any} */ (window).lb.media.ctx?.state === 'closed', null, { timeout: WAIT_MS });
+    const live = await page.evaluate(() => /** @type {any} */ (window).lb.media.liveness());
+    assert.deepEqual(live, {
+      worker: false,
+      audioContext: 'closed',
+      housekeeping: false,
+      capture: false,
+      captureVideo: false,
+      micNode: false,
+      remoteVideo: 0,
+      remoteAudio: 0,
+    });
+    assert.equal(await page.locator('video').count(), 0, 'the hidden capture video is gone');
+    // Nothing is sent after close.
+    await page.waitForTimeout(300);
+    assert.equal(await page.evaluate(() => /** @type {any} */ (window).lb.sentVideo), sentBefore);
+  });
+});
