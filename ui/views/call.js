@@ -8,6 +8,12 @@
  * hands to screen readers, and banners for what went wrong. Like the lobby, it shows
  * and reports; call-controller.js decides (keys go to it as shortcut actions).
  *
+ * A person whose video comes through the bridge (a page without WebRTC, see
+ * ui/bridge/) has a {@link import('../bridge/media-stream.js').BridgeVideoTrack}: the
+ * media worker paints it into a `<canvas>` that takes the `<video>`'s place (same size,
+ * same cover fit, `data-testid="tile-canvas"`); its sound is a real track and plays in the
+ * `<audio>` element as any other.
+ *
  * Tiles carry data attributes for tests and styling: `data-testid="tile"`,
  * `data-peer-id`, `data-self`, `data-name`, `data-state` (connecting | connected |
  * reconnecting | failed), `data-muted`, `data-camera`, `data-sharing`,
@@ -108,6 +114,14 @@ class Tile {
     this.video = /** @type {HTMLVideoElement} */ (h('video', { playsInline: true, autoplay: true, muted: true }));
     this.video.muted = true; // sound goes through the <audio> element (or nowhere, for our own)
     this.audio = self ? null : /** @type {HTMLAudioElement} */ (h('audio', { autoplay: true }));
+    /** The canvas a bridge video track is painted into (in the video's place), if any. @type {HTMLCanvasElement | null} */
+    this.canvas = null;
+    /** @type {any} the BridgeVideoTrack painting {@link canvas} */
+    this.bridgeTrack = null;
+    /** Called when the tile's picture starts (video playing, or a bridge track's first frame). @type {Set<() => void>} */
+    this.playingListeners = new Set();
+    this.video.addEventListener('playing', () => this._playing());
+    this._onFirstFrame = () => this._playing();
     this.nameEl = h('span', { class: 'tile-name' });
     this.youEl = self ? h('span', { class: 'you', ...tr('call.tile.you') }) : null;
     this.initial = h('div', { class: 'avatar', 'aria-hidden': 'true' }, initialOf(name));
@@ -282,25 +296,77 @@ class Tile {
    */
   async show(stream) {
     this.stream = stream;
+    const track = /** @type {any} */ (stream?.getVideoTracks()[0] ?? null);
+    const bridged = !!track?.__bridge;
+    this._showBridgeTrack(bridged ? track : null);
     // An element playing a stream without tracks never gets data, and delays the
     // page's load event for as long: attach streams only once they have tracks.
-    const video = stream && stream.getVideoTracks().length ? stream : null;
+    const video = stream && !bridged && stream.getVideoTracks().length ? stream : null;
     if (this.video.srcObject !== video) this.video.srcObject = video;
     if (video) tryPlay(this.video);
     if (!this.audio) return true;
-    const audio = stream && stream.getAudioTracks().length ? stream : null;
+    const audio = stream && stream.getAudioTracks().length ? realStream(stream) : null;
     if (this.audio.srcObject !== audio) this.audio.srcObject = audio;
     if (!audio) return true;
     return tryPlay(this.audio);
   }
 
+  /**
+   * Paints `track` (a bridge video track) in a canvas in the video's place, or goes back
+   * to the video (`null`). A canvas is handed to the worker once, so a new track gets a
+   * new canvas.
+   * @param {any} track
+   */
+  _showBridgeTrack(track) {
+    if (track === this.bridgeTrack) return;
+    if (this.bridgeTrack) {
+      this.bridgeTrack.removeEventListener('firstframe', this._onFirstFrame);
+      this.bridgeTrack.detachCanvas();
+      this.bridgeTrack = null;
+    }
+    this.canvas?.remove();
+    this.canvas = null;
+    this.video.hidden = !!track;
+    if (this.pipButton) this.pipButton.hidden = !!track;
+    if (!track) return;
+    const canvas = /** @type {HTMLCanvasElement} */ (h('canvas', { class: 'tile-canvas', 'data-testid': 'tile-canvas', 'aria-hidden': 'true' }));
+    this.video.after(canvas);
+    this.canvas = canvas;
+    this.bridgeTrack = track;
+    track.addEventListener('firstframe', this._onFirstFrame);
+    track.attachCanvas(canvas);
+    if (track.framesPainted > 0) this._playing();
+  }
+
+  /** @param {() => void} fn called whenever the tile's picture starts */
+  onPlaying(fn) {
+    this.playingListeners.add(fn);
+  }
+
+  _playing() {
+    for (const fn of this.playingListeners) fn();
+  }
+
   destroy() {
     const doc = /** @type {any} */ (document);
     if (doc.pictureInPictureElement === this.video) doc.exitPictureInPicture?.().catch(() => {});
+    this._showBridgeTrack(null);
+    this.playingListeners.clear();
     this.video.srcObject = null;
     if (this.audio) this.audio.srcObject = null;
     this.el.remove();
   }
+}
+
+/**
+ * What an `<audio>` element can play of `stream`: itself, or for a bridge stream (which
+ * also holds a canvas-painted video track) a real MediaStream of its real tracks.
+ * @param {MediaStream} stream
+ * @returns {MediaStream | null}
+ */
+function realStream(stream) {
+  const s = /** @type {any} */ (stream);
+  return typeof s.realStream === 'function' ? s.realStream() : stream;
 }
 
 /** @param {string | undefined} name */
@@ -572,7 +638,7 @@ export class CallView {
    * @param {() => void} fn
    */
   onTilePlaying(id, fn) {
-    this.tiles.get(id)?.video.addEventListener('playing', fn);
+    this.tiles.get(id)?.onPlaying(fn);
   }
 
   /** @param {string} id */

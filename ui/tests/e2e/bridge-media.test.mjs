@@ -18,12 +18,13 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { REPO, launchBrowser, WAIT_MS } from './helpers.mjs';
+import { REPO, launchBrowser, artifactPath, WAIT_MS } from './helpers.mjs';
 
 const UI = path.join(REPO, 'ui');
 const TYPES = /** @type {Record<string, string>} */ ({ '.js': 'text/javascript', '.mjs': 'text/javascript', '.html': 'text/html', '.css': 'text/css' });
 const PAGE = `<!doctype html><meta charset="utf-8"><title>bridge media</title>
-<body style="margin:0;background:#222"><div id="stage"></div></body>`;
+<link rel="stylesheet" href="/styles.css">
+<body style="margin:0;background:#222"><div id="stage"></div><div id="call"></div></body>`;
 
 /** @type {http.Server} */
 let server;
@@ -372,6 +373,88 @@ describe('bridge media engine, looped back in Chromium', () => {
     });
   });
 
+  test("the call view's tile paints a bridge video track in a canvas in the video's place", async () => {
+    const r = await page.evaluate(async () => {
+      const w = /** @type {any} */ (window);
+      const { CallView } = await import('/views/call.js');
+      const { BridgeMediaStream } = await import('/bridge/media-stream.js');
+      const root = /** @type {HTMLElement} */ (document.getElementById('call'));
+      root.style.cssText = 'position:fixed;inset:0;background:#000';
+      document.getElementById('stage')?.remove();
+      const noop = () => {};
+      const view = new CallView(
+        root,
+        /** @type {any} */ ({ onMute: noop, onCamera: noop, onShare: noop, onHand: noop, onLeave: noop, onCopyInvite: noop, onChat: noop, onChatOpen: noop, onShortcut: noop, onDevice: noop, onEnableSound: noop, onAnyClick: noop }),
+        { roomName: '', code: 'K7M2Q9XR' },
+      );
+      w.view = view;
+      w.tilePlaying = 0;
+      view.addTile('self', 'Me', true);
+      view.addTile('p1', 'Ann', false);
+      view.onTilePlaying('p1', () => w.tilePlaying++);
+      await view.showStream('self', new MediaStream([w.lb.cam]));
+      const stream = new BridgeMediaStream([w.lbTracks.vt, w.lbTracks.at]);
+      await view.showStream('p1', stream);
+      // Shown again (the controller does on every track): the same canvas stays.
+      await view.showStream('p1', stream);
+      const tile = /** @type {HTMLElement} */ (document.querySelector('[data-testid=tile][data-peer-id=p1]'));
+      const canvases = tile.querySelectorAll('canvas[data-testid=tile-canvas]');
+      const canvas = /** @type {HTMLCanvasElement} */ (canvases[0]);
+      const video = /** @type {HTMLVideoElement} */ (tile.querySelector('video'));
+      const audio = /** @type {HTMLAudioElement} */ (tile.querySelector('audio'));
+      const selfTile = /** @type {HTMLElement} */ (document.querySelector('[data-testid=tile][data-self=true]'));
+      const selfVideo = /** @type {HTMLVideoElement} */ (selfTile.querySelector('video'));
+      const tb = tile.getBoundingClientRect();
+      const cb = canvas.getBoundingClientRect();
+      const src = /** @type {MediaStream | null} */ (audio.srcObject);
+      return {
+        canvases: canvases.length,
+        videoShown: getComputedStyle(video).display !== 'none',
+        videoSrc: !!video.srcObject,
+        fit: getComputedStyle(canvas).objectFit,
+        transform: getComputedStyle(canvas).transform,
+        fills: Math.abs(tb.width - cb.width) < 1 && Math.abs(tb.height - cb.height) < 1 && cb.width > 0,
+        audioReal: src instanceof MediaStream,
+        audioTracks: src ? src.getTracks().map((t) => t === w.lbTracks.at) : [],
+        selfCanvas: !!selfTile.querySelector('canvas'),
+        selfTransform: getComputedStyle(selfVideo).transform,
+        name: tile.dataset.name,
+      };
+    });
+    assert.deepEqual(r, {
+      canvases: 1,
+      videoShown: false,
+      videoSrc: false,
+      fit: 'cover',
+      transform: 'none',
+      fills: true,
+      audioReal: true,
+      audioTracks: [true],
+      selfCanvas: false,
+      selfTransform: 'matrix(-1, 0, 0, 1, 0, 0)',
+      name: 'Ann',
+    });
+    await diagnose('tile canvas painted', () =>
+      page.waitForFunction(() => /** @type {any} */ (window).tilePlaying > 0, null, { timeout: WAIT_MS, polling: 100 }),
+    );
+    const canvas = page.locator('[data-testid=tile][data-peer-id=p1] [data-testid=tile-canvas]');
+    const first = await canvas.screenshot();
+    await diagnose('tile canvas moves', async () => {
+      const n = remoteOf(await stats(), 'video').framesPainted;
+      await waitPainted(n + 15);
+    });
+    assert.notDeepEqual(await canvas.screenshot(), first, 'the tile shows a moving picture');
+    await page.screenshot({ path: artifactPath('bridge-media-tile.png') });
+    // Camera off: the canvas hides like a video, the avatar shows.
+    await page.evaluate(() => /** @type {any} */ (window).view.updateTile('p1', { camera: false }));
+    assert.equal(await canvas.evaluate((c) => getComputedStyle(c).visibility), 'hidden');
+    await page.evaluate(() => /** @type {any} */ (window).view.updateTile('p1', { camera: true }));
+    // The tile goes: its canvas goes, the track lives on (it belongs to the peer).
+    await page.evaluate(() => /** @type {any} */ (window).view.removeTile('p1'));
+    assert.equal(await page.locator('[data-testid=tile-canvas]').count(), 0);
+    assert.equal(await page.evaluate(() => /** @type {any} */ (window).lbTracks.vt.readyState), 'live');
+  });
+
   test('closeRemote ends the tracks and drops the decoders; close leaves nothing running', async () => {
     await page.evaluate(() => /** @type {any} */ (window).lb.media.closeRemote(1));
     const tracks = await page.evaluate(() => {
@@ -415,7 +498,7 @@ describe('bridge media engine, looped back in Chromium', () => {
       remoteVideo: 0,
       remoteAudio: 0,
     });
-    assert.equal(await page.locator('video').count(), 0, 'the hidden capture video is gone');
+    assert.equal(await page.locator('body > video').count(), 0, 'the hidden capture video is gone');
     // Nothing is sent after close.
     await page.waitForTimeout(300);
     assert.equal(await page.evaluate(() => /** @type {any} */ (window).lb.sentVideo), sentBefore);
