@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use lanmeet_native_peer::channel::{NUDGE_EVERY, NUDGE_FOR};
 use lanmeet_native_peer::media::{Codec, FrameAssembler};
 use lanmeet_native_peer::{
-    CandidateJson, EventForwarder, IceServer, PcEvent, PeerSettings, is_keyframe_request, sdp,
+    EventForwarder, IceServer, LocalCandidates, PcEvent, PeerSettings, is_keyframe_request, sdp,
     signal,
 };
 use rtc::media::Sample;
@@ -142,7 +142,7 @@ pub(crate) async fn spawn(
         remote_video: Vec::new(),
         params: HashMap::new(),
         held_candidates: Vec::new(),
-        local_mid: None,
+        local_candidates: LocalCandidates::default(),
         counters: Arc::new(Counters::default()),
         nudge_until: None,
         last_pli: None,
@@ -184,7 +184,7 @@ struct PeerTask {
     /// Local candidates held while our offer awaits its answer (native-peer's
     /// `Action::HoldCandidate` explains why).
     held_candidates: Vec<Value>,
-    local_mid: Option<String>,
+    local_candidates: LocalCandidates,
     counters: Arc<Counters>,
     nudge_until: Option<Instant>,
     last_pli: Option<Instant>,
@@ -300,7 +300,7 @@ impl PeerTask {
                 self.pc.set_local_description(desc).await?;
                 let local = self.pc.local_description().await;
                 if let Some(l) = &local {
-                    self.local_mid = sdp::first_mid(&l.sdp);
+                    self.local_candidates.set_local_description(&l.sdp);
                 }
                 Ok(json!({
                     "description": local.as_ref().map(describe),
@@ -448,7 +448,11 @@ impl PeerTask {
             }
             Op::GetStats { .. } => {
                 let c = &self.counters;
+                // The pair ICE chose, as the page's shim maps it to a `candidate-pair`
+                // report (ui/peer.js reads whether it is relayed); null until connected.
+                let pair = lanmeet_native_peer::selected_pair(&*self.pc).await;
                 Ok(json!({
+                    "selectedPair": pair,
                     "connectionState": self.connection_state,
                     "iceConnectionState": self.ice_state,
                     "framesReceived": c.frames_received.load(Ordering::Relaxed),
@@ -525,16 +529,8 @@ impl PeerTask {
     async fn on_event(&mut self, event: PcEvent) {
         match event {
             PcEvent::NegotiationNeeded => self.emit("negotiationneeded", json!({})),
-            PcEvent::Candidate(e) => match e.candidate.to_json() {
-                Ok(init) => {
-                    if self.local_mid.is_none() {
-                        self.local_mid = self
-                            .pc
-                            .local_description()
-                            .await
-                            .and_then(|d| sdp::first_mid(&d.sdp));
-                    }
-                    let c = CandidateJson::local(init.candidate, self.local_mid.as_deref());
+            PcEvent::Candidate(e) => match self.local_candidates.to_json(&*self.pc, &e).await {
+                Ok(c) => {
                     let c = json!(c);
                     if self.signaling_state().await == "have-local-offer" {
                         self.held_candidates.push(c);

@@ -57,6 +57,37 @@ async fn frames_keyframes_and_messages_cross_a_real_call_both_ways() {
         );
     }
 
+    // The pair ICE chose: host candidates on loopback, no relay. (The remote end is
+    // `prflx` when its check arrived before its candidate was signaled: the same
+    // address, learned from the check.)
+    for side in [&c.a, &c.b] {
+        let stats = side.page.ok(json!({"op": "getStats", "pc": PC})).await;
+        let pair = &stats["selectedPair"];
+        assert_eq!(pair["local"]["type"], "host", "{stats}");
+        assert!(
+            ["host", "prflx"].contains(&pair["remote"]["type"].as_str().unwrap()),
+            "{stats}"
+        );
+        for end in ["local", "remote"] {
+            assert_eq!(pair[end]["protocol"], "udp", "{stats}");
+            assert_eq!(pair[end]["address"], "127.0.0.1", "{stats}");
+            assert!(pair[end]["port"].as_u64().unwrap() > 0, "{stats}");
+            assert!(pair[end].get("relayProtocol").is_none(), "{stats}");
+        }
+    }
+    let (a, b) = (
+        c.a.page.ok(json!({"op": "getStats", "pc": PC})).await,
+        c.b.page.ok(json!({"op": "getStats", "pc": PC})).await,
+    );
+    assert_eq!(
+        a["selectedPair"]["local"]["port"],
+        b["selectedPair"]["remote"]["port"]
+    );
+    assert_eq!(
+        a["selectedPair"]["remote"]["port"],
+        b["selectedPair"]["local"]["port"]
+    );
+
     // The lanmeet data channel, both ways.
     c.a.page
         .ok(json!({"op": "sendData", "pc": PC, "channel": c.a.channel_id(), "data": "{\"type\":\"chat\",\"text\":\"hi bob\"}"}))
@@ -256,6 +287,10 @@ async fn wrong_secret_or_origin_is_refused_with_a_clear_error() {
     assert_eq!(ready["event"], "ready");
     assert_eq!(ready["version"], 1);
     assert_eq!(bridge.stats().refused.load(Ordering::Relaxed), 3);
+    // A connection ICE has not connected has no selected pair yet.
+    page.ok(json!({"op": "createPeer", "pc": 7})).await;
+    let stats = page.ok(json!({"op": "getStats", "pc": 7})).await;
+    assert!(stats["selectedPair"].is_null(), "{stats}");
     page.close().await;
     bridge.shutdown().await;
 }

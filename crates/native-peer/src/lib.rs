@@ -12,6 +12,7 @@
 //! - [`sdp`]: the mid and session id read from an SDP.
 //! - [`channel`]: the `lanmeet` data channel label and the open-promptly workaround.
 //! - [`route`]: the local address to bind, the one that routes to the room's host.
+//! - [`selected_pair`]: the candidate pair ICE chose, and whether it is relayed.
 //! - [`media`]: received RTP made whole frames again (VP8, Opus) with keyframe flags,
 //!   and keyframe detection.
 //!
@@ -29,8 +30,10 @@ pub mod media;
 pub mod negotiation;
 pub mod route;
 pub mod sdp;
+pub mod selected_pair;
 pub mod signal;
 
 pub use connection::{EventForwarder, IceServer, PcEvent, PeerSettings, build};
 pub use keyframe_requests::is_keyframe_request;
-pub use signal::{CandidateJson, SignalData};
+pub use selected_pair::{PairEnd, SelectedPair, Via, selected_pair};
+pub use signal::{CandidateJson, LocalCandidates, SignalData};

@@ -4,7 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use webrtc::peer_connection::{RTCIceCandidateInit, RTCSessionDescription};
+use webrtc::peer_connection::{
+    PeerConnection, RTCIceCandidateInit, RTCPeerConnectionIceEvent, RTCSessionDescription,
+};
+
+use crate::sdp;
 
 /// What a `signal.data` value means to a WebRTC client.
 #[derive(Debug, PartialEq)]
@@ -97,6 +101,48 @@ impl CandidateJson {
     }
 }
 
+/// Turns gathered local candidates into the JSON the UI sends, with the mid of the
+/// bundled (first) m-line of our local description. The driver's candidates carry an
+/// empty `sdpMid`, and browsers need the real one to place them. The mid is learned
+/// when a local description is set ([`LocalCandidates::set_local_description`]) or, if a
+/// candidate comes first, read from the connection once and kept.
+#[derive(Debug, Default)]
+pub struct LocalCandidates {
+    mid: Option<String>,
+}
+
+impl LocalCandidates {
+    /// Our local description is now `sdp`: its first mid is the one candidates carry.
+    /// (An answer keeps the offer's m-line order, so offer and answer agree.)
+    pub fn set_local_description(&mut self, sdp: &str) {
+        if let Some(mid) = sdp::first_mid(sdp) {
+            self.mid = Some(mid);
+        }
+    }
+
+    /// The gathered candidate of `event` as `RTCIceCandidateInit` JSON for `signal.data`.
+    pub async fn to_json(
+        &mut self,
+        pc: &dyn PeerConnection,
+        event: &RTCPeerConnectionIceEvent,
+    ) -> Result<CandidateJson, webrtc::error::Error> {
+        let init = event.candidate.to_json()?;
+        if self.mid.is_none() {
+            self.mid = pc
+                .local_description()
+                .await
+                .and_then(|d| sdp::first_mid(&d.sdp));
+        }
+        Ok(CandidateJson::local(init.candidate, self.mid.as_deref()))
+    }
+
+    /// The mid candidates are sent with now (`None` until one is known; they then
+    /// carry `"0"`).
+    pub fn mid(&self) -> Option<&str> {
+        self.mid.as_deref()
+    }
+}
+
 /// A `rollback` description: webrtc 0.21 has no constructor for it, but parses it.
 pub fn rollback() -> Result<RTCSessionDescription, serde_json::Error> {
     serde_json::from_value(json!({"type": "rollback", "sdp": ""}))
@@ -137,6 +183,17 @@ mod tests {
         );
         assert_eq!(SignalData::parse(&json!({"hello":1})), SignalData::Other);
         assert_eq!(SignalData::parse(&Value::Null), SignalData::Other);
+    }
+
+    #[test]
+    fn local_candidates_take_the_first_mid_of_the_local_description() {
+        let mut lc = LocalCandidates::default();
+        assert_eq!(lc.mid(), None);
+        lc.set_local_description("v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:v1\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:a2\r\n");
+        assert_eq!(lc.mid(), Some("v1"));
+        // A description without a mid (none set yet) keeps what was learned.
+        lc.set_local_description("v=0\r\n");
+        assert_eq!(lc.mid(), Some("v1"));
     }
 
     #[test]

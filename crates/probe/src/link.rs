@@ -34,7 +34,7 @@ use webrtc::peer_connection::{PeerConnection, RTCIceGatheringState, RTCPeerConne
 use lanmeet_native_peer::channel::{CHANNEL_LABEL, NUDGE_EVERY, NUDGE_FOR};
 use lanmeet_native_peer::negotiation::{Event, Negotiation};
 use lanmeet_native_peer::{
-    CandidateJson, EventForwarder, IceServer, PcEvent, PeerSettings, SignalData, sdp,
+    EventForwarder, IceServer, LocalCandidates, PcEvent, PeerSettings, SignalData,
 };
 
 use self::signaling::Subject;
@@ -184,7 +184,7 @@ struct LinkTask {
     pc: Arc<dyn PeerConnection>,
     negotiation: Negotiation,
     channel: Option<Arc<dyn DataChannel>>,
-    local_mid: Option<String>,
+    local_candidates: LocalCandidates,
     next_ping: u64,
     readers: Vec<JoinHandle<()>>,
     /// Until when to nudge the driver (set when the connection becomes connected).
@@ -227,7 +227,7 @@ async fn run(
         ctx,
         pc,
         channel: None,
-        local_mid: None,
+        local_candidates: LocalCandidates::default(),
         next_ping: 1,
         readers: Vec::new(),
         nudge_until: None,
@@ -301,22 +301,16 @@ impl LinkTask {
                 self.negotiate(Event::NegotiationNeeded, Subject::Nothing)
                     .await;
             }
-            PcEvent::Candidate(event) => match event.candidate.to_json() {
-                Ok(init) => {
-                    if self.local_mid.is_none() {
-                        self.local_mid = self
-                            .pc
-                            .local_description()
-                            .await
-                            .and_then(|d| sdp::first_mid(&d.sdp));
+            PcEvent::Candidate(event) => {
+                match self.local_candidates.to_json(&*self.pc, &event).await {
+                    Ok(c) => {
+                        let data = SignalData::candidate(Some(&c));
+                        self.negotiate(Event::LocalCandidate, Subject::LocalCandidate(data))
+                            .await;
                     }
-                    let c = CandidateJson::local(init.candidate, self.local_mid.as_deref());
-                    let data = SignalData::candidate(Some(&c));
-                    self.negotiate(Event::LocalCandidate, Subject::LocalCandidate(data))
-                        .await;
+                    Err(e) => self.record_error("local candidate", e),
                 }
-                Err(e) => self.record_error("local candidate", e),
-            },
+            }
             PcEvent::Gathering(state) => {
                 if state == RTCIceGatheringState::Complete {
                     let data = SignalData::candidate(None);

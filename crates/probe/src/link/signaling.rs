@@ -145,7 +145,7 @@ impl LinkTask {
         match result {
             Ok(offer) => {
                 debug!(peer = %self.ctx.peer_id, ice_restart, "offer sent");
-                self.local_mid = sdp::first_mid(&offer.sdp);
+                self.local_candidates.set_local_description(&offer.sdp);
                 self.send(LinkRequest::Signal(SignalData::description(
                     "offer", &offer.sdp,
                 )));
@@ -196,9 +196,7 @@ impl LinkTask {
                         l.descriptions_applied += 1
                     });
                 if let Some(answer) = answer {
-                    if self.local_mid.is_none() {
-                        self.local_mid = sdp::first_mid(&answer.sdp);
-                    }
+                    self.local_candidates.set_local_description(&answer.sdp);
                     self.send(LinkRequest::Signal(SignalData::description(
                         "answer",
                         &answer.sdp,
