@@ -232,6 +232,96 @@ function convert(src, width, height, out, ly, uOff, uStride, vOff, vStride, step
   }
 }
 
+/** Formats whose single plane is 4 bytes a pixel, and where red sits in it. */
+const PACKED = /** @type {Record<string, number>} */ ({ RGBA: 0, RGBX: 0, BGRA: 2, BGRX: 2 });
+
+/**
+ * Any frame format WebCodecs hands out for camera or decoded frames (I420, I420A, NV12,
+ * RGBA, RGBX, BGRA, BGRX) → RGBA, opaque.
+ * @param {Uint8Array} src
+ * @param {string} format
+ * @param {PlaneLayout[]} layout
+ * @param {number} width
+ * @param {number} height
+ * @param {Uint8ClampedArray | Uint8Array} out width × height × 4 bytes
+ * @returns {boolean} false for a format it does not know
+ */
+export function frameToRgba(src, format, layout, width, height, out) {
+  if (format === 'I420' || format === 'I420A') {
+    i420ToRgba(src, layout, width, height, out);
+    return true;
+  }
+  if (format === 'NV12') {
+    nv12ToRgba(src, layout, width, height, out);
+    return true;
+  }
+  const red = PACKED[format];
+  if (red === undefined) return false;
+  const blue = 2 - red;
+  const { offset, stride } = layout[0];
+  for (let y = 0; y < height; y++) {
+    let i = offset + y * stride;
+    let o = y * width * 4;
+    for (let x = 0; x < width; x++, i += 4, o += 4) {
+      out[o] = src[i + red];
+      out[o + 1] = src[i + 1];
+      out[o + 2] = src[i + blue];
+      out[o + 3] = 255;
+    }
+  }
+  return true;
+}
+
+/**
+ * Scales an RGBA image down (the one encoding's `scaleResolutionDownBy`): an average of
+ * k×k pixels for a whole factor k, the nearest pixel otherwise.
+ * @param {Uint8ClampedArray | Uint8Array} src
+ * @param {number} sw
+ * @param {number} sh
+ * @param {Uint8ClampedArray | Uint8Array} out tw × th × 4 bytes
+ * @param {number} tw
+ * @param {number} th
+ */
+export function scaleRgba(src, sw, sh, out, tw, th) {
+  const k = sw / tw;
+  if (Number.isInteger(k) && k === sh / th && k >= 1) {
+    const n = k * k;
+    for (let y = 0; y < th; y++) {
+      for (let x = 0; x < tw; x++) {
+        let r = 0;
+        let g = 0;
+        let b = 0;
+        for (let dy = 0; dy < k; dy++) {
+          let i = ((y * k + dy) * sw + x * k) * 4;
+          for (let dx = 0; dx < k; dx++, i += 4) {
+            r += src[i];
+            g += src[i + 1];
+            b += src[i + 2];
+          }
+        }
+        const o = (y * tw + x) * 4;
+        out[o] = r / n;
+        out[o + 1] = g / n;
+        out[o + 2] = b / n;
+        out[o + 3] = 255;
+      }
+    }
+    return;
+  }
+  for (let y = 0; y < th; y++) {
+    const sy = Math.min(sh - 1, Math.floor(((y + 0.5) * sh) / th));
+    for (let x = 0; x < tw; x++) {
+      const sx = Math.min(sw - 1, Math.floor(((x + 0.5) * sw) / tw));
+      const i = (sy * sw + sx) * 4;
+      const o = (y * tw + x) * 4;
+      out[o] = src[i];
+      out[o + 1] = src[i + 1];
+      out[o + 2] = src[i + 2];
+      out[o + 3] = 255;
+    }
+  }
+}
+
 /** @param {number} x */
 function clamp8(x) {
   return x < 0 ? 0 : x > 255 ? 255 : x;
@@ -299,6 +389,59 @@ export function writeStamp(rgba, width, height, us) {
         rgba[o + 1] = val;
         rgba[o + 2] = val;
         rgba[o + 3] = 255;
+      }
+    }
+  }
+  return true;
+}
+
+/**
+ * {@link writeStamp} on a camera frame as `VideoFrame.copyTo` gave it (the page stamps
+ * before the worker encodes): packed RGB formats get black/white pixels, I420/NV12 get
+ * luma 16/235 with neutral chroma.
+ * @param {Uint8Array} bytes
+ * @param {string} format
+ * @param {PlaneLayout[]} layout
+ * @param {number} width
+ * @param {number} height
+ * @param {number} us
+ * @returns {boolean} false when the frame is too small or its format unknown
+ */
+export function writeStampFrame(bytes, format, layout, width, height, us) {
+  const b = stampBlock(width, height);
+  if (!b) return false;
+  const packed = PACKED[format] !== undefined;
+  const planar = format === 'I420' || format === 'I420A' || format === 'NV12';
+  if (!packed && !planar) return false;
+  const bits = stampBits(us);
+  for (let i = 0; i < bits.length; i++) {
+    const bx = (i % STAMP_COLS) * b;
+    const by = Math.floor(i / STAMP_COLS) * b;
+    if (packed) {
+      const val = bits[i] ? 255 : 0;
+      const { offset, stride } = layout[0];
+      for (let y = by; y < by + b; y++) {
+        let o = offset + y * stride + bx * 4;
+        for (let x = 0; x < b; x++, o += 4) {
+          bytes[o] = val;
+          bytes[o + 1] = val;
+          bytes[o + 2] = val;
+          bytes[o + 3] = 255;
+        }
+      }
+      continue;
+    }
+    const luma = bits[i] ? 235 : 16;
+    const ly = layout[0];
+    for (let y = by; y < by + b; y++) bytes.fill(luma, ly.offset + y * ly.stride + bx, ly.offset + y * ly.stride + bx + b);
+    // Neutral chroma under the block (b is even, so blocks cover whole chroma samples).
+    const cb = b / 2;
+    for (let y = by / 2; y < by / 2 + cb; y++) {
+      if (format === 'NV12') {
+        const uv = layout[1];
+        bytes.fill(128, uv.offset + y * uv.stride + bx, uv.offset + y * uv.stride + bx + b);
+      } else {
+        for (const pl of [layout[1], layout[2]]) bytes.fill(128, pl.offset + y * pl.stride + bx / 2, pl.offset + y * pl.stride + bx / 2 + cb);
       }
     }
   }

@@ -4,8 +4,9 @@
  * /work/wt/BRIDGE-PAGE.md, the wire docs/BRIDGE.md). The shim calls it; it owns:
  *
  * - capture: ONE path for every engine (WebKitGTK's, WEBKITGTK.md bug 1): the camera track
- *   plays in a hidden muted `<video>`, which is drawn into a canvas at the frame rate;
- *   `getImageData` → the media worker → VP8. The microphone goes through an AudioContext
+ *   plays in a hidden muted `<video>`; at the frame rate its picture is copied into a
+ *   buffer (`new VideoFrame(video).copyTo`, or where that fails drawn into a canvas and
+ *   read back) → the media worker → a buffer-backed VideoFrame → VP8. The microphone goes through an AudioContext
  *   (48 kHz) into the capture worklet, which posts 20 ms frames straight to the worker.
  * - the media worker (media-worker.js): encoders, per-remote decoders, painting.
  * - remote tracks: a {@link BridgeVideoTrack} per remote video (painted into its tile's
@@ -16,7 +17,7 @@
  * previous ones (at most {@link MAX_FRAMES_IN_FLIGHT}); the worker bounds the rest.
  */
 import { BridgeVideoTrack, BridgeMediaStream } from './media-stream.js';
-import { nowUs, writeStamp } from './frames.js';
+import { nowUs } from './frames.js';
 
 export { BridgeMediaStream, BridgeVideoTrack };
 
@@ -89,6 +90,14 @@ function even(n) {
 }
 
 /**
+ * `VideoFrame.copyTo`'s plane layouts as plain objects (they go to the worker).
+ * @param {ReadonlyArray<{offset: number, stride: number}>} layout
+ */
+function plainLayout(layout) {
+  return layout.map((p) => ({ offset: p.offset, stride: p.stride }));
+}
+
+/**
  * The size the camera is encoded at: the track's size scaled down by the largest
  * `scaleResolutionDownBy` any peer needs (the smallest factor: one encoding for all).
  * @param {number} w the camera's width
@@ -136,6 +145,8 @@ export class BridgeMedia {
     this._nextCapture = 0;
     this._inFlight = 0;
     this._wantKey = false;
+    /** Whether camera frames are copied from `new VideoFrame(video)` (else drawn into a canvas). */
+    this._frameCopy = true;
     this._stamp = false;
     this._captureMsSum = 0;
     this._captureN = 0;
@@ -328,6 +339,13 @@ export class BridgeMedia {
     };
   }
 
+  /** The benchmark's figures (encode, decode+paint, capture ms; latency samples) start over. */
+  resetFigures() {
+    this._captureMsSum = 0;
+    this._captureN = 0;
+    this._post({ t: 'reset-figures' });
+  }
+
   /** Lets sound run after a click (autoplay rules). */
   resume() {
     if (this.ctx && this.ctx.state === 'suspended') this.ctx.resume().catch(() => {});
@@ -516,29 +534,72 @@ export class BridgeMedia {
     this._captureTimer = /** @type {any} */ (setTimeout(() => this._capture(), Math.max(0, this._nextCapture - now)));
   }
 
-  /** @param {HTMLVideoElement} v */
+  /**
+   * Takes the camera's current picture. First choice (fast in WebKitGTK and Chromium):
+   * `new VideoFrame(video)` copied into a buffer (WebKitGTK cannot encode the frame
+   * itself, WEBKITGTK.md bug 1; the copy is ~1 ms at 640x360); the worker scales it if
+   * needed and encodes a buffer-backed frame. Where that fails (an engine without it, a
+   * GPU frame that cannot be copied), the picture is drawn into a canvas and read back
+   * (`getImageData`: ~33 ms at 640x360 in WebKitGTK, hence not the first choice).
+   * @param {HTMLVideoElement} v
+   */
   _grab(v) {
     const t0 = performance.now();
-    const { width, height } = encodeSize(v.videoWidth, v.videoHeight, this.encoding.scaleResolutionDownBy);
-    if (!this._canvas || this._canvas.width !== width || this._canvas.height !== height) {
+    const capture = nowUs();
+    const ts = Math.round(t0 * 1000);
+    const { width: tw, height: th } = encodeSize(v.videoWidth, v.videoHeight, this.encoding.scaleResolutionDownBy);
+    if (this._wantKey) {
+      this._wantKey = false;
+      this._post({ t: 'keyframe' });
+    }
+    if (this._frameCopy && typeof VideoFrame === 'function') {
+      /** @type {VideoFrame | null} */
+      let frame = null;
+      try {
+        frame = new VideoFrame(v, { timestamp: ts });
+      } catch (e) {
+        this._frameCopy = false;
+        this.log('camera frames cannot be copied, drawing them instead:', /** @type {any} */ (e)?.message ?? e);
+      }
+      if (frame) {
+        const f = frame;
+        const w = f.visibleRect?.width ?? f.codedWidth;
+        const h = f.visibleRect?.height ?? f.codedHeight;
+        const buf = new ArrayBuffer(f.allocationSize());
+        this._inFlight++;
+        f.copyTo(buf).then(
+          (layout) => {
+            const format = f.format;
+            f.close();
+            if (this.closed) return;
+            this._post({ t: 'video', data: buf, format, layout: plainLayout(layout), width: w, height: h, tw: Math.min(tw, even(w)), th: Math.min(th, even(h)), ts, capture }, [buf]);
+            this._captureMsSum += performance.now() - t0;
+            this._captureN++;
+          },
+          (e) => {
+            f.close();
+            this._inFlight = Math.max(0, this._inFlight - 1);
+            this._frameCopy = false;
+            this.log('camera frames cannot be copied, drawing them instead:', e?.message ?? e);
+          },
+        );
+        return;
+      }
+    }
+    if (!this._canvas || this._canvas.width !== tw || this._canvas.height !== th) {
       const doc = this.deps.document ?? globalThis.document;
-      this._canvas = typeof OffscreenCanvas === 'function' ? new OffscreenCanvas(width, height) : doc.createElement('canvas');
-      this._canvas.width = width;
-      this._canvas.height = height;
+      this._canvas = typeof OffscreenCanvas === 'function' ? new OffscreenCanvas(tw, th) : doc.createElement('canvas');
+      this._canvas.width = tw;
+      this._canvas.height = th;
       this._ctx2d = /** @type {any} */ (this._canvas.getContext('2d', { willReadFrequently: true }));
     }
     const ctx = this._ctx2d;
     if (!ctx) return;
-    ctx.drawImage(v, 0, 0, width, height);
-    const img = ctx.getImageData(0, 0, width, height);
-    const capture = nowUs();
-    if (this._stamp) writeStamp(img.data, width, height, capture);
-    const keyframe = this._wantKey;
-    this._wantKey = false;
-    if (keyframe) this._post({ t: 'keyframe' });
+    ctx.drawImage(v, 0, 0, tw, th);
+    const img = ctx.getImageData(0, 0, tw, th);
     this._inFlight++;
     this._post(
-      { t: 'video', data: img.data.buffer, width, height, ts: Math.round(performance.now() * 1000), capture },
+      { t: 'video', data: img.data.buffer, format: 'RGBA', layout: [{ offset: 0, stride: tw * 4 }], width: tw, height: th, tw, th, ts, capture },
       [img.data.buffer],
     );
     this._captureMsSum += performance.now() - t0;

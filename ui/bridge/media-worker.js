@@ -2,8 +2,9 @@
 /**
  * The bridge's media worker: everything heavy off the page's main thread.
  *
- * - Out: RGBA camera frames (copied by the page from a hidden `<video>`, WEBKITGTK.md bug 1)
- *   → buffer-backed `VideoFrame` → `VideoEncoder` (VP8, realtime); 20 ms microphone frames
+ * - Out: camera frames (copied by the page from a hidden `<video>`, WEBKITGTK.md bug 1; in
+ *   whatever format the engine gave: I420, NV12 or packed RGB), scaled down in JS when a
+ *   peer asked for it → buffer-backed `VideoFrame` → `VideoEncoder` (VP8, realtime); 20 ms microphone frames
  *   (straight from the capture worklet over a MessagePort) → `AudioEncoder` (Opus). Each
  *   chunk goes back to the page as a ready page frame (frames.js) for the bridge socket.
  * - In: per remote stream a `VideoDecoder` (deltas after a gap skipped, an error resets it
@@ -16,11 +17,12 @@
  * and only the newest decoded frame of a stream is kept for painting.
  *
  * Messages from the page (`t` is the type): `encoding`, `video`, `keyframe`, `audio-port`,
- * `audio-send`, `remote`, `frame`, `attach`, `detach`, `close-remote`, `stamp`, `close`.
+ * `audio-send`, `remote`, `frame`, `attach`, `detach`, `close-remote`, `stamp`,
+ * `reset-figures`, `close`.
  * To the page: `out` (a page frame), `ack`, `request-keyframe`, `size`, `stats`, `closed-remote`,
  * `log`.
  */
-import { buildPageFrame, parseRemoteFrame, i420ToRgba, nv12ToRgba, readStamp, stampAgeUs, nowUs } from './frames.js';
+import { buildPageFrame, parseRemoteFrame, i420ToRgba, nv12ToRgba, frameToRgba, scaleRgba, writeStampFrame, readStamp, stampAgeUs, nowUs } from './frames.js';
 
 /** @type {any} */
 const self_ = globalThis;
@@ -110,21 +112,48 @@ function configureVideo(w, h) {
   enc.forceKey = true;
 }
 
+/** Scratch for scaling: the camera frame as RGBA. */
+let scratch = new Uint8ClampedArray(0);
+
 /**
- * @param {{data: ArrayBuffer, width: number, height: number, ts: number, capture: number}} m
+ * A camera frame from the page: its bytes as `VideoFrame.copyTo` (or `getImageData`) gave
+ * them, its size, and the size to encode (`tw`×`th`, smaller when a peer asked for
+ * `scaleResolutionDownBy`). Stamped here when the bench asks (at the size encoded).
+ * @param {{data: ArrayBuffer, format: string, layout: {offset: number, stride: number}[], width: number, height: number, tw: number, th: number, ts: number, capture: number}} m
  */
 function encodeVideo(m) {
   self_.postMessage({ t: 'ack' });
-  if (!enc.video || enc.video.state === 'closed' || m.width !== enc.width || m.height !== enc.height) configureVideo(m.width, m.height);
+  let bytes = new Uint8Array(m.data);
+  let format = m.format;
+  let layout = m.layout;
+  let w = m.width;
+  let h = m.height;
+  if (m.tw !== w || m.th !== h || !['I420', 'NV12', 'RGBA', 'RGBX', 'BGRA', 'BGRX'].includes(format)) {
+    if (scratch.length < w * h * 4) scratch = new Uint8ClampedArray(w * h * 4);
+    if (!frameToRgba(bytes, format, layout, w, h, scratch)) {
+      enc.dropped++;
+      return;
+    }
+    const out = new Uint8Array(m.tw * m.th * 4);
+    scaleRgba(scratch, w, h, out, m.tw, m.th);
+    bytes = out;
+    format = 'RGBA';
+    w = m.tw;
+    h = m.th;
+    layout = [{ offset: 0, stride: w * 4 }];
+  }
+  if (stampOn) writeStampFrame(bytes, format, layout, w, h, m.capture);
+  if (!enc.video || enc.video.state === 'closed' || w !== enc.width || h !== enc.height) configureVideo(w, h);
   const encoder = /** @type {VideoEncoder} */ (enc.video);
   if (encoder.encodeQueueSize > MAX_ENCODE_QUEUE) {
     enc.dropped++;
     return;
   }
-  const frame = new VideoFrame(new Uint8Array(m.data), {
-    format: 'RGBA',
-    codedWidth: m.width,
-    codedHeight: m.height,
+  const frame = new VideoFrame(bytes, {
+    format: /** @type {VideoPixelFormat} */ (format),
+    codedWidth: w,
+    codedHeight: h,
+    layout,
     timestamp: m.ts,
   });
   const now = performance.now();
@@ -641,6 +670,15 @@ self_.onmessage = (/** @type {MessageEvent} */ ev) => {
       }
       case 'stamp':
         stampOn = !!m.on;
+        break;
+      case 'reset-figures':
+        enc.encodeMsSum = 0;
+        enc.encodeMsN = 0;
+        for (const r of remotes.values()) {
+          r.latency = [];
+          r.paintMsSum = 0;
+          r.paintMsN = 0;
+        }
         break;
       case 'close':
         for (const r of [...remotes.values()]) closeRemote(r);

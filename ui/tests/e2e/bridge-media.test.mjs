@@ -10,25 +10,17 @@
  * `close` leave nothing running. Figures (capture, encode, decode+paint, fps,
  * capture-to-paint latency through the pixel stamp) are printed at 640x360 and 320x180.
  *
- * The page is served from ui/ by a tiny static server on loopback (nothing of the node is
+ * The loopback is ui/bench/bridge-loopback.js (the WebKitGTK figures use it too). The
+ * page is served from ui/ by a tiny static server on loopback (nothing of the node is
  * involved); run inside the suite's namespace like every browser test.
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { REPO, launchBrowser, artifactPath, WAIT_MS } from './helpers.mjs';
+import { launchBrowser, artifactPath, WAIT_MS } from './helpers.mjs';
+import { serveUi } from '../../bench/static-ui.mjs';
 
-const UI = path.join(REPO, 'ui');
-const TYPES = /** @type {Record<string, string>} */ ({ '.js': 'text/javascript', '.mjs': 'text/javascript', '.html': 'text/html', '.css': 'text/css' });
-const PAGE = `<!doctype html><meta charset="utf-8"><title>bridge media</title>
-<link rel="stylesheet" href="/styles.css">
-<body style="margin:0;background:#222"><div id="stage"></div><div id="call"></div></body>`;
-
-/** @type {http.Server} */
+/** @type {{base: string, close: () => Promise<void>}} */
 let server;
-let base = '';
 /** @type {import('playwright-core').Browser} */
 let browser;
 /** @type {import('playwright-core').Page} */
@@ -37,27 +29,7 @@ let page;
 const consoleLines = [];
 
 before(async () => {
-  server = http.createServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname === '/') {
-      res.writeHead(200, { 'Content-Type': 'text/html' }).end(PAGE);
-      return;
-    }
-    const file = path.join(UI, path.normalize(url.pathname));
-    if (!file.startsWith(UI + path.sep)) {
-      res.writeHead(403).end();
-      return;
-    }
-    try {
-      const body = await readFile(file);
-      res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream' }).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', () => r(undefined)));
-  const addr = /** @type {import('node:net').AddressInfo} */ (server.address());
-  base = `http://127.0.0.1:${addr.port}/`;
+  server = await serveUi();
   browser = await launchBrowser();
   const context = await browser.newContext({ permissions: ['camera', 'microphone'], viewport: { width: 800, height: 600 } });
   page = await context.newPage();
@@ -67,14 +39,14 @@ before(async () => {
     if (consoleLines.length > 200) consoleLines.shift();
   });
   page.on('pageerror', (e) => consoleLines.push(`[pageerror] ${e.message}`));
-  await page.goto(base);
+  await page.goto(server.base);
   // A click: the page may start audio (autoplay rules), as after a person's Join.
   await page.mouse.click(5, 5);
 });
 
 after(async () => {
   await browser?.close().catch(() => {});
-  await new Promise((r) => server?.close(() => r(undefined)));
+  await server?.close();
 });
 
 /**
@@ -96,94 +68,11 @@ async function diagnose(what, fn) {
   }
 }
 
-/** Starts BridgeMedia on the page, looped back (window.lb holds the pieces). */
+/** Starts BridgeMedia on the page, looped back (window.lb holds the pieces: ui/bench/bridge-loopback.js). */
 async function startLoopback() {
   await page.evaluate(async () => {
-    const { BridgeMedia } = await import('/bridge/media-engine.js');
-    const { loopbackFrame, parsePageFrame, parseRemoteFrame, buildRemoteFrame } = await import('/bridge/frames.js');
-    const w = /** @type {any} */ (window);
-    const cam = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360 } });
-    // The microphone: a steady tone, so "has signal" and "is silent" are both clear.
-    const toneCtx = new AudioContext();
-    const osc = toneCtx.createOscillator();
-    osc.frequency.value = 440;
-    const toneOut = toneCtx.createMediaStreamDestination();
-    osc.connect(toneOut);
-    osc.start();
-    const mic = toneOut.stream.getAudioTracks()[0];
-    const lb = {
-      media: /** @type {any} */ (null),
-      cam: cam.getVideoTracks()[0],
-      mic,
-      seq: /** @type {Record<number, number>} */ ({ 1: 0, 2: 0 }),
-      keyRequests: 0,
-      /** drop the next video delta and flag the one after it as after a gap */
-      dropDelta: false,
-      gapNext: false,
-      sentVideo: 0,
-      sentAudio: 0,
-      ended: 0,
-      /** @type {AnalyserNode | null} */
-      analyser: null,
-      level() {
-        if (!this.analyser) return 0;
-        const buf = new Float32Array(this.analyser.fftSize);
-        this.analyser.getFloatTimeDomainData(buf);
-        let s = 0;
-        for (const v of buf) s += v * v;
-        return Math.sqrt(s / buf.length);
-      },
-      parseRemoteFrame,
-      buildRemoteFrame,
-    };
-    w.lb = lb;
-    lb.media = new BridgeMedia({
-      sendFrame: (/** @type {ArrayBuffer} */ buf) => {
-        const p = parsePageFrame(buf);
-        if (!p) throw new Error('not a page frame');
-        const tid = p.kind === 'video' ? 1 : 2;
-        if (p.kind === 'video') lb.sentVideo++;
-        else lb.sentAudio++;
-        if (p.kind === 'video' && !p.keyframe && lb.dropDelta) {
-          lb.dropDelta = false;
-          lb.gapNext = true;
-          lb.seq[tid]++;
-          return;
-        }
-        const afterGap = p.kind === 'video' && lb.gapNext;
-        if (afterGap) lb.gapNext = false;
-        const r = loopbackFrame(buf, { pc: 1, transceiver: tid, seq: lb.seq[tid]++, afterGap });
-        if (r) lb.media.onRemoteFrame(r);
-      },
-      requestKeyframe: (/** @type {number} */ pc) => {
-        if (pc !== 1) throw new Error(`keyframe asked of pc ${pc}`);
-        lb.keyRequests++;
-        // What the bridge does: a PLI to the remote, which is us.
-        lb.media.keyframeRequested();
-      },
-      log: (/** @type {unknown[]} */ ...m) => console.log('bridge:', ...m),
-    });
-    const media = lb.media;
-    media.setLocalTrack('video', lb.cam);
-    media.setLocalTrack('audio', mic);
-    media.setSending('video', true);
-    media.setSending('audio', true);
-    const vt = media.remoteVideoTrack(1, 1);
-    if (!vt.__bridge || vt.kind !== 'video' || vt.readyState !== 'live') throw new Error('not a bridge video track');
-    vt.addEventListener('ended', () => lb.ended++);
-    const canvas = document.createElement('canvas');
-    canvas.id = 'tile';
-    canvas.style.cssText = 'width:320px;height:180px;display:block';
-    /** @type {HTMLElement} */ (document.getElementById('stage')).append(canvas);
-    vt.attachCanvas(canvas);
-    const at = media.remoteAudioTrack(1, 2);
-    if (!(at instanceof MediaStreamTrack) || at.kind !== 'audio') throw new Error('remote audio is not a real track');
-    // The level monitor's way (ui/media.js): another AudioContext reads the track.
-    const an = toneCtx.createAnalyser();
-    an.fftSize = 1024;
-    toneCtx.createMediaStreamSource(new MediaStream([at])).connect(an);
-    lb.analyser = an;
-    w.lbTracks = { vt, at };
+    const { startLoopback } = await import('/bench/bridge-loopback.js');
+    await startLoopback();
   });
 }
 
@@ -217,6 +106,7 @@ async function waitPainted(n) {
  * @param {string} label
  */
 async function figures(label) {
+  await page.evaluate(() => /** @type {any} */ (window).lb.media.resetFigures());
   const before = await stats();
   const beforeV = remoteOf(before, 'video');
   await page.waitForTimeout(3000);
@@ -370,6 +260,20 @@ describe('bridge media engine, looped back in Chromium', () => {
     assert.equal(small.size, '320x180');
     await page.evaluate(() => {
       /** @type {any} */ (window).__lanmeetBenchStamp = false;
+    });
+  });
+
+  test('where camera frames cannot be copied, they are drawn into a canvas and read back', async () => {
+    const before = await stats();
+    await page.evaluate(() => {
+      /** @type {any} */ (window).lb.media._frameCopy = false;
+    });
+    await diagnose('frames sent and painted through the canvas path', () => waitPainted(remoteOf(before, 'video').framesPainted + 15));
+    const s = await stats();
+    assert.ok(s.sent.video.frames > before.sent.video.frames + 15);
+    assert.equal(s.sent.video.width, 320, 'still scaled as asked');
+    await page.evaluate(() => {
+      /** @type {any} */ (window).lb.media._frameCopy = true;
     });
   });
 

@@ -11,6 +11,9 @@ import {
   writeStamp,
   readStamp,
   readStampAt,
+  frameToRgba,
+  scaleRgba,
+  writeStampFrame,
   stampBlock,
   stampAgeUs,
   STAMP_MODULO,
@@ -181,4 +184,54 @@ test('stamp: survives codec-like noise on every pixel, a flipped block is caught
 test('stamp age: differences across the wrap', () => {
   assert.equal(stampAgeUs(100, 150), 50);
   assert.equal(stampAgeUs(STAMP_MODULO - 10, STAMP_MODULO * 3 + 5), 15);
+});
+
+test('frameToRgba: packed BGRA/RGBX swizzled, planar converted, unknown refused', () => {
+  const bgra = new Uint8Array([10, 20, 30, 0, 40, 50, 60, 0, 99, 99, 99, 99]);
+  const out = new Uint8ClampedArray(8);
+  assert.equal(frameToRgba(bgra, 'BGRA', [{ offset: 0, stride: 12 }], 2, 1, out), true);
+  assert.deepEqual([...out], [30, 20, 10, 255, 60, 50, 40, 255]);
+  assert.equal(frameToRgba(bgra, 'RGBX', [{ offset: 0, stride: 12 }], 2, 1, out), true);
+  assert.deepEqual([...out], [10, 20, 30, 255, 40, 50, 60, 255]);
+  assert.equal(frameToRgba(bgra, 'I444', [{ offset: 0, stride: 2 }], 2, 1, out), false);
+});
+
+test('scaleRgba: a whole factor averages its block, others take the nearest pixel', () => {
+  // 4x2 → 2x1: each output pixel averages a 2x2 block.
+  const src = new Uint8ClampedArray(4 * 2 * 4);
+  for (let i = 0; i < 8; i++) src.set([i * 10, 100, 200, 255], i * 4);
+  const out = new Uint8ClampedArray(2 * 4);
+  scaleRgba(src, 4, 2, out, 2, 1);
+  assert.deepEqual([...out], [25, 100, 200, 255, 45, 100, 200, 255]);
+  const odd = new Uint8ClampedArray(3 * 4);
+  scaleRgba(src, 4, 2, odd, 3, 1);
+  assert.equal(odd[3], 255);
+  assert.ok([0, 10, 20, 30, 40, 50, 60, 70].includes(odd[4]));
+});
+
+test('stamp on a camera frame (I420, NV12, BGRA) reads back after conversion to RGBA', () => {
+  const w = 320;
+  const h = 180;
+  const us = 1_764_300_012_345_678;
+  const i420 = new Uint8Array(w * h * 3 / 2).fill(128);
+  const il = [{ offset: 0, stride: w }, { offset: w * h, stride: w / 2 }, { offset: w * h * 5 / 4, stride: w / 2 }];
+  // Colourful chroma everywhere, so neutral chroma under the stamp matters.
+  i420.fill(200, w * h);
+  assert.ok(writeStampFrame(i420, 'I420', il, w, h, us));
+  const rgba = new Uint8ClampedArray(w * h * 4);
+  frameToRgba(i420, 'I420', il, w, h, rgba);
+  assert.equal(readStamp(rgba, w, h), us % STAMP_MODULO);
+
+  const nv12 = new Uint8Array(w * h * 3 / 2).fill(60);
+  const nl = [{ offset: 0, stride: w }, { offset: w * h, stride: w }];
+  assert.ok(writeStampFrame(nv12, 'NV12', nl, w, h, us));
+  frameToRgba(nv12, 'NV12', nl, w, h, rgba);
+  assert.equal(readStamp(rgba, w, h), us % STAMP_MODULO);
+
+  const bgra = new Uint8Array(w * h * 4).fill(77);
+  assert.ok(writeStampFrame(bgra, 'BGRA', [{ offset: 0, stride: w * 4 }], w, h, us));
+  frameToRgba(bgra, 'BGRA', [{ offset: 0, stride: w * 4 }], w, h, rgba);
+  assert.equal(readStamp(rgba, w, h), us % STAMP_MODULO);
+  assert.equal(writeStampFrame(bgra, 'I444', [], w, h, us), false);
+
 });
