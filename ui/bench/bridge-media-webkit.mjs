@@ -135,13 +135,20 @@ async function main() {
           import('/bench/bridge-loopback.js').then(async ({ startLoopback }) => {
             let camera = 'user';
             try { await navigator.mediaDevices.getUserMedia({ video: true }); } catch { camera = 'canvas'; }
+            let echo = null;
+            try {
+              const a = (await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true } })).getAudioTracks()[0];
+              echo = { settings: a.getSettings().echoCancellation ?? null, capabilities: a.getCapabilities?.().echoCancellation ?? null, label: a.label };
+              a.stop();
+            } catch (e) { echo = { error: String(e) }; }
             window.__lanmeetBenchStamp = true;
             await startLoopback({ camera, copies: ${c.copies}, width: ${c.width}, height: ${c.height} });
-            done({ ok: true, camera });
+            done({ ok: true, camera, echo });
           }, (e) => done({ ok: false, error: String(e && e.stack || e) })).catch((e) => done({ ok: false, error: String(e && e.stack || e) }));`,
         args: [],
       });
       if (!started.ok) throw new Error(started.error);
+      if (c === CASES[0]) console.log(`microphone echoCancellation (asked for true): ${JSON.stringify(started.echo)}`);
       // Warm up (first keyframes, worklets), then measure.
       await sleep(2000);
       await wd(base, 'POST', `/session/${sid}/execute/sync`, { script: 'window.lb.media.resetFigures()', args: [] });

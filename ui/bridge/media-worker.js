@@ -613,13 +613,17 @@ self_.onmessage = (/** @type {MessageEvent} */ ev) => {
   const m = ev.data;
   try {
     switch (m?.t) {
-      case 'encoding':
-        if (typeof m.fps === 'number' && m.fps > 0) enc.fps = m.fps;
-        enc.bitrate = typeof m.bitrate === 'number' && m.bitrate > 0 ? m.bitrate : undefined;
-        // Takes effect with a new configuration (next frame).
-        if (enc.video) closeQuietly(enc.video);
+      case 'encoding': {
+        const fps = typeof m.fps === 'number' && m.fps > 0 ? m.fps : enc.fps;
+        const bitrate = typeof m.bitrate === 'number' && m.bitrate > 0 ? m.bitrate : undefined;
+        if (fps === enc.fps && bitrate === enc.bitrate) break;
+        enc.fps = fps;
+        enc.bitrate = bitrate;
+        // Takes effect with a new configuration (next frame, a keyframe).
+        closeQuietly(enc.video);
         enc.video = null;
         break;
+      }
       case 'video':
         encodeVideo(m);
         break;

@@ -11,7 +11,8 @@
  * A person whose video comes through the bridge (a page without WebRTC, see
  * ui/bridge/) has a {@link import('../bridge/media-stream.js').BridgeVideoTrack}: the
  * media worker paints it into a `<canvas>` that takes the `<video>`'s place (same size,
- * same cover fit, `data-testid="tile-canvas"`); its sound is a real track and plays in the
+ * same cover fit, `data-testid="tile-canvas"`, `data-painted="true"` once it shows a
+ * picture); its sound is a real track and plays in the
  * `<audio>` element as any other.
  *
  * Tiles carry data attributes for tests and styling: `data-testid="tile"`,
@@ -121,7 +122,10 @@ class Tile {
     /** Called when the tile's picture starts (video playing, or a bridge track's first frame). @type {Set<() => void>} */
     this.playingListeners = new Set();
     this.video.addEventListener('playing', () => this._playing());
-    this._onFirstFrame = () => this._playing();
+    this._onFirstFrame = () => {
+      if (this.canvas) this.canvas.dataset.painted = 'true';
+      this._playing();
+    };
     this.nameEl = h('span', { class: 'tile-name' });
     this.youEl = self ? h('span', { class: 'you', ...tr('call.tile.you') }) : null;
     this.initial = h('div', { class: 'avatar', 'aria-hidden': 'true' }, initialOf(name));
@@ -335,7 +339,7 @@ class Tile {
     this.bridgeTrack = track;
     track.addEventListener('firstframe', this._onFirstFrame);
     track.attachCanvas(canvas);
-    if (track.framesPainted > 0) this._playing();
+    if (track.framesPainted > 0) this._onFirstFrame();
   }
 
   /** @param {() => void} fn called whenever the tile's picture starts */

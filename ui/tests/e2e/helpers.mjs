@@ -233,7 +233,9 @@ export async function selfId(p) {
 
 /**
  * Runs in the page: the page's clock when it shows exactly `n` remote tiles, each
- * playing video, else `false`. For `page.waitForFunction`.
+ * playing video, else `false`. For `page.waitForFunction`. On a page whose calls go
+ * through the bridge a tile shows a canvas the media worker paints: it counts once it
+ * has shown a picture (`data-painted`); {@link tileCanvasMoves} checks that it moves.
  * @param {number} n
  * @returns {number | false}
  */
@@ -242,10 +244,31 @@ export function remotesPlayingAt(n) {
   const playing =
     tiles.length === n &&
     tiles.every((t) => {
+      const c = /** @type {HTMLCanvasElement | null} */ (t.querySelector('canvas[data-testid=tile-canvas]'));
+      if (c) return c.dataset.painted === 'true';
       const v = /** @type {HTMLVideoElement | null} */ (t.querySelector('video'));
       return !!v && !v.paused && v.readyState >= 2 && v.videoWidth > 0 && v.currentTime > 0;
     });
   return playing ? Date.now() : false;
+}
+
+/**
+ * Whether the canvas of `id`'s tile (a bridge page's remote video) shows a moving
+ * picture: screenshots of it, taken until one differs from the first (bounded by
+ * {@link WAIT_MS}).
+ * @param {Person} p
+ * @param {string} id
+ * @returns {Promise<boolean>}
+ */
+export async function tileCanvasMoves(p, id) {
+  const canvas = p.page.locator(`[data-testid=tile][data-peer-id="${id}"] canvas[data-testid=tile-canvas]`);
+  const first = await canvas.screenshot();
+  const end = Date.now() + WAIT_MS;
+  while (Date.now() < end) {
+    await p.page.waitForTimeout(200);
+    if (!(await canvas.screenshot()).equals(first)) return true;
+  }
+  return false;
 }
 
 /**
@@ -276,9 +299,15 @@ export async function withDiagnosis(p, what, wait) {
         const tiles = [...document.querySelectorAll('[data-testid=tile]')].map((t) => {
           const d = /** @type {HTMLElement} */ (t).dataset;
           const v = /** @type {HTMLVideoElement | null} */ (t.querySelector('video'));
-          return `${d.name}(${d.peerId}) self=${d.self} state=${d.state} video: paused=${v?.paused} ready=${v?.readyState} w=${v?.videoWidth} t=${v?.currentTime.toFixed(2)}`;
+          const c = /** @type {HTMLCanvasElement | null} */ (t.querySelector('canvas[data-testid=tile-canvas]'));
+          const pic = c
+            ? `canvas: painted=${c.dataset.painted ?? 'false'} ${c.width}x${c.height}`
+            : `video: paused=${v?.paused} ready=${v?.readyState} w=${v?.videoWidth} t=${v?.currentTime.toFixed(2)}`;
+          return `${d.name}(${d.peerId}) self=${d.self} state=${d.state} ${pic}`;
         });
         const tl = /** @type {any} */ (window).__lanmeetTimeline ?? [];
+        const bridge = /** @type {any} */ (window).__lanmeetBridgeMedia;
+        if (bridge) tiles.push(`bridge media: ${JSON.stringify(bridge.stats())}`);
         return [...tiles, ...tl.slice(-40).map((/** @type {any} */ e) => `${e[0]} ${e[1]}`)].join('\n');
       });
     } catch {
