@@ -30,7 +30,7 @@ pub(crate) struct ProbeArgs {
     /// Seconds to wait for every pair to connect.
     #[arg(long, default_value_t = 20.0)]
     timeout: f64,
-    /// Print one JSON object ({"pairs":[{"a","b","connected","connect_ms","rtt_ms"}],…}).
+    /// Print one JSON object ({"pairs":[{"a","b","connected","connect_ms","rtt_ms","via","selected_pair"}],…}).
     #[arg(long)]
     json: bool,
     /// Probes are named NAME-1 … NAME-N.

@@ -250,7 +250,10 @@ async fn run(
                 None | Some(LinkInput::Close) => break,
                 Some(msg) => link.handle(msg).await,
             },
-            _ = ping.tick() => link.ping().await,
+            _ = ping.tick() => {
+                link.ping().await;
+                link.record_selected_pair().await;
+            }
             _ = nudge.tick(), if link.nudge_until.is_some() => link.nudge().await,
             _ = &mut fallback, if fallback_armed => {
                 fallback_armed = false;
@@ -269,6 +272,23 @@ impl LinkTask {
             .store
             .update_link(&self.ctx.peer_id, self.ctx.generation, |l| {
                 l.last_error = Some(msg)
+            });
+    }
+
+    /// Notes the candidate pair ICE selected (the report's "via": direct or through a
+    /// relay). Read when the connection connects and again at every ping, so a pair
+    /// that changes (an ICE restart) is seen; kept as last seen when there is none.
+    async fn record_selected_pair(&self) {
+        let Some(pair) = lanmeet_native_peer::selected_pair(&*self.pc).await else {
+            return;
+        };
+        self.ctx
+            .store
+            .update_link(&self.ctx.peer_id, self.ctx.generation, |l| {
+                if l.selected_pair.as_ref() != Some(&pair) {
+                    debug!(peer = %l.peer_id, via = %pair.via(), "selected pair {pair:?}");
+                    l.selected_pair = Some(pair);
+                }
             });
     }
 
@@ -330,6 +350,7 @@ impl LinkTask {
                     RTCPeerConnectionState::Connected => {
                         self.nudge_until = Some(Instant::now() + NUDGE_FOR);
                         self.nudge().await;
+                        self.record_selected_pair().await;
                         self.negotiate(Event::Connected, Subject::Nothing).await;
                     }
                     RTCPeerConnectionState::Failed => {

@@ -11,6 +11,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
+use lanmeet_native_peer::{SelectedPair, Via};
 use serde::Serialize;
 
 use crate::error::ProbeError;
@@ -121,6 +122,11 @@ pub struct Pair {
     pub connect_ms: Option<f64>,
     /// Median data-channel round trip (ping/pong), in ms.
     pub rtt_ms: Option<f64>,
+    /// `direct`, or `relay` when the pair goes through a TURN relay (either end's
+    /// candidate is a relayed one); `null` when no side the probes see selected a pair.
+    pub via: Option<Via>,
+    /// The candidate pair ICE selected, as `a` sees it (`b`'s when `a` has none).
+    pub selected_pair: Option<SelectedPair>,
 }
 
 /// Media one member sent to the probes.
@@ -331,6 +337,8 @@ fn pair_of(a: &ProbeSnapshot, b_id: &str, b: Option<&ProbeSnapshot>) -> Pair {
         Some(b) => b.name.clone(),
         None => a.members.get(b_id).cloned().unwrap_or_default(),
     };
+    // What `a` selected, else what `b` did (both see the same pair from its two ends).
+    let selected_pair = sides.iter().find_map(|l| l.selected_pair.clone());
     Pair {
         a: a.id.clone(),
         b: b_id.to_owned(),
@@ -339,6 +347,8 @@ fn pair_of(a: &ProbeSnapshot, b_id: &str, b: Option<&ProbeSnapshot>) -> Pair {
         connected,
         connect_ms,
         rtt_ms: median(&samples),
+        via: selected_pair.as_ref().map(SelectedPair::via),
+        selected_pair,
     }
 }
 
@@ -539,18 +549,19 @@ impl fmt::Display for ProbeReport {
         )?;
         writeln!(
             f,
-            "{:<40} {:>10} {:>12} {:>10}",
-            "pair", "connected", "connect", "rtt"
+            "{:<40} {:>10} {:>12} {:>10} {:>8}",
+            "pair", "connected", "connect", "rtt", "via"
         )?;
         for p in &self.pairs {
             let pair = format!("{} <-> {}", label(&p.a_name, &p.a), label(&p.b_name, &p.b));
             writeln!(
                 f,
-                "{:<40} {:>10} {:>12} {:>10}",
+                "{:<40} {:>10} {:>12} {:>10} {:>8}",
                 pair,
                 if p.connected { "yes" } else { "NO" },
                 ms(p.connect_ms),
-                ms(p.rtt_ms)
+                ms(p.rtt_ms),
+                p.via.map_or("-", Via::as_str)
             )?;
         }
         let media: Vec<&PeerMedia> = self.peers.iter().filter(|p| !p.tracks.is_empty()).collect();

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use lanmeet_native_peer::{SelectedPair, Via};
 use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::watch;
@@ -117,6 +118,8 @@ pub struct LinkSnapshot {
     pub descriptions_applied: u64,
     /// The last WebRTC error seen on this link, if any.
     pub last_error: Option<String>,
+    /// The candidate pair ICE selected, as last seen (`None` until it connected).
+    pub selected_pair: Option<SelectedPair>,
     /// Our pings not yet answered: id → when sent.
     #[serde(skip)]
     pub(crate) pending_pings: HashMap<u64, Instant>,
@@ -154,6 +157,7 @@ impl LinkSnapshot {
             tracks: Vec::new(),
             descriptions_applied: 0,
             last_error: None,
+            selected_pair: None,
             pending_pings: HashMap::new(),
             generation,
         }
@@ -168,6 +172,11 @@ impl LinkSnapshot {
     /// True if the data channel ever opened on this link.
     pub fn has_connected(&self) -> bool {
         self.opened_at.is_some()
+    }
+
+    /// Direct or through a relay, once ICE selected a pair.
+    pub fn via(&self) -> Option<Via> {
+        self.selected_pair.as_ref().map(SelectedPair::via)
     }
 
     /// Median of the round-trip samples, in ms.

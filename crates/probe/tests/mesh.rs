@@ -335,9 +335,21 @@ async fn run_reports_every_pair() {
         }
         assert_eq!(pair["connected"], true);
         assert!(pair["rtt_ms"].as_f64().is_some());
+        // On loopback with no ICE servers every pair is host to host: direct.
+        assert_eq!(pair["via"], "direct", "{pair}");
+        assert_eq!(pair["selected_pair"]["local"]["type"], "host", "{pair}");
+        assert_eq!(
+            pair["selected_pair"]["local"]["address"], "127.0.0.1",
+            "{pair}"
+        );
     }
     let text = report.to_string();
     assert!(text.contains("probe-1 <-> probe-2"), "{text}");
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("probe-1 <-> probe-2"))
+        .unwrap();
+    assert!(row.trim_end().ends_with("direct"), "{text}");
     assert!(text.ends_with("result: OK"), "{text}");
     node.settle("the run left", |s| s.joined == 0).await;
 
