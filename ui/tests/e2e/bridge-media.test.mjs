@@ -405,4 +405,37 @@ describe('bridge media engine, looped back in Chromium', () => {
     await page.waitForTimeout(300);
     assert.equal(await page.evaluate(() => /** @type {any} */ (window).lb.sentVideo), sentBefore);
   });
+  test('a Chromium page reads the capture stamp from a <video> (the bench on the other side)', async () => {
+    const got = await page.evaluate(async () => {
+      const { writeStamp, readStampFromVideo, nowUs } = await import('/bridge/frames.js');
+      const c = document.createElement('canvas');
+      c.width = 640;
+      c.height = 360;
+      const ctx = /** @type {CanvasRenderingContext2D} */ (c.getContext('2d'));
+      const draw = () => {
+        const img = ctx.createImageData(640, 360);
+        img.data.fill(90);
+        writeStamp(img.data, 640, 360, nowUs());
+        ctx.putImageData(img, 0, 0);
+      };
+      draw();
+      const timer = setInterval(draw, 30);
+      const v = document.createElement('video');
+      v.muted = true;
+      v.srcObject = c.captureStream(30);
+      document.body.append(v);
+      await v.play();
+      /** @type {(number | null)[]} */
+      const reads = [];
+      for (let i = 0; i < 50 && reads.filter((x) => x !== null).length < 5; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        reads.push(readStampFromVideo(v));
+      }
+      clearInterval(timer);
+      v.remove();
+      return reads.filter((x) => x !== null);
+    });
+    assert.ok(got.length >= 5, `stamps read: ${JSON.stringify(got)}`);
+    for (const ms of got) assert.ok(ms >= 0 && ms < 60_000, `an age in ms: ${ms}`);
+  });
 });
