@@ -174,6 +174,8 @@ export class BridgeMedia {
     /** @type {{encodeMs: number | null, dropped: number}} */
     this._workerVideo = { encodeMs: null, dropped: 0 };
 
+    /** @type {(() => void) | null} resumes the AudioContext on a click, while it waits for one */
+    this._gesture = null;
     this._housekeeping = /** @type {any} */ (setInterval(() => this._tick(), HOUSEKEEPING_MS));
     // Where tests and the benchmark find the page's engine (like __lanmeetTimeline).
     /** @type {any} */ (globalThis).__lanmeetBridgeMedia = this;
@@ -359,6 +361,7 @@ export class BridgeMedia {
       worker: !!this.worker,
       audioContext: this.ctx ? this.ctx.state : null,
       housekeeping: !!this._housekeeping,
+      gestureListener: !!this._gesture,
       capture: !!this._captureTimer,
       captureVideo: !!this._video,
       micNode: !!this._micNode,
@@ -373,6 +376,7 @@ export class BridgeMedia {
     this.closed = true;
     clearInterval(this._housekeeping);
     this._housekeeping = 0;
+    this._resumeOnGesture(false);
     this._setCameraTrack(null);
     this._setMicTrack(null);
     for (const t of this._videoTracks.values()) t._end();
@@ -619,8 +623,34 @@ export class BridgeMedia {
     if (!this.ctx) {
       const AC = globalThis.AudioContext ?? /** @type {any} */ (globalThis).webkitAudioContext;
       this.ctx = /** @type {AudioContext} */ (new AC({ sampleRate: 48000, latencyHint: 'interactive' }));
+      // Made before any click (autoplay rules): it runs from the person's next one.
+      const ctx = this.ctx;
+      if (ctx.state === 'suspended') this._resumeOnGesture(true);
+      ctx.addEventListener('statechange', () => {
+        if (ctx.state !== 'suspended') this._resumeOnGesture(false);
+      });
     }
     return this.ctx;
+  }
+
+  /**
+   * Listens (or stops listening) for the person's next click or key, which lets a
+   * suspended AudioContext run.
+   * @param {boolean} on
+   */
+  _resumeOnGesture(on) {
+    const doc = this.deps.document ?? globalThis.document;
+    if (!doc) return;
+    if (on && !this._gesture) {
+      this._gesture = () => {
+        this.resume();
+        this._resumeOnGesture(false);
+      };
+      for (const type of ['pointerdown', 'keydown']) doc.addEventListener(type, this._gesture, true);
+    } else if (!on && this._gesture) {
+      for (const type of ['pointerdown', 'keydown']) doc.removeEventListener(type, this._gesture, true);
+      this._gesture = null;
+    }
   }
 
   /** @returns {Promise<boolean>} */

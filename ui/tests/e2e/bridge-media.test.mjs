@@ -394,6 +394,7 @@ describe('bridge media engine, looped back in Chromium', () => {
       worker: false,
       audioContext: 'closed',
       housekeeping: false,
+      gestureListener: false,
       capture: false,
       captureVideo: false,
       micNode: false,
