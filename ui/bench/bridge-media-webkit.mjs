@@ -162,9 +162,11 @@ async function main() {
       const cpu = ((treeTicks(root) - t0) / 100 / ((Date.now() - w0) / 1000)) * 100;
       const secs = (Date.now() - w0) / 1000;
       const vids = after.remote.filter((/** @type {any} */ r) => r.kind === 'video');
+      // The worker reports once a second: rates between two of its reports.
+      const rsecs = (after.remoteAt - before.remoteAt) / 1000;
       const painted = vids.map((/** @type {any} */ r) => {
         const b = before.remote.find((/** @type {any} */ x) => x.kind === 'video' && x.pc === r.pc);
-        return (r.framesPainted - (b?.framesPainted ?? 0)) / secs;
+        return (r.framesPainted - (b?.framesPainted ?? 0)) / rsecs;
       });
       const lat = vids.map((/** @type {any} */ r) => r.latencyMs).filter(Boolean);
       const p50 = lat.length ? Math.max(...lat.map((/** @type {any} */ l) => l.p50)) : null;

@@ -171,6 +171,8 @@ export class BridgeMedia {
     };
     /** @type {RemoteStats[]} */
     this._remoteStats = [];
+    /** When the worker counted `_remoteStats` (ms, the machine's clock): rates over two reports are exact. */
+    this._remoteAt = 0;
     /** @type {{encodeMs: number | null, dropped: number}} */
     this._workerVideo = { encodeMs: null, dropped: 0 };
 
@@ -321,7 +323,8 @@ export class BridgeMedia {
 
   /**
    * Figures for the UI and the benchmark.
-   * @returns {{sent: {video: {frames: number, keyframes: number, fps: number, width: number, height: number, encodeMs: number | null, captureMs: number | null, dropped: number}, audio: {frames: number}}, remote: RemoteStats[]}}
+   * `remote` is the worker's last report (once a second), counted at `remoteAt`.
+   * @returns {{sent: {video: {frames: number, keyframes: number, fps: number, width: number, height: number, encodeMs: number | null, captureMs: number | null, dropped: number}, audio: {frames: number}}, remote: RemoteStats[], remoteAt: number}}
    */
   stats() {
     const v = this.sent.video;
@@ -340,6 +343,7 @@ export class BridgeMedia {
         audio: { frames: this.sent.audio.frames },
       },
       remote: this._remoteStats.map((r) => ({ ...r })),
+      remoteAt: this._remoteAt,
     };
   }
 
@@ -454,6 +458,7 @@ export class BridgeMedia {
       }
       case 'stats':
         this._remoteStats = m.remote;
+        this._remoteAt = m.at;
         for (const r of m.remote) {
           const t = r.kind === 'video' ? this._videoTracks.get(`${r.pc}:${r.transceiver}`) : null;
           if (t) t.framesPainted = r.framesPainted;

@@ -598,6 +598,7 @@ function postStats() {
   }
   self_.postMessage({
     t: 'stats',
+    at: nowUs() / 1000,
     remote,
     unknownFrames,
     video: {

@@ -118,7 +118,7 @@ async function figures(label) {
     encodeMs: round(s.sent.video.encodeMs),
     sentFps: s.sent.video.fps,
     decodePaintMs: round(v.decodePaintMs),
-    paintedFps: round((v.framesPainted - beforeV.framesPainted) / 3),
+    paintedFps: round((v.framesPainted - beforeV.framesPainted) / ((s.remoteAt - before.remoteAt) / 1000)),
     latencyP50Ms: round(v.latencyMs?.p50),
     latencyP95Ms: round(v.latencyMs?.p95),
     latencyN: v.latencyMs?.n ?? 0,
