@@ -12,7 +12,9 @@ source "$DESKTOP_ROOT/scripts/lib/netns.sh"
 # Debian packages: building the app, running it under Xvfb, driving it.
 DESKTOP_BUILD_PACKAGES=(build-essential pkg-config libwebkit2gtk-4.1-dev libjavascriptcoregtk-4.1-dev
   libsoup-3.0-dev libgtk-3-dev librsvg2-dev libdbus-1-dev)
-DESKTOP_TEST_PACKAGES=(xvfb xauth imagemagick webkit2gtk-driver python3-xlib dbus-daemon iproute2 curl)
+# The GStreamer plugins are WebKitGTK's WebCodecs VP8 and Opus: the window's calls.
+DESKTOP_TEST_PACKAGES=(xvfb xauth imagemagick webkit2gtk-driver python3-xlib dbus-daemon iproute2 curl
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good chromium)
 # tauri-driver from crates.io, cached so CI does not rebuild it every run.
 TAURI_DRIVER_VERSION=2.1.0
 TAURI_DRIVER_ROOT=${TAURI_DRIVER_ROOT:-$HOME/.cache/lanmeet/tauri-driver-$TAURI_DRIVER_VERSION}

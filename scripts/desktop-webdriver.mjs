@@ -9,7 +9,8 @@
 // Prints one `ok - …` / `not ok - …` / `skip - …` line per check; exits 1 if any failed.
 
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const env = (name, fallback) => process.env[name] ?? fallback;
 const driver = env('WEBDRIVER_URL', 'http://127.0.0.1:4444');
@@ -21,6 +22,9 @@ const record = env('BROWSER_RECORD');
 const appLog = env('APP_LOG');
 const artifacts = env('ARTIFACTS', '.');
 const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
+// The page side of the bridge (ui/bridge/, issue 10): where it is in the tree, the
+// window calls through the bridge; before it, the window falls back to the browser.
+const pageBridge = existsSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'ui', 'bridge', 'install.js'));
 
 let failed = 0;
 const ok = (what) => console.log(`ok - ${what}`);
@@ -93,8 +97,20 @@ async function main() {
   ok(`the window shows the node's lobby (${origin}) with "Host a room"`);
   await screenshot('webdriver-lobby.png');
 
-  const hasWebRTC = await exec('return typeof RTCPeerConnection === "function";');
-  console.log(`# this webview ${hasWebRTC ? 'has' : 'has no'} RTCPeerConnection`);
+  const native = await exec('return typeof RTCPeerConnection === "function";');
+  console.log(`# this webview ${native ? 'has' : 'has no'} RTCPeerConnection`);
+  // The app runs the bridge where the webview has no WebRTC; the page gets it.
+  const bridge = await execAsync(
+    `const done = arguments[arguments.length - 1];
+     fetch('/api/bridge').then(async (r) => done({ status: r.status, body: r.ok ? await r.json() : null }), (e) => done({ error: String(e) }));`,
+  );
+  if (!native) {
+    bridge?.status === 200 && String(bridge.body?.url).startsWith('ws://127.0.0.1:') && String(bridge.body?.secret).length >= 32
+      ? ok(`the window's page gets the WebRTC bridge from its node (GET /api/bridge → ${bridge.body.url})`)
+      : notOk('GET /api/bridge from the window', JSON.stringify(bridge));
+  }
+  const hasWebRTC = native || (pageBridge && bridge?.status === 200);
+  console.log(`# the window ${hasWebRTC ? 'makes calls itself' : 'hands calls to the browser'}${!native && hasWebRTC ? ' (through the bridge)' : ''}`);
   const desktop = await exec('return Boolean(window.__lanmeetDesktop) && typeof window.__lanmeetOpenInBrowser === "function";');
   desktop ? ok('the page sees the desktop bridge (__lanmeetOpenInBrowser)') : notOk('desktop bridge', 'missing');
 
@@ -106,6 +122,20 @@ async function main() {
        (e) => done('error:' + e.name + ' ' + e.message));`,
   );
   media === 'tracks:2' ? ok('getUserMedia gets camera and microphone in the window') : notOk('getUserMedia', media);
+
+  // Echo cancellation: what the engine says when a call asks for it (README, "Echo").
+  const echo = await execAsync(
+    `const done = arguments[arguments.length - 1];
+     const supported = navigator.mediaDevices.getSupportedConstraints();
+     navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true } }).then(
+       (s) => { const t = s.getAudioTracks()[0];
+                const r = { supported: { echoCancellation: supported.echoCancellation ?? false },
+                            settings: t.getSettings(), capabilities: t.getCapabilities ? t.getCapabilities() : null, label: t.label };
+                s.getTracks().forEach((x) => x.stop()); done(r); },
+       (e) => done({ error: e.name + ' ' + e.message }));`,
+  );
+  console.log(`# echo cancellation asked for: supported constraint ${JSON.stringify(echo?.supported)}, ` +
+    `settings ${JSON.stringify(echo?.settings)}, capabilities ${JSON.stringify(echo?.capabilities)}`);
 
   // The window refuses to leave our origin, even for another local server.
   const elsewhere = `http://127.0.0.1:${lanPort}/api/health`;
@@ -128,6 +158,8 @@ async function main() {
     const codeEl = await until(15000, () => find("//*[@data-testid='room-code']"));
     code = codeEl ? (await text(codeEl)).replace(/[^0-9A-Z]/gi, '') : null;
     code ? ok(`the call view shows room ${code}`) : notOk('hosting', 'no room code shown');
+    const banner = await find("//*[@data-testid='lobby-notice' and contains(., 'cannot make video calls')]");
+    banner ? notOk('no "cannot make video calls" banner', 'it is shown') : ok('no "cannot make video calls" banner');
   } else {
     const notice = await until(15000, async () => {
       const el = await find("//*[@data-testid='lobby-notice']");

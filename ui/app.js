@@ -6,7 +6,7 @@
  * controllers. Everything with logic lives in those modules and is tested without a
  * browser; this file only wires, and runs once on load.
  *
- * Hooks for the desktop app: `window.__lanmeetOpenRoom(room)` (defined here),
+ * Hooks for the desktop app: `window.__lanmeetOpenRoom(room, name?)` (defined here),
  * `window.__lanmeetOpenInBrowser(url)` (read when the page has no WebRTC) and
  * `window.__lanmeetDesktop` (leave at once on `pagehide`). `window.__lanmeetTimeline`
  * lists the call's events with times.
@@ -59,6 +59,7 @@ function boot() {
     storage,
     media: new LocalMedia({ MediaStream: globalThis.MediaStream, mediaDevices: globalThis.navigator?.mediaDevices }),
     hasWebRTC,
+    desktop: !!w.__lanmeetDesktop,
     location: window.location,
     history: window.history,
     browserOpener: () => w.__lanmeetOpenInBrowser,
@@ -82,7 +83,7 @@ function boot() {
     invitePhone: guest ? null : (target) => openInvitePhone(root, target),
   });
 
-  w.__lanmeetOpenRoom = (/** @type {unknown} */ room) => router.openRoom(room);
+  w.__lanmeetOpenRoom = (/** @type {unknown} */ room, /** @type {unknown} */ name) => router.openRoom(room, name);
 
   // The desktop window navigates to about:blank when it closes: leave at once so the
   // others see us go now rather than after the grace period. In a browser, pagehide

@@ -69,6 +69,8 @@ const API_ERRORS = /** @type {Record<string, string>} */ ({
  * @property {'error' | 'info'} [noticeKind]
  * @property {NoticeAction[]} [actions]
  * @property {string} [room]
+ * @property {string} [name] the name to fill in instead of the remembered one (the
+ *   desktop app's `--name`)
  * @property {string} [askPasscode]
  * @property {string} [detail]
  * @property {() => {notice?: string, askPasscode?: string, actions?: {label: string}[]}} [retell] the same
@@ -89,6 +91,8 @@ const API_ERRORS = /** @type {Record<string, string>} */ ({
  * @property {import('./storage.js').AppStorage} storage
  * @property {import('./local-media.js').LocalMedia} media
  * @property {boolean} hasWebRTC
+ * @property {boolean} [desktop] the page runs in the desktop app (`window.__lanmeetDesktop`):
+ *   `?name=…&join=1` joins at once (launch-join.js)
  * @property {{search: string, origin: string}} location
  * @property {() => unknown} browserOpener the desktop app's `__lanmeetOpenInBrowser`, if any
  * @property {IntervalTimers} timers
@@ -131,7 +135,7 @@ export class LobbyController {
         onNameChange: (name) => d.storage.saveName(name),
         onIceServersChange: (text) => d.storage.saveIceServers(parseIceServers(text).servers),
       },
-      { name: d.storage.name(), room: opts.room ?? params.get('room') ?? '', iceServers: formatIceServers(d.storage.iceServers()) },
+      { name: opts.name ?? d.storage.name(), room: opts.room ?? params.get('room') ?? '', iceServers: formatIceServers(d.storage.iceServers()) },
     );
     this.view = view;
     this._offLanguage = onLanguageChange(() => this._retranslate());
@@ -207,13 +211,15 @@ export class LobbyController {
   }
 
   /**
-   * The desktop app was launched again with a room: fill it in and join (if the name
-   * is known).
+   * The desktop app was launched (again) with a room: fill it in (and the name, from
+   * `--name`) and join if a name is known.
    * @param {string} room a code or an invite
+   * @param {string} [name] the name to join under
    */
-  openRoom(room) {
+  openRoom(room, name) {
     const view = this.view;
     if (!view) return false;
+    if (name?.trim()) view.nameInput.value = name.trim();
     view.roomInput.value = room;
     if (view.name && this.deps.hasWebRTC) this.join({ name: view.name, room, passcode: '' });
     else view.roomInput.focus();

@@ -10,6 +10,7 @@
  */
 import { parseJoinInput, formatCode, normalizeCode } from './codes.js';
 import { t } from './i18n.js';
+import { readLaunch } from './launch-join.js';
 
 /** @typedef {import('./storage.js').CallTarget} CallTarget */
 /** @typedef {import('./lobby-controller.js').LobbyOptions} LobbyOptions */
@@ -39,9 +40,21 @@ export class Router {
     this.call = null;
   }
 
-  /** Page load: rejoin the call of a reload, or show the lobby. */
+  /**
+   * Page load: join the call the desktop app was launched into (`--name NAME ROOM`,
+   * launch-join.js), rejoin the call of a reload, or show the lobby.
+   */
   start() {
     const d = this.deps;
+    const launch = readLaunch(d.location.search, !!d.desktop);
+    if (launch.search !== null) d.history.replaceState(null, '', launch.search || '/');
+    if (launch.join && launch.room && launch.name) {
+      // An explicit command line wins over a call this window was in.
+      d.storage.clearCall();
+      this.showLobby({ room: launch.room, name: launch.name }).catch(() => {});
+      this.openRoom(launch.room, launch.name);
+      return;
+    }
     const saved = d.hasWebRTC ? d.storage.savedCall() : null;
     const roomParam = new URLSearchParams(d.location.search).get('room');
     let sameRoom = false;
@@ -60,7 +73,7 @@ export class Router {
       this.startCall(saved);
     } else {
       d.storage.clearCall();
-      this.showLobby();
+      this.showLobby(launch.name ? { name: launch.name } : undefined);
     }
   }
 
@@ -104,14 +117,15 @@ export class Router {
   }
 
   /**
-   * The desktop app was launched again with a room. In the lobby: fill it in and join
-   * (if the name is known); returns true. During a call: returns false, and the app
-   * loads `/?room=…` instead.
+   * The desktop app was launched (again) with a room, and maybe `--name`. In the
+   * lobby: fill them in and join (if a name is known); returns true. During a call:
+   * returns false, and the app loads `/?room=…` instead.
    * @param {unknown} room a code or an invite
+   * @param {unknown} [name] the name to join under
    */
-  openRoom(room) {
+  openRoom(room, name) {
     if (this.inCall() || !this.lobby || typeof room !== 'string') return false;
-    return this.lobby.openRoom(room);
+    return this.lobby.openRoom(room, typeof name === 'string' ? name : undefined);
   }
 
   /** Leave at once (the desktop window is closing): the others see us go now. */

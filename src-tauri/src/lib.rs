@@ -8,7 +8,10 @@
 //!
 //! - [`run`]: the whole life of the app: single-instance check, node start, the
 //!   window, the event loop, and a clean node shutdown after the last window.
-//! - [`launch`]: what the app was started with (a room argument, a few env vars).
+//! - [`launch`]: what the app was started with (`--name`, a room argument, a few
+//!   env vars).
+//! - `bridge`: the WebRTC bridge beside the node, for a webview without WebRTC
+//!   (Linux's WebKitGTK): the window's page makes its calls through it.
 //! - [`policy`]: where the window may go, who gets camera and microphone, what is
 //!   opened in the system browser; pure URL checks.
 //! - `window`: building the window and its webview (WebKitGTK settings on Linux),
@@ -20,9 +23,11 @@
 //! its say, so a second launch never binds a port: it hands its arguments to the
 //! running app and exits. Closing the window first loads `about:blank`, so the
 //! page gets `pagehide` and leaves its call; then the window goes, the event loop
-//! returns, and the node is cancelled and awaited: hosted rooms get
-//! `room-closed`, sockets a close frame, discovery its goodbye, ports are freed.
+//! returns, and the bridge and the node are stopped and awaited: the bridge's
+//! peer connections close, hosted rooms get `room-closed`, sockets a close frame,
+//! discovery its goodbye, ports are freed.
 
+mod bridge;
 pub mod launch;
 pub mod policy;
 mod window;
@@ -111,15 +116,35 @@ fn run_app() -> anyhow::Result<i32> {
 
     // Whatever happened above, a node that started is stopped cleanly.
     let running = node_slot.lock().ok().and_then(|mut slot| slot.take());
-    if let Some((node, relay)) = running {
+    if let Some(Running {
+        node,
+        relay,
+        bridge,
+    }) = running
+    {
         stop.cancel();
         tauri::async_runtime::block_on(async {
-            if tokio::time::timeout(SHUTDOWN_LIMIT, node.stopped())
-                .await
-                .is_err()
-            {
-                tracing::warn!("the node did not stop within {SHUTDOWN_LIMIT:?}");
-            }
+            let bridge_stopped = async {
+                if let Some(bridge) = bridge {
+                    if tokio::time::timeout(SHUTDOWN_LIMIT, bridge.shutdown())
+                        .await
+                        .is_err()
+                    {
+                        tracing::warn!("the bridge did not stop within {SHUTDOWN_LIMIT:?}");
+                    } else {
+                        tracing::info!("bridge stopped");
+                    }
+                }
+            };
+            let node_stopped = async {
+                if tokio::time::timeout(SHUTDOWN_LIMIT, node.stopped())
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!("the node did not stop within {SHUTDOWN_LIMIT:?}");
+                }
+            };
+            tokio::join!(bridge_stopped, node_stopped);
             if let Some(relay) = relay {
                 let _ = tokio::time::timeout(SHUTDOWN_LIMIT, relay.close()).await;
             }
@@ -144,7 +169,8 @@ fn start(
     let data_dir = std::env::var_os("LANMEET_DATA_DIR")
         .map(std::path::PathBuf::from)
         .or_else(|| app.path().app_data_dir().ok());
-    let (node, relay) = tauri::async_runtime::block_on(start_node(launch, data_dir, stop))?;
+    let running = tauri::async_runtime::block_on(start_node(launch, data_dir, stop))?;
+    let node = &running.node;
     let origin = Origin::local(node.local_addr().port());
     println!(
         "lanmeet: UI at {} · LAN listener {}",
@@ -158,13 +184,14 @@ fn start(
     app.manage(NodeInfo {
         origin: origin.clone(),
     });
-    let start_url = match &launch.room {
-        Some(room) => format!("{}{}", origin.home(), launch::room_query(room)),
-        None => origin.home(),
-    };
+    let start_url = format!(
+        "{}{}",
+        origin.home(),
+        launch::start_query(launch.room.as_deref(), launch.name.as_deref())
+    );
     // Stored before anything else can fail, so the node is always stopped.
     if let Ok(mut slot) = node_slot.lock() {
-        *slot = Some((node, relay));
+        *slot = Some(running);
     }
     window::open(app.handle(), &origin, &start_url, launch).context("could not open the window")?;
     watch_signals(app.handle().clone());
@@ -203,6 +230,16 @@ async fn start_node(
         }
     };
     let grants = relay.as_ref().map(|r| r.grants() as Arc<dyn IceGrants>);
+    // Bound before the node, whose pages learn its URL and secret from it. Without
+    // it the app still works (the window offers the system browser for calls).
+    let bridge = match bridge::bind(launch).await {
+        Ok(bridge) => bridge,
+        Err(err) => {
+            tracing::warn!("no WebRTC bridge for the window: {err:#}");
+            None
+        }
+    };
+    let bridge_info = bridge.as_ref().and_then(bridge::PendingBridge::info);
     let config = |lan_port: u16| {
         let mut config = NodeConfig {
             local_port: launch.local_port,
@@ -218,6 +255,7 @@ async fn start_node(
             config.name = name.clone();
         }
         config.ice_grants = grants.clone();
+        config.bridge = bridge_info.clone();
         config
     };
     let first = launch.first_lan_port();
@@ -235,7 +273,14 @@ async fn start_node(
         other => other.context("could not start the lanmeet node"),
     };
     match node {
-        Ok(node) => Ok((node, relay)),
+        Ok(node) => {
+            let bridge = bridge.map(|b| b.start(&node, launch));
+            Ok(Running {
+                node,
+                relay,
+                bridge,
+            })
+        }
         Err(e) => {
             if let Some(relay) = relay {
                 relay.close().await;
@@ -245,15 +290,28 @@ async fn start_node(
     }
 }
 
-/// The node and the relay beside it, stopped together at exit.
-type Running = (Node, Option<Relay>);
+/// The node and what runs beside it, stopped together at exit.
+struct Running {
+    node: Node,
+    relay: Option<Relay>,
+    bridge: Option<bridge::RunningBridge>,
+}
 
 /// Another launch of the app (a second click on the icon, a `lanmeet://` link)
 /// lands here instead of starting a second node: show the window, and open the
 /// room it was given.
 fn on_second_instance(app: &tauri::AppHandle, argv: Vec<String>, _cwd: String) {
-    let room = launch::room_argument(argv.get(1..).unwrap_or_default());
-    tracing::info!(?room, "another launch of lanmeet handed over to this one");
+    // A bad `--name` here is not this app's error to report: the room alone is
+    // handed over (the lobby, filled in), as a launch without a name would.
+    let args = launch::parse_arguments(argv.get(1..).unwrap_or_default()).unwrap_or_else(|err| {
+        tracing::warn!(%err, "the second launch's arguments");
+        launch::Arguments {
+            room: launch::room_argument(argv.get(1..).unwrap_or_default()),
+            name: None,
+        }
+    });
+    let room = args.room;
+    tracing::info!(?room, name = ?args.name, "another launch of lanmeet handed over to this one");
     let Some(window) = app.get_webview_window(MAIN_WINDOW) else {
         return;
     };
@@ -261,7 +319,7 @@ fn on_second_instance(app: &tauri::AppHandle, argv: Vec<String>, _cwd: String) {
     let _ = window.show();
     let _ = window.set_focus();
     if let (Some(room), Some(info)) = (room, app.try_state::<NodeInfo>()) {
-        window::open_room(&window, &info.origin, &room);
+        window::open_room(&window, &info.origin, &room, args.name.as_deref());
     }
 }
 

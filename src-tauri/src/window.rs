@@ -12,7 +12,7 @@ use tauri::{
 };
 
 use crate::MAIN_WINDOW;
-use crate::launch::{Launch, room_query};
+use crate::launch::{Launch, start_query};
 use crate::policy::{Origin, is_blank};
 
 /// How long a closing window waits for the page to unload (and send `leave`)
@@ -115,17 +115,23 @@ pub(crate) fn open(
     load(&window, start, launch)
 }
 
-/// Opens `room` (a code or an invite) in the running window. A UI that can open
-/// a room without reloading exposes `window.__lanmeetOpenRoom(room)`; otherwise
-/// the lobby is loaded with `?room=`.
-pub(crate) fn open_room(window: &WebviewWindow, origin: &Origin, room: &str) {
-    let url = format!("{}{}", origin.home(), room_query(room));
-    let (Ok(room_js), Ok(url_js)) = (serde_json::to_string(room), serde_json::to_string(&url))
-    else {
+/// Opens `room` (a code or an invite) in the running window, and joins it at once
+/// under `name` when one was given (`lanmeet-desktop --name NAME ROOM` handed
+/// over by a second launch). A UI that can open a room without reloading exposes
+/// `window.__lanmeetOpenRoom(room, name)` (the lobby: fills it in and joins);
+/// otherwise (during a call) the page is loaded anew with `?room=…[&name=…&join=1]`,
+/// which leaves the call it was in.
+pub(crate) fn open_room(window: &WebviewWindow, origin: &Origin, room: &str, name: Option<&str>) {
+    let url = format!("{}{}", origin.home(), start_query(Some(room), name));
+    let (Ok(room_js), Ok(name_js), Ok(url_js)) = (
+        serde_json::to_string(room),
+        serde_json::to_string(&name),
+        serde_json::to_string(&url),
+    ) else {
         return;
     };
     let script = format!(
-        "if (!(typeof window.__lanmeetOpenRoom === 'function' && window.__lanmeetOpenRoom({room_js}))) \
+        "if (!(typeof window.__lanmeetOpenRoom === 'function' && window.__lanmeetOpenRoom({room_js}, {name_js} ?? undefined))) \
          {{ window.location.assign({url_js}); }}"
     );
     if let Err(err) = window.eval(&script) {

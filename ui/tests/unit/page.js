@@ -35,6 +35,7 @@ import {
  * @property {{audio?: boolean, video?: boolean, denied?: boolean, screen?: boolean}} [devices]
  * @property {boolean} [hasWebRTC] default true
  * @property {(url: string) => unknown} [opener] the desktop app's `__lanmeetOpenInBrowser`
+ * @property {boolean} [desktop] the page runs in the desktop app (`__lanmeetDesktop`)
  */
 
 /** @param {PageOptions} [opts] */
@@ -82,6 +83,7 @@ export function fakePage(opts = {}) {
     storage: new AppStorage({ local, session }),
     media,
     hasWebRTC: opts.hasWebRTC ?? true,
+    desktop: opts.desktop ?? false,
     location,
     history,
     browserOpener: () => opts.opener,

@@ -1,0 +1,313 @@
+// desktop-call.mjs: the real desktop window in a call with two Chromium pages
+// (issue 10), for scripts/desktop-test (part C). Run inside the test's network
+// namespace, which has a veth with $LANMEET_TEST_ADDR (browsers ignore loopback
+// ICE candidates), with Xvfb on $DISPLAY and tauri-driver on $WEBDRIVER_URL.
+//
+// A `lanmeet host` (the Chromium pages' node, long grace period: a peer that only
+// drops stays for minutes, so a prompt tile removal proves a clean leave) and two
+// Chromium people, Ana and Ben, in its room; then the app, started through
+// WebDriver as `lanmeet-desktop --name Desk lanmeet://…` with WebKit's mock camera
+// and microphone, joins with no click. Checks:
+//  - the window is in the call without a click, its page got the bridge
+//    (`GET /api/bridge`) and calls through it (no native RTCPeerConnection);
+//  - both pages decode the window's video and hear its audio (getStats on the
+//    Chromium side: framesDecoded and totalAudioEnergy grow);
+//  - the window draws Ana's and Ben's video: the pixels the X server shows where
+//    their tiles are have a picture and change over time;
+//  - chat both ways;
+//  - one close request (WM_DELETE_WINDOW) leaves the call: both pages see Desk go
+//    (long before the host's grace period could have), the app logs the bridge and
+//    the node stopped.
+// Figures (not checked): fps of the window's video as Chromium decodes it, join
+// and leave times. Prints `ok - …` / `not ok - …` lines; exits 1 if any failed.
+
+import { execFile } from 'node:child_process';
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import {
+  startHost,
+  launchBrowser,
+  openPerson,
+  typeAndJoin,
+  waitInCall,
+  openChat,
+  WAIT_MS,
+  REPO,
+} from '../ui/tests/e2e/helpers.mjs';
+
+const run = promisify(execFile);
+const env = (name, fallback) => process.env[name] ?? fallback;
+const driver = env('WEBDRIVER_URL', 'http://127.0.0.1:4444');
+const app = env('LANMEET_DESKTOP_BIN');
+const localPort = Number(env('LOCAL_PORT', '17878'));
+const origin = `http://127.0.0.1:${localPort}`;
+const appLog = env('APP_LOG');
+const artifacts = env('ARTIFACTS', '.');
+const x11 = join(REPO, 'scripts/desktop-x11');
+const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
+/** The host's grace period: far beyond any wait here (see above). */
+const GRACE_SECS = 600;
+
+let failed = 0;
+const ok = (what) => console.log(`ok - ${what}`);
+const notOk = (what, why) => {
+  failed += 1;
+  console.log(`not ok - ${what}: ${String(why).split('\n').join('\n#   ')}`);
+};
+const figure = (what) => console.log(`# ${what}`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const secs = (from) => ((Date.now() - from) / 1000).toFixed(1);
+
+/** Polls `probe` every 200 ms until it returns a truthy value, at most WAIT_MS (a hang guard). */
+async function until(probe, ms = WAIT_MS) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    try {
+      last = await probe();
+      if (last) return last;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(200);
+  }
+  return null;
+}
+
+/** Runs `what`: `ok` if it returns, `not ok` with the error if it throws. Returns its value or null. */
+async function check(what, fn) {
+  try {
+    const v = await fn();
+    ok(typeof what === 'function' ? what(v) : what);
+    return v;
+  } catch (err) {
+    notOk(typeof what === 'function' ? 'check' : what, err instanceof Error ? err.message : err);
+    return null;
+  }
+}
+
+// --- WebDriver (W3C, plain fetch) -------------------------------------------------
+async function wd(method, path, body) {
+  const res = await fetch(`${driver}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json.value ?? json)}`);
+  return json.value;
+}
+let session = null;
+const s = (path) => `/session/${session}${path}`;
+const exec = (script, args = []) => wd('POST', s('/execute/sync'), { script, args });
+const execAsync = (script, args = []) =>
+  wd('POST', s('/execute/async'), { script: `const done = arguments[arguments.length - 1]; (async () => { ${script} })().then(done, (e) => done({ error: String(e) }));`, args });
+const findAll = async (css) => (await wd('POST', s('/elements'), { using: 'css selector', value: css })).map((e) => e[ELEMENT]);
+
+/** What the window shows: its tiles (name, self, state, media element and its rect). */
+const windowTiles = () =>
+  exec(`return [...document.querySelectorAll('[data-testid=tile]')].map((t) => {
+    const media = t.querySelector('canvas') || t.querySelector('video');
+    const r = media ? media.getBoundingClientRect() : null;
+    return { name: t.dataset.name, self: t.dataset.self === 'true', state: t.dataset.state, id: t.dataset.peerId,
+      media: media ? media.tagName.toLowerCase() : null,
+      rect: r && { x: r.left, y: r.top, w: r.width, h: r.height }, dpr: window.devicePixelRatio };
+  });`);
+
+/** Luma statistics of what the X server shows in `rect` of the window (desktop-x11 region). */
+async function screenRegion(rect, dpr = 1) {
+  const args = [rect.x, rect.y, rect.w, rect.h].map((v) => String(Math.round(v * dpr)));
+  const { stdout } = await run(x11, ['region', 'lanmeet', ...args], { env: process.env });
+  return JSON.parse(stdout);
+}
+const gridDiff = (a, b) => a.grid.reduce((sum, v, i) => sum + Math.abs(v - b.grid[i]), 0) / a.grid.length;
+
+// --- Chromium side ------------------------------------------------------------------
+/** Keeps the page's RTCPeerConnections in `window.__pcs`, for getStats. */
+function recordPeerConnections() {
+  const w = /** @type {any} */ (window);
+  const Native = w.RTCPeerConnection;
+  w.__pcs = [];
+  w.RTCPeerConnection = class extends Native {
+    constructor(...args) {
+      super(...args);
+      w.__pcs.push(this);
+    }
+  };
+}
+
+/**
+ * Runs in a Chromium page: inbound stats of the connection that carries `name`'s
+ * tile (found by its video track among the connections' receivers).
+ * @param {string} name
+ */
+async function inboundOf(name) {
+  const tile = [...document.querySelectorAll('[data-testid=tile][data-self=false]')].find((t) => t.dataset.name === name);
+  const video = tile?.querySelector('video');
+  const track = video?.srcObject?.getVideoTracks?.()[0];
+  if (!track) return null;
+  const pc = (window.__pcs ?? []).find((p) => p.getReceivers().some((r) => r.track === track));
+  if (!pc) return null;
+  let frames = 0;
+  let energy = 0;
+  let audioPackets = 0;
+  let width = 0;
+  (await pc.getStats()).forEach((st) => {
+    if (st.type !== 'inbound-rtp') return;
+    if (st.kind === 'video') {
+      frames += st.framesDecoded ?? 0;
+      width = st.frameWidth ?? width;
+    }
+    if (st.kind === 'audio') {
+      energy += st.totalAudioEnergy ?? 0;
+      audioPackets += st.packetsReceived ?? 0;
+    }
+  });
+  return { frames, energy, audioPackets, width, playing: !!video && video.videoWidth > 0 && !video.paused, at: performance.now() };
+}
+
+async function main() {
+  const host = await startHost(['--name', 'Desk call', '--grace-secs', String(GRACE_SECS)]);
+  const browser = await launchBrowser();
+  const people = [];
+  try {
+    const { invite, code, local } = host.info;
+    figure(`room ${code}, invite ${invite}`);
+    for (const name of ['Ana', 'Ben']) {
+      const p = await openPerson(browser, local, name, { initScript: recordPeerConnections });
+      await typeAndJoin(p, code);
+      await waitInCall(p);
+      people.push(p);
+    }
+    ok('Ana and Ben (Chromium) are in the call');
+
+    // The app, joined from its command line.
+    const started = Date.now();
+    session = (
+      await wd('POST', '/session', {
+        capabilities: { alwaysMatch: { 'tauri:options': { application: app, args: ['--name', 'Desk', invite] } } },
+      })
+    ).sessionId;
+    const inCall = await until(async () => {
+      const url = await wd('GET', s('/url'));
+      return url.startsWith(origin) && (await exec("return !!document.querySelector('[data-testid=call]');"));
+    });
+    if (!inCall) throw new Error(`the window never got into the call (url ${await wd('GET', s('/url')).catch(() => '?')})`);
+    ok(`lanmeet-desktop --name Desk <invite>: the window is in the call with no click (${secs(started)} s after launch)`);
+    const url = await wd('GET', s('/url'));
+    new URL(url).searchParams.has('join')
+      ? notOk('the URL forgets join=1', url)
+      : ok(`the page took name and join off its URL (${new URL(url).search})`);
+
+    const bridge = await execAsync(`const r = await fetch('/api/bridge'); const j = r.ok ? await r.json() : null;
+      return { status: r.status, url: j?.url ?? null, secret: typeof j?.secret === 'string' && j.secret.length >= 32,
+        native: typeof window.webkitRTCPeerConnection === 'function' };`);
+    bridge?.status === 200 && bridge.url?.startsWith('ws://127.0.0.1:') && bridge.secret
+      ? ok(`the window's page gets the bridge from its node (GET /api/bridge → ${bridge.url})`)
+      : notOk("the window's page gets the bridge", JSON.stringify(bridge));
+
+    // Everyone sees everyone.
+    const windowSees = await until(async () => {
+      const tiles = (await windowTiles()).filter((t) => !t.self);
+      return tiles.length === 2 && tiles.every((t) => t.state === 'connected') && tiles;
+    });
+    windowSees
+      ? ok(`the window shows Ana and Ben connected (${windowSees.map((t) => `${t.name}: ${t.media}`).join(', ')})`)
+      : notOk('the window shows Ana and Ben connected', JSON.stringify(await windowTiles().catch((e) => String(e))));
+
+    // Both pages decode the window's video and hear its audio.
+    for (const p of people) {
+      const first = await until(() => p.page.evaluate(inboundOf, 'Desk').then((v) => v && v.frames > 0 && v));
+      if (!first) {
+        notOk(`${p.name} decodes the window's video`, JSON.stringify(await p.page.evaluate(inboundOf, 'Desk')));
+        continue;
+      }
+      const later = await until(async () => {
+        const v = await p.page.evaluate(inboundOf, 'Desk');
+        return v && v.frames > first.frames + 30 && v.energy > first.energy && v.playing && v;
+      });
+      if (later) {
+        const fps = ((later.frames - first.frames) * 1000) / (later.at - first.at);
+        ok(`${p.name} decodes the window's video (${later.width} px wide) and hears its audio (energy ${later.energy.toFixed(4)})`);
+        figure(`${p.name}: the window's video decoded at ${fps.toFixed(1)} fps`);
+      } else {
+        notOk(`${p.name} decodes the window's video and hears its audio`, `first ${JSON.stringify(first)}, now ${JSON.stringify(await p.page.evaluate(inboundOf, 'Desk'))}`);
+      }
+    }
+
+    // The window draws their video, and it moves: what the X server shows.
+    await run('import', ['-window', 'root', join(artifacts, 'call-window-1.png')]).catch(() => {});
+    const remotes = ((await windowTiles()) ?? []).filter((t) => !t.self && t.rect);
+    for (const t of remotes) {
+      const drawn = await until(async () => {
+        const a = await screenRegion(t.rect, t.dpr);
+        await sleep(700);
+        const b = await screenRegion(t.rect, t.dpr);
+        // A picture (not a flat colour) that changed between the two looks.
+        return a.std > 8 && b.std > 8 && gridDiff(a, b) > 0.5 && { a, b };
+      });
+      drawn
+        ? ok(`the window draws ${t.name}'s video and it moves (luma σ ${drawn.b.std}, change ${gridDiff(drawn.a, drawn.b).toFixed(1)})`)
+        : notOk(`the window draws ${t.name}'s video and it moves`, JSON.stringify(await screenRegion(t.rect, t.dpr).then((r) => ({ mean: r.mean, std: r.std }))));
+    }
+    await run('import', ['-window', 'root', join(artifacts, 'call-window-2.png')]).catch(() => {});
+    figure(`screenshots: ${join(artifacts, 'call-window-1.png')}, call-window-2.png`);
+
+    // Chat both ways.
+    await check('the window sends a chat message; Ana and Ben get it', async () => {
+      const [toggle] = await findAll('[data-testid=chat-toggle]');
+      await wd('POST', s(`/element/${toggle}/click`), {});
+      const [input] = await until(() => findAll('#chat-input').then((l) => l.length && l));
+      await wd('POST', s(`/element/${input}/value`), { text: 'Hello from Desk\n' });
+      for (const p of people) {
+        await p.page.getByTestId('chat-message').filter({ hasText: 'Hello from Desk' }).waitFor({ state: 'attached', timeout: WAIT_MS });
+      }
+    });
+    await check('Ana sends a chat message; the window shows it', async () => {
+      await openChat(people[0]);
+      await people[0].page.getByLabel('Message').fill('Hello from Ana');
+      await people[0].page.getByRole('button', { name: 'Send' }).click();
+      const got = await until(() => exec("return [...document.querySelectorAll('[data-testid=chat-message]')].some((m) => m.textContent.includes('Hello from Ana'));"));
+      if (!got) throw new Error('not in the window after the wait');
+    });
+
+    // One close request: the window leaves the call. (The log is shared with part
+    // B's app: only what comes after the request counts.)
+    const logFrom = existsSync(appLog) ? readFileSync(appLog).length : 0;
+    await run(x11, ['close', 'lanmeet'], { env: process.env });
+    const closed = Date.now();
+    for (const p of people) {
+      const gone = await until(() => p.page.evaluate(() => ![...document.querySelectorAll('[data-testid=tile]')].some((t) => t.dataset.name === 'Desk')));
+      gone
+        ? ok(`${p.name} sees Desk leave after one close request (${secs(closed)} s; the host's grace period is ${GRACE_SECS} s, so this was a leave)`)
+        : notOk(`${p.name} sees Desk leave`, 'the tile is still there');
+    }
+    const logged = await until(() => {
+      const tail = readFileSync(appLog).subarray(logFrom).toString('utf8');
+      return /bridge stopped/.test(tail) && /node stopped/.test(tail);
+    });
+    logged
+      ? ok(`the app stopped its bridge and its node (${secs(closed)} s after the close request)`)
+      : notOk('the app stopped its bridge and its node', 'no "bridge stopped" and "node stopped" in its log');
+    const connected = await Promise.all(people.map((p) => p.page.evaluate(() => document.querySelectorAll('[data-testid=tile][data-self=false]').length)));
+    connected.every((n) => n === 1)
+      ? ok('Ana and Ben are still in the call with each other')
+      : notOk('Ana and Ben stay in the call', `remote tiles: ${connected}`);
+  } finally {
+    if (failed) {
+      for (const p of people) console.log(`# --- console of ${p.name} ---\n# ${p.console.slice(-25).join('\n# ')}`);
+      console.log(`# --- host log ---\n# ${host.logs.join('').split('\n').slice(-25).join('\n# ')}`);
+    }
+    if (session) await wd('DELETE', s('')).catch(() => {});
+    await browser.close().catch(() => {});
+    await host.stop();
+  }
+}
+
+try {
+  await main();
+} catch (err) {
+  notOk('desktop call run', err instanceof Error ? err.message : String(err));
+}
+process.exit(failed ? 1 : 0);
