@@ -7,10 +7,11 @@
  * encode and decode+paint ms per frame, sent and painted fps per stream, capture-to-paint
  * latency p50/p95 (the pixel stamp) and CPU of WebKit's processes (% of one core).
  *
- *   node ui/bench/bridge-media-webkit.mjs [--seconds 6] [--cases 1x640,1x320,2x640,7x320]
+ *   node ui/bench/bridge-media-webkit.mjs [--seconds 6] [--cases 1x640,2x640,7x320@10]
  *
- * A case `NxW` is N remote streams (copies of our own, as N people would send) at width W
- * (640: 640x360, 320: 320x180). Figures only; it asserts nothing. Needs Xvfb,
+ * A case `NxW[@F]` is N remote streams (copies of our own, as N people would send) at width
+ * W (640: 640x360, 320: 320x180) and F frames per second (30 unless given; the UI sends
+ * 320x180 at ~10–12 fps to rooms of 7–8). Figures only; it asserts nothing. Needs Xvfb,
  * WebKitWebDriver (webkit2gtk-driver) and MiniBrowser (libwebkit2gtk-4.1-0).
  */
 import { spawn } from 'node:child_process';
@@ -24,9 +25,10 @@ const opt = (name, dflt) => {
   return i >= 0 && argv[i + 1] ? argv[i + 1] : dflt;
 };
 const SECONDS = Number(opt('seconds', '6'));
-const CASES = opt('cases', '1x640,1x320,2x640,7x320').split(',').map((c) => {
-  const [n, w] = c.split('x').map(Number);
-  return { copies: n, width: w, height: Math.round((w * 9) / 16) };
+const CASES = opt('cases', '1x640,1x320,2x640,3x640,7x320@10,7x320').split(',').map((c) => {
+  const [size, rate] = c.split('@');
+  const [n, w] = size.split('x').map(Number);
+  return { copies: n, width: w, height: Math.round((w * 9) / 16), fps: Number(rate) || 30 };
 });
 const MINIBROWSER = process.env.MINIBROWSER || '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser';
 const DRIVER = process.env.WEBKIT_WEBDRIVER || '/usr/bin/WebKitWebDriver';
@@ -94,6 +96,28 @@ function treeTicks(/** @type {number} */ root) {
   return sum;
 }
 
+/**
+ * What the remote audio streams' playback did between two stats: underruns (glitches)
+ * and sound dropped to keep the delay down, summed over streams.
+ * @param {any} before
+ * @param {any} after
+ */
+function audioNote(before, after) {
+  const auds = after.remote.filter((/** @type {any} */ r) => r.kind === 'audio');
+  let under = 0;
+  let dropped = 0;
+  let buffered = 0;
+  let target = 0;
+  for (const r of auds) {
+    const b = before.remote.find((/** @type {any} */ x) => x.kind === 'audio' && x.pc === r.pc);
+    under += (r.underruns ?? 0) - (b?.underruns ?? 0);
+    dropped += (r.droppedMs ?? 0) - (b?.droppedMs ?? 0);
+    buffered = Math.max(buffered, r.bufferedMs ?? 0);
+    target = Math.max(target, r.targetMs ?? 0);
+  }
+  return `${auds.length} remote: ${under} underruns, ${Math.round(dropped)} ms dropped, buffered ≤ ${Math.round(buffered)} ms, target ≤ ${Math.round(target)} ms`;
+}
+
 async function main() {
   const display = freeDisplay();
   const xvfb = spawn('Xvfb', [`:${display}`, '-screen', '0', '1280x800x24', '-nolisten', 'tcp'], { stdio: 'ignore' });
@@ -114,7 +138,7 @@ async function main() {
     }
   }
   console.log(`WebKitGTK bridge media loopback (${SECONDS} s per case, accelerated compositing off)`);
-  console.log('case        capture  encode  decode+paint  sent fps  painted fps/stream  latency p50/p95   CPU');
+  console.log('case            capture  encode  decode+paint  sent fps  painted fps/stream  latency p50/p95   CPU');
   for (const c of CASES) {
     const session = await wd(base, 'POST', '/session', {
       capabilities: {
@@ -142,7 +166,8 @@ async function main() {
               a.stop();
             } catch (e) { echo = { error: String(e) }; }
             window.__lanmeetBenchStamp = true;
-            await startLoopback({ camera, copies: ${c.copies}, width: ${c.width}, height: ${c.height} });
+            const lb = await startLoopback({ camera, copies: ${c.copies}, width: ${c.width}, height: ${c.height} });
+            lb.media.setVideoEncoding({ maxFramerate: ${c.fps} });
             done({ ok: true, camera, echo });
           }, (e) => done({ ok: false, error: String(e && e.stack || e) })).catch((e) => done({ ok: false, error: String(e && e.stack || e) }));`,
         args: [],
@@ -175,7 +200,7 @@ async function main() {
       const f = (/** @type {number | null | undefined} */ x, d = 1) => (typeof x === 'number' ? x.toFixed(d) : '-');
       const sentFps = (after.sent.video.frames - before.sent.video.frames) / secs;
       console.log(
-        `${`${c.copies} x ${c.width}x${c.height}`.padEnd(12)}${f(after.sent.video.captureMs).padStart(7)}  ${f(after.sent.video.encodeMs).padStart(6)}  ${f(dp.length ? dp.reduce((a, b) => a + b, 0) / dp.length : null).padStart(12)}  ${f(sentFps).padStart(8)}  ${`${f(Math.min(...painted))}–${f(Math.max(...painted))}`.padStart(18)}  ${`${f(p50, 0)}/${f(p95, 0)} ms`.padStart(15)}  ${f(cpu, 0).padStart(4)}%   (camera: ${started.camera}, audio frames sent ${after.sent.audio.frames})`,
+        `${`${c.copies} x ${c.width}x${c.height}@${c.fps}`.padEnd(16)}${f(after.sent.video.captureMs).padStart(7)}  ${f(after.sent.video.encodeMs).padStart(6)}  ${f(dp.length ? dp.reduce((a, b) => a + b, 0) / dp.length : null).padStart(12)}  ${f(sentFps).padStart(8)}  ${`${f(Math.min(...painted))}–${f(Math.max(...painted))}`.padStart(18)}  ${`${f(p50, 0)}/${f(p95, 0)} ms`.padStart(15)}  ${f(cpu, 0).padStart(4)}%   (camera: ${started.camera}, audio: ${after.sent.audio.frames} frames sent, ${audioNote(before, after)})`,
       );
     } catch (e) {
       console.log(`${c.copies} x ${c.width}: failed: ${e instanceof Error ? e.message : e}`);

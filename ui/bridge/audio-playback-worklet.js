@@ -4,13 +4,26 @@
  * 48 kHz mono PCM arrives from the media worker over a MessagePort (`{port}` on the
  * node's port) into a small jitter buffer, and plays out to a
  * MediaStreamAudioDestinationNode whose real track the UI's `<audio>` element and level
- * monitor use. Playback starts (and restarts after running dry) once {@link START} samples
- * are queued; beyond {@link MAX} the oldest are dropped, so delay never builds up.
+ * monitor use.
+ *
+ * The buffer adapts, within bounds: playback starts (and restarts after running dry)
+ * once `target` samples are queued; each time it runs dry the target grows by 20 ms (up
+ * to {@link MAX_TARGET}), and after 10 s without running dry it shrinks by 10 ms (down to
+ * {@link MIN_TARGET}). Beyond twice the target (and at least 100 ms more) the oldest
+ * samples are dropped down to the target, so delay never builds up. About once a
+ * second it tells its node how it went (underruns, dropped and buffered ms, target).
  */
-/** 40 ms: two Opus frames, enough to ride out the worker's and the network's jitter. */
-const START = 1920;
-/** 200 ms at most queued; more is dropped from the front. */
-const MAX = 9600;
+const MS = 48;
+/** 60 ms: three Opus frames, enough on a quiet machine. */
+const MIN_TARGET = 60 * MS;
+/** 200 ms: what a busy machine's bursts needed at most, measured in WebKitGTK. */
+const MAX_TARGET = 200 * MS;
+const STEP_UP = 20 * MS;
+const STEP_DOWN = 10 * MS;
+/** Render quanta (128 samples) without an underrun before the target shrinks: 10 s. */
+const CALM_QUANTA = 3750;
+/** How often the node hears how playback went: ~1 s. */
+const REPORT_EVERY = 375;
 
 class PlaybackProcessor extends AudioWorkletProcessor {
   constructor() {
@@ -22,8 +35,11 @@ class PlaybackProcessor extends AudioWorkletProcessor {
     this.pos = 0;
     this.playing = false;
     this.stopped = false;
+    this.target = MIN_TARGET;
     this.underruns = 0;
     this.droppedSamples = 0;
+    this.quanta = 0;
+    this.calm = 0;
     this.port.onmessage = (ev) => {
       const d = ev.data;
       if (d?.port) {
@@ -33,12 +49,17 @@ class PlaybackProcessor extends AudioWorkletProcessor {
     };
   }
 
+  get buffered() {
+    return this.queued - this.pos;
+  }
+
   /** @param {unknown} pcm */
   push(pcm) {
     if (!(pcm instanceof Float32Array) || !pcm.length) return;
     this.queue.push(pcm);
     this.queued += pcm.length;
-    while (this.queued - this.pos > MAX && this.queue.length > 1) {
+    if (this.buffered <= Math.max(2 * this.target, this.target + 100 * MS)) return;
+    while (this.buffered > this.target && this.queue.length > 1) {
       const old = /** @type {Float32Array} */ (this.queue.shift());
       this.queued -= old.length;
       this.droppedSamples += old.length - this.pos;
@@ -55,7 +76,7 @@ class PlaybackProcessor extends AudioWorkletProcessor {
     if (this.stopped) return false;
     const out = outputs[0][0];
     if (!out) return true;
-    if (!this.playing && this.queued - this.pos >= START) this.playing = true;
+    if (!this.playing && this.buffered >= this.target) this.playing = true;
     let i = 0;
     if (this.playing) {
       while (i < out.length && this.queue.length) {
@@ -73,10 +94,18 @@ class PlaybackProcessor extends AudioWorkletProcessor {
       if (i < out.length) {
         this.playing = false;
         this.underruns++;
+        this.calm = 0;
+        this.target = Math.min(MAX_TARGET, this.target + STEP_UP);
+      } else if (++this.calm >= CALM_QUANTA) {
+        this.calm = 0;
+        this.target = Math.max(MIN_TARGET, this.target - STEP_DOWN);
       }
     }
     out.fill(0, i);
     for (let c = 1; c < outputs[0].length; c++) outputs[0][c].set(out);
+    if (++this.quanta % REPORT_EVERY === 0) {
+      this.port.postMessage({ underruns: this.underruns, droppedMs: this.droppedSamples / MS, bufferedMs: this.buffered / MS, targetMs: this.target / MS });
+    }
     return true;
   }
 }

@@ -33,7 +33,7 @@ const DEFAULT_FPS = 30;
  * @property {(pc: number) => unknown} requestKeyframe ask the bridge for a keyframe of `pc`'s video
  * @property {(...m: unknown[]) => void} [log]
  * @property {Document} [document] where the hidden capture `<video>` lives (default: the page's)
- * @property {() => Worker} [createWorker] (default: media-worker.js as a module worker)
+ * @property {(role: 'audio' | 'video') => Worker} [createWorker] (default: media-worker.js as a module worker)
  */
 
 /**
@@ -57,6 +57,10 @@ const DEFAULT_FPS = 30;
  * @property {number} [height]
  * @property {number | null} [decodePaintMs] mean time from a chunk handed to the decoder to its picture painted
  * @property {{p50: number, p95: number, n: number} | null} [latencyMs] capture-to-paint (with the bench stamp on)
+ * @property {number} [underruns] audio: times playback ran dry (a glitch each)
+ * @property {number} [droppedMs] audio: sound dropped to keep the delay down
+ * @property {number} [bufferedMs] audio: queued for playback now
+ * @property {number} [targetMs] audio: the jitter buffer's target now (grows after underruns)
  */
 
 /**
@@ -117,11 +121,16 @@ export class BridgeMedia {
     this.log = deps.log ?? (() => {});
     this.closed = false;
     const make =
-      deps.createWorker ?? (() => new Worker(new URL('./media-worker.js', import.meta.url), { type: 'module', name: 'lanmeet-media' }));
-    /** @type {Worker | null} */
-    this.worker = make();
-    this.worker.onmessage = (ev) => this._onWorker(ev.data);
-    this.worker.onerror = (ev) => this.log('media worker error', ev.message);
+      deps.createWorker ??
+      ((/** @type {string} */ role) => new Worker(new URL('./media-worker.js', import.meta.url), { type: 'module', name: `lanmeet-${role}` }));
+    // Two workers of the same code: sound must not wait behind pictures (a worker busy
+    // converting and painting several videos delivered audio in bursts, which glitched).
+    /** @type {{video: Worker, audio: Worker} | null} */
+    this.workers = { video: make('video'), audio: make('audio') };
+    for (const [role, w] of Object.entries(this.workers)) {
+      w.onmessage = (ev) => this._onWorker(ev.data, /** @type {'audio' | 'video'} */ (role));
+      w.onerror = (ev) => this.log(`media worker (${role}) error`, ev.message);
+    }
 
     /** @type {AudioContext | null} */
     this.ctx = null;
@@ -162,15 +171,15 @@ export class BridgeMedia {
 
     /** @type {Map<string, BridgeVideoTrack>} */
     this._videoTracks = new Map();
-    /** @type {Map<string, {track: MediaStreamTrack, dest: MediaStreamAudioDestinationNode, node: AudioWorkletNode | null, pc: number}>} */
+    /** @type {Map<string, {track: MediaStreamTrack, dest: MediaStreamAudioDestinationNode, node: AudioWorkletNode | null, pc: number, playback: {underruns: number, droppedMs: number, bufferedMs: number, targetMs: number} | null}>} */
     this._audio = new Map();
 
     this.sent = {
       video: { frames: 0, keyframes: 0, width: 0, height: 0, rate: new RateMeter() },
       audio: { frames: 0 },
     };
-    /** @type {RemoteStats[]} */
-    this._remoteStats = [];
+    /** The workers' last reports of their remote streams. @type {{audio: RemoteStats[], video: RemoteStats[]}} */
+    this._remoteStats = { audio: [], video: [] };
     /** When the worker counted `_remoteStats` (ms, the machine's clock): rates over two reports are exact. */
     this._remoteAt = 0;
     /** @type {{encodeMs: number | null, dropped: number}} */
@@ -210,7 +219,7 @@ export class BridgeMedia {
     if (this.closed) return;
     const was = this.sending[kind];
     this.sending[kind] = !!sending;
-    if (kind === 'audio') this._post({ t: 'audio-send', on: !!sending });
+    if (kind === 'audio') this._post({ t: 'audio-send', on: !!sending }, [], 'audio');
     else if (sending && !was) {
       this._wantKey = true;
       this._scheduleCapture();
@@ -224,13 +233,13 @@ export class BridgeMedia {
   setVideoEncoding(e) {
     if (this.closed) return;
     this.encoding = { ...e };
-    this._post({ t: 'encoding', fps: this._fps(), bitrate: e.maxBitrate });
+    this._post({ t: 'encoding', fps: this._fps(), bitrate: e.maxBitrate }, [], 'video');
   }
 
   /** The bridge asks for a keyframe of our video (a peer lost it, or a sender started). */
   keyframeRequested() {
     this._wantKey = true;
-    this._post({ t: 'keyframe' });
+    this._post({ t: 'keyframe' }, [], 'video');
   }
 
   /**
@@ -239,7 +248,9 @@ export class BridgeMedia {
    */
   onRemoteFrame(buf) {
     if (this.closed || !(buf instanceof ArrayBuffer)) return;
-    this._post({ t: 'frame', buf }, [buf]);
+    // Byte 2 is the kind (docs/BRIDGE.md): 0 audio, else video (the worker checks the rest).
+    const kind = buf.byteLength > 2 && new Uint8Array(buf, 2, 1)[0] === 0 ? 'audio' : 'video';
+    this._post({ t: 'frame', buf }, [buf], kind);
   }
 
   /**
@@ -257,16 +268,16 @@ export class BridgeMedia {
         if (this.closed) return;
         try {
           const off = canvas.transferControlToOffscreen();
-          this._post({ t: 'attach', key, canvas: off }, [off]);
+          this._post({ t: 'attach', key, canvas: off }, [off], 'video');
         } catch (e) {
           this.log('cannot hand the tile canvas to the worker', /** @type {any} */ (e)?.message ?? e);
         }
       },
-      detach: () => this._post({ t: 'detach', key }),
+      detach: () => this._post({ t: 'detach', key }, [], 'video'),
     });
     track = t;
     this._videoTracks.set(key, t);
-    this._post({ t: 'remote', key, pc, tid, kind: 'video' });
+    this._post({ t: 'remote', key, pc, tid, kind: 'video' }, [], 'video');
     return t;
   }
 
@@ -285,16 +296,19 @@ export class BridgeMedia {
     const dest = ctx.createMediaStreamDestination();
     dest.channelCount = 1;
     const track = dest.stream.getAudioTracks()[0];
-    const entry = { track, dest, node: /** @type {AudioWorkletNode | null} */ (null), pc };
+    const entry = { track, dest, node: /** @type {AudioWorkletNode | null} */ (null), pc, playback: /** @type {any} */ (null) };
     this._audio.set(key, entry);
     this._loadWorklets().then((ok) => {
       if (!ok || this.closed || this._audio.get(key) !== entry) return;
       const node = new AudioWorkletNode(ctx, 'lanmeet-playback', { numberOfInputs: 0, numberOfOutputs: 1, outputChannelCount: [1] });
       node.connect(dest);
+      node.port.onmessage = (ev) => {
+        entry.playback = ev.data;
+      };
       entry.node = node;
       const ch = new MessageChannel();
       node.port.postMessage({ port: ch.port1 }, [ch.port1]);
-      this._post({ t: 'remote', key, pc, tid, kind: 'audio', port: ch.port2 }, [ch.port2]);
+      this._post({ t: 'remote', key, pc, tid, kind: 'audio', port: ch.port2 }, [ch.port2], 'audio');
     });
     return track;
   }
@@ -317,8 +331,10 @@ export class BridgeMedia {
         this._dropAudio(a);
       }
     }
-    this._remoteStats = this._remoteStats.filter((r) => r.pc !== pc);
-    this._post({ t: 'close-remote', pc });
+    for (const role of /** @type {const} */ (['audio', 'video'])) {
+      this._remoteStats[role] = this._remoteStats[role].filter((r) => r.pc !== pc);
+      this._post({ t: 'close-remote', pc }, [], role);
+    }
   }
 
   /**
@@ -342,7 +358,10 @@ export class BridgeMedia {
         },
         audio: { frames: this.sent.audio.frames },
       },
-      remote: this._remoteStats.map((r) => ({ ...r })),
+      remote: [...this._remoteStats.video, ...this._remoteStats.audio].map((r) => {
+        const play = r.kind === 'audio' ? this._audio.get(`${r.pc}:${r.transceiver}`)?.playback : null;
+        return play ? { ...r, ...play } : { ...r };
+      }),
       remoteAt: this._remoteAt,
     };
   }
@@ -351,7 +370,8 @@ export class BridgeMedia {
   resetFigures() {
     this._captureMsSum = 0;
     this._captureN = 0;
-    this._post({ t: 'reset-figures' });
+    this._post({ t: 'reset-figures' }, [], 'audio');
+    this._post({ t: 'reset-figures' }, [], 'video');
   }
 
   /** Lets sound run after a click (autoplay rules). */
@@ -362,7 +382,7 @@ export class BridgeMedia {
   /** What is still running (tests check that close leaves nothing). */
   liveness() {
     return {
-      worker: !!this.worker,
+      worker: !!this.workers,
       audioContext: this.ctx ? this.ctx.state : null,
       housekeeping: !!this._housekeeping,
       gestureListener: !!this._gesture,
@@ -387,14 +407,14 @@ export class BridgeMedia {
     this._videoTracks.clear();
     for (const a of this._audio.values()) this._dropAudio(a);
     this._audio.clear();
-    if (this.worker) {
-      this.worker.postMessage({ t: 'close' });
-      this.worker.terminate();
-      this.worker.onmessage = null;
-      this.worker = null;
+    for (const w of Object.values(this.workers ?? {})) {
+      w.postMessage({ t: 'close' });
+      w.terminate();
+      w.onmessage = null;
     }
+    this.workers = null;
     this.ctx?.close().catch(() => {});
-    this._remoteStats = [];
+    this._remoteStats = { audio: [], video: [] };
     const g = /** @type {any} */ (globalThis);
     if (g.__lanmeetBridgeMedia === this) g.__lanmeetBridgeMedia = null;
   }
@@ -403,14 +423,18 @@ export class BridgeMedia {
 
   /**
    * @param {any} msg
-   * @param {Transferable[]} [transfer]
+   * @param {Transferable[]} transfer
+   * @param {'audio' | 'video'} role which worker
    */
-  _post(msg, transfer = []) {
-    this.worker?.postMessage(msg, transfer);
+  _post(msg, transfer, role) {
+    this.workers?.[role].postMessage(msg, transfer);
   }
 
-  /** @param {any} m */
-  _onWorker(m) {
+  /**
+   * @param {any} m
+   * @param {'audio' | 'video'} role the worker it came from
+   */
+  _onWorker(m, role) {
     if (this.closed) return;
     switch (m?.t) {
       case 'out': {
@@ -457,13 +481,15 @@ export class BridgeMedia {
         break;
       }
       case 'stats':
-        this._remoteStats = m.remote;
-        this._remoteAt = m.at;
+        this._remoteStats[role] = m.remote;
+        if (role === 'video') {
+          this._remoteAt = m.at;
+          this._workerVideo = m.video;
+        }
         for (const r of m.remote) {
           const t = r.kind === 'video' ? this._videoTracks.get(`${r.pc}:${r.transceiver}`) : null;
           if (t) t.framesPainted = r.framesPainted;
         }
-        this._workerVideo = m.video;
         break;
       case 'log':
         this.log('worker:', m.m);
@@ -482,7 +508,7 @@ export class BridgeMedia {
     const stamp = !!(/** @type {any} */ (globalThis).__lanmeetBenchStamp);
     if (stamp !== this._stamp) {
       this._stamp = stamp;
-      this._post({ t: 'stamp', on: stamp });
+      this._post({ t: 'stamp', on: stamp }, [], 'video');
     }
     this._scheduleCapture();
   }
@@ -567,7 +593,7 @@ export class BridgeMedia {
     const { width: tw, height: th } = encodeSize(v.videoWidth, v.videoHeight, this.encoding.scaleResolutionDownBy);
     if (this._wantKey) {
       this._wantKey = false;
-      this._post({ t: 'keyframe' });
+      this._post({ t: 'keyframe' }, [], 'video');
     }
     if (this._frameCopy && typeof VideoFrame === 'function') {
       /** @type {VideoFrame | null} */
@@ -589,7 +615,11 @@ export class BridgeMedia {
             const format = f.format;
             f.close();
             if (this.closed) return;
-            this._post({ t: 'video', data: buf, format, layout: plainLayout(layout), width: w, height: h, tw: Math.min(tw, even(w)), th: Math.min(th, even(h)), ts, capture }, [buf]);
+            this._post(
+              { t: 'video', data: buf, format, layout: plainLayout(layout), width: w, height: h, tw: Math.min(tw, even(w)), th: Math.min(th, even(h)), ts, capture },
+              [buf],
+              'video',
+            );
             this._captureMsSum += performance.now() - t0;
             this._captureN++;
           },
@@ -618,6 +648,7 @@ export class BridgeMedia {
     this._post(
       { t: 'video', data: img.data.buffer, format: 'RGBA', layout: [{ offset: 0, stride: tw * 4 }], width: tw, height: th, tw, th, ts, capture },
       [img.data.buffer],
+      'video',
     );
     this._captureMsSum += performance.now() - t0;
     this._captureN++;
@@ -702,7 +733,7 @@ export class BridgeMedia {
       sink.connect(ctx.destination);
       const ch = new MessageChannel();
       node.port.postMessage({ port: ch.port1 }, [ch.port1]);
-      this._post({ t: 'audio-port', port: ch.port2 }, [ch.port2]);
+      this._post({ t: 'audio-port', port: ch.port2 }, [ch.port2], 'audio');
       this._micSource = source;
       this._micNode = node;
       this._micSink = sink;

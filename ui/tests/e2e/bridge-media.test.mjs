@@ -119,6 +119,7 @@ async function figures(label) {
     sentFps: s.sent.video.fps,
     decodePaintMs: round(v.decodePaintMs),
     paintedFps: round((v.framesPainted - beforeV.framesPainted) / ((s.remoteAt - before.remoteAt) / 1000)),
+    audio: (({ underruns, droppedMs, bufferedMs }) => ({ underruns, droppedMs, bufferedMs }))(remoteOf(s, 'audio')),
     latencyP50Ms: round(v.latencyMs?.p50),
     latencyP95Ms: round(v.latencyMs?.p95),
     latencyN: v.latencyMs?.n ?? 0,
@@ -177,6 +178,12 @@ describe('bridge media engine, looped back in Chromium', () => {
     const s = await stats();
     assert.ok(s.sent.audio.frames > 0);
     assert.ok(remoteOf(s, 'audio').framesDecoded > 0);
+    await diagnose('playback reports', () =>
+      page.waitForFunction(() => typeof /** @type {any} */ (window).lb.media.stats().remote.find((/** @type {any} */ r) => r.kind === 'audio')?.underruns === 'number', null, {
+        timeout: WAIT_MS,
+        polling: 200,
+      }),
+    );
     // Muted: frames still go out (silence), and what arrives is silent.
     await page.evaluate(() => {
       const lb = /** @type {any} */ (window).lb;
