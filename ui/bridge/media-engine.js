@@ -553,6 +553,8 @@ export class BridgeMedia {
 
   _scheduleCapture() {
     if (this._captureTimer || !this._wantVideo()) return;
+    // (Re)starting after a pause (camera off, no sender): begin with a keyframe.
+    this._wantKey = true;
     this._nextCapture = performance.now();
     this._captureTimer = /** @type {any} */ (setTimeout(() => this._capture(), 0));
   }
