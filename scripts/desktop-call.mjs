@@ -36,6 +36,8 @@ import {
   typeAndJoin,
   waitInCall,
   openChat,
+  recordPeerConnections,
+  inboundOf,
   WAIT_MS,
   REPO,
 } from '../ui/tests/e2e/helpers.mjs';
@@ -131,49 +133,6 @@ async function screenRegion(rect, dpr = 1) {
 const gridDiff = (a, b) => a.grid.reduce((sum, v, i) => sum + Math.abs(v - b.grid[i]), 0) / a.grid.length;
 
 // --- Chromium side ------------------------------------------------------------------
-/** Keeps the page's RTCPeerConnections in `window.__pcs`, for getStats. */
-function recordPeerConnections() {
-  const w = /** @type {any} */ (window);
-  const Native = w.RTCPeerConnection;
-  w.__pcs = [];
-  w.RTCPeerConnection = class extends Native {
-    constructor(...args) {
-      super(...args);
-      w.__pcs.push(this);
-    }
-  };
-}
-
-/**
- * Runs in a Chromium page: inbound stats of the connection that carries `name`'s
- * tile (found by its video track among the connections' receivers).
- * @param {string} name
- */
-async function inboundOf(name) {
-  const tile = [...document.querySelectorAll('[data-testid=tile][data-self=false]')].find((t) => t.dataset.name === name);
-  const video = tile?.querySelector('video');
-  const track = video?.srcObject?.getVideoTracks?.()[0];
-  if (!track) return null;
-  const pc = (window.__pcs ?? []).find((p) => p.getReceivers().some((r) => r.track === track));
-  if (!pc) return null;
-  let frames = 0;
-  let energy = 0;
-  let audioPackets = 0;
-  let width = 0;
-  (await pc.getStats()).forEach((st) => {
-    if (st.type !== 'inbound-rtp') return;
-    if (st.kind === 'video') {
-      frames += st.framesDecoded ?? 0;
-      width = st.frameWidth ?? width;
-    }
-    if (st.kind === 'audio') {
-      energy += st.totalAudioEnergy ?? 0;
-      audioPackets += st.packetsReceived ?? 0;
-    }
-  });
-  return { frames, energy, audioPackets, width, playing: !!video && video.videoWidth > 0 && !video.paused, at: performance.now() };
-}
-
 /**
  * The window cannot call yet (no page side of the bridge): the launch fills in
  * the lobby, the page still gets the bridge, and one close request stops both.

@@ -62,6 +62,24 @@ netns_wait_carrier() {
   done
 }
 
+# A LAN inside NS: the veth pair lan0/lan1 (both ends in NS, no packet leaves it),
+# ADDR/24 on lan0 and the next address on lan1, mDNS routed out of lan0, carrier
+# on both before it returns. Browsers ignore loopback ICE candidates: a browser
+# call needs such an address.
+netns_veth() {
+  local ns=$1 addr=$2 prefix last
+  prefix=${addr%.*}
+  last=${addr##*.}
+  ip -n "$ns" link add lan0 type veth peer name lan1 || return 1
+  ip -n "$ns" addr add "$addr/24" dev lan0
+  ip -n "$ns" addr add "$prefix.$(( (last % 254) + 1 ))/24" dev lan1
+  ip -n "$ns" link set lan0 up
+  ip -n "$ns" link set lan1 up
+  # mDNS inside the namespace goes out of lan0 (and stays in the namespace).
+  ip -n "$ns" route add 224.0.0.0/4 dev lan0 2>/dev/null || true
+  netns_wait_carrier "$ns" lan0 lan1
+}
+
 # Ends every process left in NS: TERM, then KILL for those that linger. Bounded.
 netns_end_processes() {
   local ns=$1 i pids

@@ -14,9 +14,10 @@
  *   scripts/with-netns ui-bench -- node ui/bench/mesh.mjs [--sizes 2,4,6,8] [--window 5]
  * Prints a table; it measures, it asserts nothing.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
-import { startHost, hostApi, openPerson, typeAndJoin, waitInCall, waitPlaying, remotesPlayingAt, CHROMIUM } from '../tests/e2e/helpers.mjs';
+import { startCpu } from './proc-cpu.mjs';
+import { startHost, hostApi, openPerson, typeAndJoin, waitInCall, waitPlaying, remotesPlayingAt, CHROMIUM, CHROMIUM_ARGS } from '../tests/e2e/helpers.mjs';
 
 const argv = process.argv.slice(2);
 /** @param {string} name @param {string} dflt */
@@ -26,74 +27,19 @@ const opt = (name, dflt) => {
 };
 const SIZES = opt('sizes', '2,4,6,8').split(',').map(Number).filter((n) => n >= 2 && n <= 8);
 const WINDOW_S = Number(opt('window', '5'));
-const TICKS = 100; // USER_HZ on Linux
 /** How long one mesh may take to play fully before it is reported as not done. */
 const LIMIT_MS = Number(opt('limit', '90')) * 1000;
-const PAGE_SIZE_KB = 4;
 
 /** Same flags as the e2e tests, but we need the browser's pid, so launchServer. */
 async function launch() {
   const server = await chromium.launchServer({
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--disable-features=WebRtcHideLocalIpsWithMdns',
-      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-      '--disable-background-timer-throttling', '--disable-renderer-backgrounding',
-      '--disable-backgrounding-occluded-windows',
-    ],
+    args: CHROMIUM_ARGS,
   });
   const browser = await chromium.connect(server.wsEndpoint());
   const pid = server.process().pid ?? 0;
   return { server, browser, pid };
-}
-
-/** @param {number} root @returns {number[]} root and all its descendants */
-function processTree(root) {
-  /** @type {Map<number, number[]>} */
-  const children = new Map();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const list = children.get(ppid) ?? [];
-      list.push(Number(d));
-      children.set(ppid, list);
-    } catch {
-      // gone
-    }
-  }
-  const out = [];
-  const todo = [root];
-  while (todo.length) {
-    const p = /** @type {number} */ (todo.pop());
-    out.push(p);
-    todo.push(...(children.get(p) ?? []));
-  }
-  return out;
-}
-
-/** @param {number[]} pids @returns {Map<number, {cpu: number, rssKb: number, type: string}>} */
-function sample(pids) {
-  const m = new Map();
-  for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const cpu = Number(f[11]) + Number(f[12]); // utime + stime
-      const rssKb = Number(f[21]) * PAGE_SIZE_KB;
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      const type = /--type=([\w-]+)/.exec(cmd)?.[1] ?? 'browser';
-      const sub = /--utility-sub-type=([\w.]+)/.exec(cmd)?.[1];
-      m.set(pid, { cpu, rssKb, type: sub ? `utility:${sub.split('.').pop()}` : type });
-    } catch {
-      // gone
-    }
-  }
-  return m;
 }
 
 /**
@@ -101,31 +47,10 @@ function sample(pids) {
  * @param {number} root
  */
 async function measureCpu(root) {
-  const pids = processTree(root);
-  const a = sample(pids);
-  const t0 = performance.now();
+  const cpu = startCpu([root]);
   await new Promise((r) => setTimeout(r, WINDOW_S * 1000));
-  const b = sample(pids);
-  const secs = (performance.now() - t0) / 1000;
-  let total = 0;
-  let renderers = 0;
-  let maxRenderer = 0;
-  let rssKb = 0;
-  /** @type {Record<string, number>} */
-  const byType = {};
-  for (const [pid, s] of b) {
-    const before = a.get(pid);
-    if (!before) continue;
-    const pct = ((s.cpu - before.cpu) / TICKS / secs) * 100;
-    total += pct;
-    rssKb += s.rssKb;
-    byType[s.type] = (byType[s.type] ?? 0) + pct;
-    if (s.type === 'renderer') {
-      renderers += pct;
-      maxRenderer = Math.max(maxRenderer, pct);
-    }
-  }
-  return { total, renderers, maxRenderer, rssMb: rssKb / 1024, byType };
+  const { total, rssMb, byType, maxByType } = cpu.stop();
+  return { total, renderers: byType.renderer ?? 0, maxRenderer: maxByType.renderer ?? 0, rssMb, byType };
 }
 
 /**

@@ -130,32 +130,31 @@ export async function hostApi(info, p, body) {
   return res.status === 204 ? null : res.json();
 }
 
+/** Chromium's flags for the tests and the benchmarks (DEVELOPERS.md says why). */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  // Background tabs must keep decoding: every page here is "in the background".
+  '--disable-background-timer-throttling',
+  '--disable-renderer-backgrounding',
+  '--disable-backgrounding-occluded-windows',
+];
+
 /**
  * Headless Debian Chromium with fake devices, the flags from DEVELOPERS.md.
  * @param {string} [executablePath] another Chromium (e.g. a wrapper that runs it in
  *   a namespace of its own: scripts/relay-netns)
  */
 export async function launchBrowser(executablePath = CHROMIUM) {
-  return chromium.launch({
-    executablePath,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-features=WebRtcHideLocalIpsWithMdns',
-      '--use-fake-device-for-media-stream',
-      '--use-fake-ui-for-media-stream',
-      // Background tabs must keep decoding: every page here is "in the background".
-      '--disable-background-timer-throttling',
-      '--disable-renderer-backgrounding',
-      '--disable-backgrounding-occluded-windows',
-    ],
-  });
+  return chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS });
 }
 
 /**
@@ -383,4 +382,57 @@ export function debugDump(people, hostLogs = []) {
   for (const p of people) parts.push(`--- console of ${p.name} ---\n${p.console.slice(-40).join('\n')}`);
   if (hostLogs.length) parts.push(`--- host log ---\n${hostLogs.join('').split('\n').slice(-40).join('\n')}`);
   return parts.join('\n');
+}
+
+/**
+ * An init script (`openPerson`'s `initScript`): keeps the page's RTCPeerConnections
+ * in `window.__pcs`, for {@link inboundOf}.
+ */
+export function recordPeerConnections() {
+  const w = /** @type {any} */ (window);
+  const Native = w.RTCPeerConnection;
+  w.__pcs = [];
+  if (!Native) return;
+  w.RTCPeerConnection = class extends Native {
+    /** @param {any[]} args */
+    constructor(...args) {
+      super(...args);
+      w.__pcs.push(this);
+    }
+  };
+}
+
+/**
+ * Runs in a Chromium page (`page.evaluate(inboundOf, name)`, with
+ * {@link recordPeerConnections} installed): inbound stats of the connection that
+ * carries `name`'s tile (found by its video track among the connections' receivers).
+ * @param {string} name
+ * @returns {Promise<{frames: number, energy: number, audioPackets: number, width: number, height: number, playing: boolean, at: number} | null>}
+ */
+export async function inboundOf(name) {
+  const tile = [...document.querySelectorAll('[data-testid=tile][data-self=false]')].find((t) => /** @type {HTMLElement} */ (t).dataset.name === name);
+  const video = /** @type {HTMLVideoElement | null | undefined} */ (tile?.querySelector('video'));
+  const track = /** @type {MediaStream | null | undefined} */ (video?.srcObject)?.getVideoTracks?.()[0];
+  if (!track) return null;
+  const pcs = /** @type {RTCPeerConnection[]} */ (/** @type {any} */ (window).__pcs ?? []);
+  const pc = pcs.find((p) => p.getReceivers().some((r) => r.track === track));
+  if (!pc) return null;
+  let frames = 0;
+  let energy = 0;
+  let audioPackets = 0;
+  let width = 0;
+  let height = 0;
+  (await pc.getStats()).forEach((st) => {
+    if (st.type !== 'inbound-rtp') return;
+    if (st.kind === 'video') {
+      frames += st.framesDecoded ?? 0;
+      width = st.frameWidth ?? width;
+      height = st.frameHeight ?? height;
+    }
+    if (st.kind === 'audio') {
+      energy += st.totalAudioEnergy ?? 0;
+      audioPackets += st.packetsReceived ?? 0;
+    }
+  });
+  return { frames, energy, audioPackets, width, height, playing: !!video && video.videoWidth > 0 && !video.paused, at: performance.now() };
 }

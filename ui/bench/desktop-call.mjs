@@ -1,0 +1,475 @@
+// @ts-check
+// desktop-call.mjs: the desktop window in a call with headless Chromium pages,
+// measured (issue 10's benchmark). Run by scripts/desktop-bench-call inside its
+// network namespace: a veth with $LANMEET_TEST_ADDR (browsers ignore loopback ICE
+// candidates), Xvfb on $DISPLAY, tauri-driver on $WEBDRIVER_URL. Prints figures;
+// asserts nothing.
+//
+// For each size N: a room on a `lanmeet host` (the Chromium pages' node), N-1
+// Chromium people in it, settled (every page plays every other). Then
+//  1. the reference: an N-th Chromium page types the code and clicks Join; its own
+//     timeline (window.__lanmeetTimeline) gives Join → every remote tile playing;
+//     it leaves again;
+//  2. the window: `lanmeet-desktop --name Desk INVITE` (through WebDriver; WebKit's
+//     mock camera and microphone; the bridge in-process) joins with no click; its
+//     timeline gives Join (the same `join-click` mark, made by the launch) → every
+//     remote tile painted, and the launch → Join time;
+//  3. after a warm-up, over a window of --seconds:
+//     - fps of the window's video decoded by each Chromium page (getStats
+//       framesDecoded of the inbound video of Desk's connection);
+//     - fps painted in the window per remote tile (the bridge media engine's
+//       framesPainted, counted by its worker);
+//     - latency window → Chromium: the engine's capture-time pixel stamp
+//       (globalThis.__lanmeetBenchStamp on in the window), read from the Chromium
+//       <video> at every frame it presents (requestVideoFrameCallback);
+//     - latency Chromium → window: each Chromium camera is a 640x360 canvas
+//       (captureStream, a moving picture redrawn at 30 fps) stamped with the same
+//       pixel stamp when drawn; the window's media worker reads it on the frames it
+//       paints (engine stats latencyMs);
+//     - CPU from /proc: the app's process tree (lanmeet-desktop with its node and
+//       bridge, WebKit's web and network processes) and Chromium's, % of one core,
+//       with the busiest threads.
+// Both ends read one machine's clock (performance.timeOrigin + now).
+//
+//   node ui/bench/desktop-call.mjs [--sizes 2,4,8] [--seconds 10] [--warmup 3]
+
+import { execFile } from 'node:child_process';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
+import {
+  startHost,
+  hostApi,
+  openPerson,
+  typeAndJoin,
+  waitInCall,
+  waitPlaying,
+  remotesPlayingAt,
+  recordPeerConnections,
+  inboundOf,
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  REPO,
+} from '../tests/e2e/helpers.mjs';
+import { startCpu } from './proc-cpu.mjs';
+
+const run = promisify(execFile);
+const argv = process.argv.slice(2);
+/** @param {string} name @param {string} dflt */
+const opt = (name, dflt) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] ? argv[i + 1] : dflt;
+};
+const SIZES = opt('sizes', '2,4,8').split(',').map(Number).filter((n) => n >= 2 && n <= 8);
+const SECONDS = Number(opt('seconds', '10'));
+const WARMUP_S = Number(opt('warmup', '3'));
+/** How long a join may take before it is reported as not done (a hang guard). */
+const LIMIT_MS = Number(opt('limit', '90')) * 1000;
+const driver = process.env.WEBDRIVER_URL ?? 'http://127.0.0.1:4444';
+const appBin = process.env.LANMEET_DESKTOP_BIN ?? '';
+const x11 = join(REPO, 'scripts/desktop-x11');
+const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
+const log = (/** @type {string} */ m) => console.error(`bench: ${m}`);
+
+/**
+ * Polls `probe` until it returns a truthy value, at most `ms`.
+ * @template T
+ * @param {() => Promise<T>} probe
+ * @param {number} ms
+ * @param {number} [every]
+ * @returns {Promise<T | null>}
+ */
+async function until(probe, ms, every = 250) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    try {
+      const v = await probe();
+      if (v) return v;
+    } catch {
+      // not yet
+    }
+    await sleep(every);
+  }
+  return null;
+}
+
+// --- WebDriver (W3C, plain fetch) ---------------------------------------------------
+/**
+ * @param {string} method
+ * @param {string} path
+ * @param {any} [body]
+ */
+async function wd(method, path, body) {
+  const res = await fetch(`${driver}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json.value ?? json).slice(0, 400)}`);
+  return json.value;
+}
+/** @type {string | null} */
+let session = null;
+/** @param {string} script @param {any[]} [args] */
+const exec = (script, args = []) => wd('POST', `/session/${session}/execute/sync`, { script, args });
+
+// --- the pages ----------------------------------------------------------------------
+/**
+ * Init script of every Chromium page: its RTCPeerConnections are kept (inboundOf)
+ * and its camera is a stamped canvas: a 640x360 moving picture redrawn at 30 fps,
+ * the bench's capture-time stamp (ui/bridge/frames.js) drawn into its corner at
+ * each redraw. The microphone stays Chromium's fake device.
+ */
+function benchPage() {
+  const w = /** @type {any} */ (window);
+  const Native = w.RTCPeerConnection;
+  w.__pcs = [];
+  if (Native) {
+    w.RTCPeerConnection = class extends Native {
+      /** @param {any[]} a */
+      constructor(...a) {
+        super(...a);
+        w.__pcs.push(this);
+      }
+    };
+  }
+  const md = navigator.mediaDevices;
+  const original = md.getUserMedia.bind(md);
+  /** @type {Promise<MediaStreamTrack> | null} */
+  let camera = null;
+  const startCamera = async () => {
+    const frames = await import('/bridge/frames.js');
+    const W = 640;
+    const H = 360;
+    const canvas = document.createElement('canvas');
+    canvas.width = W;
+    canvas.height = H;
+    const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d'));
+    const stamp = ctx.createImageData(W, H);
+    const b = frames.stampBlock(W, H);
+    let n = 0;
+    const draw = () => {
+      n += 1;
+      ctx.fillStyle = `hsl(${(n * 3) % 360} 35% 40%)`;
+      ctx.fillRect(0, 0, W, H);
+      for (let i = 0; i < 6; i++) {
+        ctx.fillStyle = `hsl(${(i * 60 + n) % 360} 70% 60%)`;
+        const x = ((n * (3 + i)) % (W + 120)) - 120;
+        ctx.fillRect(x, 40 + i * 50, 120, 40);
+      }
+      ctx.fillStyle = '#fff';
+      ctx.font = '28px sans-serif';
+      ctx.fillText(`frame ${n}`, W - 220, H - 30);
+      frames.writeStamp(stamp.data, W, H, frames.nowUs());
+      ctx.putImageData(stamp, 0, 0, 0, 0, b * 8, b * 6);
+    };
+    draw();
+    setInterval(draw, 1000 / 30);
+    return canvas.captureStream(30).getVideoTracks()[0];
+  };
+  md.getUserMedia = async (/** @type {MediaStreamConstraints} */ c) => {
+    const out = new MediaStream();
+    if (c?.audio) for (const t of (await original({ audio: c.audio })).getAudioTracks()) out.addTrack(t);
+    if (c?.video) {
+      camera ??= startCamera();
+      out.addTrack((await camera).clone());
+    }
+    return out;
+  };
+}
+
+/**
+ * Runs in a Chromium page: starts reading the stamp of `name`'s video at every frame
+ * the page presents (requestVideoFrameCallback), into window.__benchLatency.
+ * @param {string} name
+ */
+async function startLatency(name) {
+  const frames = await import('/bridge/frames.js');
+  const tile = [...document.querySelectorAll('[data-testid=tile][data-self=false]')].find((t) => /** @type {HTMLElement} */ (t).dataset.name === name);
+  const video = /** @type {HTMLVideoElement | null | undefined} */ (tile?.querySelector('video'));
+  if (!video) return false;
+  const st = { samples: /** @type {number[]} */ ([]), unstamped: 0, stopped: false };
+  /** @type {any} */ (window).__benchLatency = st;
+  const onFrame = () => {
+    if (st.stopped) return;
+    const ms = frames.readStampFromVideo(video);
+    if (ms === null) st.unstamped += 1;
+    else if (st.samples.length < 10_000) st.samples.push(ms);
+    video.requestVideoFrameCallback(onFrame);
+  };
+  video.requestVideoFrameCallback(onFrame);
+  return true;
+}
+
+/** Runs in a Chromium page: stops the sampler, returns its samples. */
+function stopLatency() {
+  const st = /** @type {any} */ (window).__benchLatency;
+  if (!st) return null;
+  st.stopped = true;
+  return { samples: st.samples, unstamped: st.unstamped };
+}
+
+/**
+ * Join → every one of `n` remote tiles playing (painted), from a page's timeline.
+ * @param {[number, string][]} tl
+ * @param {number} n
+ * @returns {{joinAt: number, ms: number} | null} joinAt: ms since the page's start
+ */
+function joinFromTimeline(tl, n) {
+  let joinAt = -1;
+  for (const [t, what] of tl) if (what === 'join-click') joinAt = t;
+  if (joinAt < 0) return null;
+  /** @type {Map<string, number>} */
+  const playing = new Map();
+  for (const [t, what] of tl) {
+    const m = /^playing (\S+)/.exec(what);
+    if (m && t >= joinAt && !playing.has(m[1])) playing.set(m[1], t);
+  }
+  if (playing.size < n) return null;
+  return { joinAt, ms: Math.max(...playing.values()) - joinAt };
+}
+
+/** @param {number[]} xs @param {number} q */
+function quantile(xs, q) {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+}
+
+/** The app's process: lanmeet-desktop in this network namespace. */
+function appPid() {
+  const ns = readlinkSync('/proc/self/ns/net');
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/comm`, 'utf8').trim() !== 'lanmeet-desktop') continue;
+      if (readlinkSync(`/proc/${d}/ns/net`) === ns) return Number(d);
+    } catch {
+      // gone
+    }
+  }
+  return 0;
+}
+
+/** @param {number} pid @param {number} ms */
+async function waitExit(pid, ms) {
+  return until(async () => {
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  }, ms, 100);
+}
+
+/** Chromium through launchServer: its browser process id is needed for CPU. */
+async function launch() {
+  const server = await chromium.launchServer({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  const browser = await chromium.connect(server.wsEndpoint());
+  return { server, browser, pid: server.process().pid ?? 0 };
+}
+
+/** @param {number | null | undefined} v @param {number} [d] */
+const f = (v, d = 0) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
+
+/**
+ * One size: the reference join, the window's join, the figures.
+ * @param {Awaited<ReturnType<typeof startHost>>} host
+ * @param {number} n
+ */
+async function measure(host, n) {
+  /** @type {Record<string, any>} */
+  const r = { n, notes: [] };
+  const { code, invite } = await hostApi(host.info, 'rooms', { name: `bench ${n}` });
+  const { server, browser, pid: chromiumPid } = await launch();
+  /** @type {number} */
+  let app = 0;
+  try {
+    /** @type {import('../tests/e2e/helpers.mjs').Person[]} */
+    const people = [];
+    for (let i = 0; i < n - 1; i++) {
+      const p = await openPerson(browser, host.info.local, `C${i + 1}`, { initScript: benchPage });
+      await typeAndJoin(p, code);
+      await waitInCall(p);
+      people.push(p);
+    }
+    for (const p of people) if (n > 2) await waitPlaying(p, n - 2);
+    log(`n=${n}: ${n - 1} Chromium pages in the call`);
+
+    // 1. The reference: a Chromium page in the window's place.
+    const ref = await openPerson(browser, host.info.local, 'Ref', { initScript: benchPage });
+    await typeAndJoin(ref, code);
+    const refDone = await ref.page
+      .waitForFunction(remotesPlayingAt, n - 1, { timeout: LIMIT_MS, polling: 100 })
+      .then(() => true, () => false);
+    const refTl = await ref.page.evaluate(() => /** @type {any} */ (window).__lanmeetTimeline ?? []);
+    r.refJoin = refDone ? joinFromTimeline(refTl, n - 1)?.ms ?? null : null;
+    if (!refDone) r.notes.push(`the Chromium reference did not show everyone within ${LIMIT_MS / 1000} s`);
+    await ref.context.close();
+    for (const p of people) {
+      await p.page
+        .waitForFunction((name) => ![...document.querySelectorAll('[data-testid=tile]')].some((t) => /** @type {HTMLElement} */ (t).dataset.name === name), 'Ref', { timeout: LIMIT_MS })
+        .catch(() => r.notes.push(`${p.name} still showed Ref`));
+    }
+    log(`n=${n}: reference join ${f(r.refJoin)} ms`);
+
+    // 2. The window.
+    const launched = Date.now();
+    session = (await wd('POST', '/session', { capabilities: { alwaysMatch: { 'tauri:options': { application: appBin, args: ['--name', 'Desk', invite] } } } })).sessionId;
+    await until(() => exec('globalThis.__lanmeetBenchStamp = true; return true;'), 10_000);
+    app = appPid();
+    const joined = await until(async () => {
+      const { tl, origin } = await exec('return { tl: window.__lanmeetTimeline ?? [], origin: performance.timeOrigin };');
+      const j = joinFromTimeline(tl, n - 1);
+      return j && { ...j, origin };
+    }, LIMIT_MS);
+    if (joined) {
+      r.winJoin = joined.ms;
+      r.launchToJoin = joined.origin + joined.joinAt - launched;
+    } else {
+      const tiles = await exec("return [...document.querySelectorAll('[data-testid=tile]')].map((t) => t.dataset.name + ':' + t.dataset.state + ':' + (t.querySelector('canvas')?.dataset.painted ?? '-')).join(' ');").catch((e) => String(e));
+      r.notes.push(`the window did not show everyone within ${LIMIT_MS / 1000} s (tiles: ${tiles})`);
+    }
+    log(`n=${n}: window join ${f(r.winJoin)} ms (launch → Join ${f(r.launchToJoin)} ms)`);
+    for (const p of people) {
+      const sees = await until(() => p.page.evaluate(inboundOf, 'Desk').then((v) => v && v.frames > 0), LIMIT_MS);
+      if (!sees) r.notes.push(`${p.name} decoded no video from the window`);
+    }
+
+    // 3. Figures over a window.
+    await sleep(WARMUP_S * 1000);
+    await exec('globalThis.__lanmeetBridgeMedia?.resetFigures(); return true;');
+    const started = await Promise.all(people.map((p) => p.page.evaluate(startLatency, 'Desk')));
+    const in0 = await Promise.all(people.map((p) => p.page.evaluate(inboundOf, 'Desk')));
+    const w0 = await exec('return globalThis.__lanmeetBridgeMedia?.stats() ?? null;');
+    const cpuApp = startCpu(app ? [app] : []);
+    const cpuChromium = startCpu([chromiumPid]);
+    await sleep(SECONDS * 1000);
+    const appCpu = cpuApp.stop();
+    const chromiumCpu = cpuChromium.stop();
+    const w1 = await exec('return globalThis.__lanmeetBridgeMedia?.stats() ?? null;');
+    const in1 = await Promise.all(people.map((p) => p.page.evaluate(inboundOf, 'Desk')));
+    const lat = await Promise.all(people.map((p, i) => (started[i] ? p.page.evaluate(stopLatency) : null)));
+
+    // Window's video in Chromium.
+    const decodedFps = [];
+    for (let i = 0; i < people.length; i++) {
+      const a = in0[i];
+      const b = in1[i];
+      if (a && b && b.at > a.at) decodedFps.push(((b.frames - a.frames) * 1000) / (b.at - a.at));
+    }
+    r.decodedFps = decodedFps;
+    r.decodedSize = in1.find((v) => v?.width) ? `${in1.find((v) => v?.width)?.width}x${in1.find((v) => v?.width)?.height}` : '—';
+    const samples = lat.flatMap((l) => l?.samples ?? []);
+    r.toChromium = { p50: quantile(samples, 0.5), p95: quantile(samples, 0.95), n: samples.length, unstamped: lat.reduce((s, l) => s + (l?.unstamped ?? 0), 0) };
+
+    // Painted in the window.
+    if (w0 && w1) {
+      const secs = (w1.remoteAt - w0.remoteAt) / 1000;
+      const before = new Map(w0.remote.filter((/** @type {any} */ x) => x.kind === 'video').map((/** @type {any} */ x) => [`${x.pc}:${x.transceiver}`, x]));
+      const tiles = w1.remote.filter((/** @type {any} */ x) => x.kind === 'video');
+      r.paintedFps = tiles.map((/** @type {any} */ x) => {
+        const b = before.get(`${x.pc}:${x.transceiver}`);
+        return b && secs > 0 ? (x.framesPainted - b.framesPainted) / secs : Number.NaN;
+      });
+      r.paintedSize = tiles[0] ? `${tiles[0].width}x${tiles[0].height}` : '—';
+      const withLat = tiles.filter((/** @type {any} */ x) => x.latencyMs);
+      r.toWindow = {
+        p50: quantile(withLat.map((/** @type {any} */ x) => x.latencyMs.p50), 0.5),
+        p95: withLat.length ? Math.max(...withLat.map((/** @type {any} */ x) => x.latencyMs.p95)) : null,
+        n: withLat.reduce((s, /** @type {any} */ x) => s + x.latencyMs.n, 0),
+        tiles: withLat.length,
+      };
+      r.sent = w1.sent.video;
+      r.dropped = tiles.reduce((s, /** @type {any} */ x) => s + (x.dropped ?? 0), 0);
+      r.gaps = tiles.reduce((s, /** @type {any} */ x) => s + (x.gaps ?? 0), 0);
+    } else {
+      r.notes.push('the window has no bridge media engine (globalThis.__lanmeetBridgeMedia)');
+    }
+    r.appCpu = appCpu;
+    r.chromiumCpu = chromiumCpu;
+  } finally {
+    if (session) {
+      // One close request, as a person's click: the window leaves the call.
+      await run(x11, ['close', 'lanmeet'], { env: process.env }).catch((e) => r.notes.push(`close: ${e.message}`));
+      if (app && !(await waitExit(app, 60_000))) r.notes.push('the app was still running 60 s after the close request');
+      await wd('DELETE', `/session/${session}`).catch(() => {});
+      session = null;
+    }
+    await browser.close().catch(() => {});
+    await server.close().catch(() => {});
+  }
+  return r;
+}
+
+/** @param {number[]} xs */
+const minMean = (xs) => {
+  const ok = xs.filter(Number.isFinite);
+  return ok.length ? `${f(Math.min(...ok), 1)} / ${f(ok.reduce((a, b) => a + b, 0) / ok.length, 1)}` : '—';
+};
+
+/** @param {import('./proc-cpu.mjs').CpuFigures} c */
+const profile = (c) =>
+  `${Object.entries(c.byType).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(0)}%`).join(', ')}; busiest threads: ${c.topThreads.map((t) => `${t.type}/${t.thread} ${t.pct.toFixed(0)}%`).join(', ')}`;
+
+/** The issue's targets, as they apply to N people. @param {number} n */
+function targets(n) {
+  if (n <= 4) return { size: '640x360', fps: 24 };
+  return { size: '320x180', fps: 10 };
+}
+
+async function main() {
+  if (!appBin) throw new Error('LANMEET_DESKTOP_BIN is not set');
+  const host = await startHost(['--name', 'Bench', '--grace-secs', '2']);
+  /** @type {Record<string, any>[]} */
+  const rows = [];
+  try {
+    for (const n of SIZES) {
+      try {
+        rows.push(await measure(host, n));
+      } catch (err) {
+        rows.push({ n, notes: [`failed: ${err instanceof Error ? err.message.split('\n')[0] : err}`] });
+      }
+    }
+  } finally {
+    await host.stop();
+  }
+  const cores = readFileSync('/proc/cpuinfo', 'utf8').split('\n').filter((l) => l.startsWith('processor')).length;
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  console.log(`\nThe desktop window (release build, WebKitGTK + the bridge) in a call with N-1 headless Chromium pages, one namespace, Xvfb; ${cores} cores, load average at the end ${load}; figures over ${SECONDS} s after ${WARMUP_S} s of warm-up; CPU in % of one core.\n`);
+  console.log('| people | window video decoded in Chromium, fps min / mean (size) | painted in the window per tile, fps min / mean (size) | target | latency window → Chromium p50 / p95 ms | latency Chromium → window p50 / worst p95 ms | app CPU (tree) | Chromium CPU (all pages) | Join → everyone: window / Chromium (ratio) |');
+  console.log('| ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of rows) {
+    const t = targets(r.n);
+    const ratio = r.winJoin && r.refJoin ? (r.winJoin / r.refJoin).toFixed(2) : '—';
+    console.log(
+      `| ${r.n} | ${minMean(r.decodedFps ?? [])} (${r.decodedSize ?? '—'}) | ${minMean(r.paintedFps ?? [])} (${r.paintedSize ?? '—'}) | ${t.size} ≥ ${t.fps} fps both ways, p95 < 150 ms, join ≤ 1.5× |` +
+        ` ${f(r.toChromium?.p50)} / ${f(r.toChromium?.p95)} | ${f(r.toWindow?.p50)} / ${f(r.toWindow?.p95)} | ${f(r.appCpu?.total)}% | ${f(r.chromiumCpu?.total)}% |` +
+        ` ${f(r.winJoin)} / ${f(r.refJoin)} ms (${ratio}×) |`,
+    );
+  }
+  console.log('');
+  for (const r of rows) {
+    console.log(`n=${r.n}:`);
+    if (r.sent) console.log(`  the window sends ${r.sent.width}x${r.sent.height} at ${r.sent.fps} fps (capture ${f(r.sent.captureMs, 1)} ms, encode ${f(r.sent.encodeMs, 1)} ms a frame, ${r.sent.dropped} dropped); tiles: ${r.gaps} frames after gaps, ${r.dropped} decoded frames replaced before painting`);
+    if (r.toChromium) console.log(`  latency samples: window → Chromium ${r.toChromium.n} (${r.toChromium.unstamped} frames without a readable stamp), Chromium → window ${r.toWindow?.n ?? 0} over ${r.toWindow?.tiles ?? 0} tiles`);
+    if (r.launchToJoin !== undefined) console.log(`  launch → Join in the window: ${f(r.launchToJoin)} ms`);
+    if (r.appCpu) console.log(`  app: ${profile(r.appCpu)}; RSS ${f(r.appCpu.rssMb)} MB`);
+    if (r.chromiumCpu) console.log(`  Chromium: ${profile(r.chromiumCpu)}`);
+    for (const note of r.notes) console.log(`  note: ${note}`);
+  }
+}
+
+// A hang guard for the whole run: everything above is bounded, this is the backstop.
+const guard = setTimeout(() => {
+  log('the run took too long: giving up');
+  process.exit(2);
+}, (SIZES.length * (4 * LIMIT_MS + (SECONDS + WARMUP_S + 120) * 1000)));
+guard.unref();
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});
