@@ -27,14 +27,28 @@ import { isGuestPage, createGuestApi, invitePhoneModel } from './guest.js';
 import { createGuestLobbyView } from './views/guest-lobby.js';
 import { InvitePhoneDialog } from './views/invite-phone.js';
 import { initLanguage } from './i18n.js';
+import { installBridge } from './bridge/install.js';
 
-function boot() {
+async function boot() {
   const w = /** @type {any} */ (window);
   const root = /** @type {HTMLElement} */ (document.getElementById('app'));
-  const hasWebRTC = typeof globalThis.RTCPeerConnection === 'function';
+  const hasNativeRTC = typeof globalThis.RTCPeerConnection === 'function';
   // A browser guest's page (HTTPS from the host's LAN port): no control API, rooms of
   // this origin only (guest.js).
   const guest = isGuestPage(window.location);
+  // No WebRTC here (Debian's WebKitGTK): calls go through the bridge beside this
+  // page's own node, when it runs one (docs/BRIDGE.md). Never on a guest's page.
+  const bridge = await installBridge({
+    hasNativeRTC,
+    location: window.location,
+    fetch: (url, init) => fetch(url, init),
+    WebSocket: globalThis.WebSocket,
+    loadMedia: loadBridgeMedia,
+    log: (...m) => console.debug('lanmeet bridge:', ...m),
+  });
+  w.__lanmeetBridge = bridge;
+  const RTC = bridge ? bridge.RTCPeerConnection : globalThis.RTCPeerConnection;
+  const hasWebRTC = hasNativeRTC || !!bridge;
   const storage = new AppStorage({ local: safeStore(() => globalThis.localStorage), session: safeStore(() => globalThis.sessionStorage) });
   // Before any view: the remembered choice, else the browser's languages; sets <html lang>.
   initLanguage(globalThis.navigator?.languages, storage);
@@ -45,7 +59,7 @@ function boot() {
   // still in the lobby: each connection then skips its own key generation.
   /** @type {Promise<RTCCertificate[] | undefined>} */
   const certificates =
-    hasWebRTC && typeof RTCPeerConnection.generateCertificate === 'function'
+    hasNativeRTC && typeof RTCPeerConnection.generateCertificate === 'function'
       ? RTCPeerConnection.generateCertificate(/** @type {any} */ ({ name: 'ECDSA', namedCurve: 'P-256' })).then(
           (c) => [c],
           () => undefined,
@@ -60,6 +74,7 @@ function boot() {
     media: new LocalMedia({ MediaStream: globalThis.MediaStream, mediaDevices: globalThis.navigator?.mediaDevices }),
     hasWebRTC,
     desktop: !!w.__lanmeetDesktop,
+    bridged: !!bridge,
     location: window.location,
     history: window.history,
     browserOpener: () => w.__lanmeetOpenInBrowser,
@@ -74,8 +89,8 @@ function boot() {
     createMonitor: (onChange) => new LevelMonitor(onChange),
     createSignaling: (opts) => new SignalingClient(opts),
     createMesh: (opts) =>
-      new Mesh({ ...opts, RTCPeerConnection: globalThis.RTCPeerConnection, peerOptions: { log: (...m) => console.debug('lanmeet:', ...m) } }),
-    MediaStream: globalThis.MediaStream,
+      new Mesh({ ...opts, RTCPeerConnection: RTC, peerOptions: { log: (...m) => console.debug('lanmeet:', ...m) } }),
+    MediaStream: bridge?.MediaStream ?? globalThis.MediaStream,
     certificates,
     clipboard: globalThis.navigator?.clipboard,
     // "Invite a phone" (the call view's button): not on a guest's page, which has no
@@ -96,6 +111,23 @@ function boot() {
 }
 
 /**
+ * The bridge's media engine (ui/bridge/media-engine.js): WebCodecs VP8/Opus in a
+ * worker, canvas tiles. Loaded only on a bridged page; without it a bridged call
+ * still connects and chats, with no pictures or sound.
+ * @param {import('./bridge/client.js').BridgeClient} client
+ * @param {(...m: any[]) => void} log
+ */
+async function loadBridgeMedia(client, log) {
+  const [{ BridgeMedia }, { BridgeMediaStream }] = await Promise.all([import('./bridge/media-engine.js'), import('./bridge/media-stream.js')]);
+  const media = new BridgeMedia({
+    sendFrame: (/** @type {ArrayBuffer} */ buf) => client.sendFrame(buf),
+    requestKeyframe: (/** @type {number} */ pc) => client.request('requestKeyframe', { pc }).catch(() => {}),
+    log,
+  });
+  return { media, MediaStream: BridgeMediaStream };
+}
+
+/**
  * Opens "Invite a phone" for the call to `target`, with what this node says about
  * its HTTPS for guests.
  * @param {HTMLElement} root
@@ -111,4 +143,4 @@ async function openInvitePhone(root, target) {
   new InvitePhoneDialog(root, invitePhoneModel(target, node), { qrImageUrl: api.qrImageUrl, clipboard: globalThis.navigator?.clipboard });
 }
 
-boot();
+boot().catch((err) => console.error('lanmeet: the page could not start', err));

@@ -90,9 +90,11 @@ const API_ERRORS = /** @type {Record<string, string>} */ ({
  * @property {LobbyApi} api
  * @property {import('./storage.js').AppStorage} storage
  * @property {import('./local-media.js').LocalMedia} media
- * @property {boolean} hasWebRTC
  * @property {boolean} [desktop] the page runs in the desktop app (`window.__lanmeetDesktop`):
  *   `?name=…&join=1` joins at once (launch-join.js)
+ * @property {boolean} hasWebRTC the page can call: its own RTCPeerConnection or the bridge's
+ * @property {boolean} [bridged] calls go through the bridge beside this node (the page
+ *   has no WebRTC of its own): opening the room in the system browser stays on offer
  * @property {{search: string, origin: string}} location
  * @property {() => unknown} browserOpener the desktop app's `__lanmeetOpenInBrowser`, if any
  * @property {IntervalTimers} timers
@@ -142,6 +144,7 @@ export class LobbyController {
     d.setTitle('lanmeet');
     if (!d.hasWebRTC) this._showNoWebRTC(view.roomInput.value);
     else if (opts.notice) this._report(opts);
+    else if (d.bridged) this._showBridged();
     if (opts.askPasscode) view.askPasscode(opts.askPasscode);
     this._startNearby();
     this._offDevices = d.media.on('devicechange', () => this._refreshDevices());
@@ -346,20 +349,41 @@ export class LobbyController {
    * @param {() => string} [before] a sentence to say first (e.g. the room just hosted)
    */
   _showNoWebRTC(roomText, before) {
-    const room = roomText.trim();
-    const url = `${this.deps.location.origin}/${room ? `?room=${encodeURIComponent(room)}` : ''}`;
-    const opener = this.deps.browserOpener();
-    const open = () => {
-      if (typeof opener === 'function') {
-        Promise.resolve(opener(url)).catch(() => this._say(() => this.view?.setNotice(t('lobby.openAddress', { url }), { detail: url })));
-      } else {
-        this._say(() => this.view?.setNotice(t('lobby.copyAddress'), { detail: url, kind: 'info' }));
-      }
-    };
+    const open = () => this._openInBrowser(roomText);
     this._say(() => {
       const why = t('lobby.noWebRTC');
       this.view?.setNotice(before ? `${before()} ${why}` : why, { actions: [{ label: t('common.openInBrowser'), run: open }] });
     });
+  }
+
+  /**
+   * The room (or the lobby) of this node in the system browser: the desktop app's
+   * opener, else the address to copy.
+   * @param {string} roomText
+   */
+  _openInBrowser(roomText) {
+    const room = roomText.trim();
+    const url = `${this.deps.location.origin}/${room ? `?room=${encodeURIComponent(room)}` : ''}`;
+    const opener = this.deps.browserOpener();
+    if (typeof opener === 'function') {
+      Promise.resolve(opener(url)).catch(() => this._say(() => this.view?.setNotice(t('lobby.openAddress', { url }), { detail: url })));
+    } else {
+      this._say(() => this.view?.setNotice(t('lobby.copyAddress'), { detail: url, kind: 'info' }));
+    }
+  }
+
+  /**
+   * Calls go through the bridge (this page has no WebRTC of its own): say so quietly,
+   * with the system browser as the other way (an engine with its own WebRTC may do
+   * better with many people).
+   */
+  _showBridged() {
+    this._say(() =>
+      this.view?.setNotice(t('lobby.bridged'), {
+        kind: 'info',
+        actions: [{ label: t('common.openInBrowser'), run: () => this._openInBrowser(this.view?.roomInput.value ?? '') }],
+      }),
+    );
   }
 
   _startNearby() {

@@ -52,6 +52,7 @@ export default /** @type {Record<string, string>} */ ({
   'lobby.noSuchRoom':
     'No room with code {code} was found on this network. Check the code, or ask the host for an invite link (lanmeet://…), which works even when rooms cannot be discovered.',
   'lobby.noWebRTC': 'This window cannot make video calls: its web engine has no WebRTC. Open the same room in your web browser instead; nothing is lost.',
+  'lobby.bridged': 'This window has no WebRTC of its own, so lanmeet makes its calls for it. You can also open the room in your web browser.',
   'lobby.hostedNoWebRTC': 'Room {code} is open: friends join with that code or the invite {invite}.',
   'lobby.openAddress': 'Open this address in your web browser: {url}',
   'lobby.copyAddress': 'Copy this address into your web browser:',

@@ -49,6 +49,7 @@ export default /** @type {Record<string, string>} */ ({
   'lobby.noSuchRoom':
     '이 네트워크에서 방 코드 {code}인 방을 찾지 못했습니다. 코드를 확인하거나, 호스트에게 초대 링크(lanmeet://…)를 받아 참가하세요. 초대 링크는 방이 검색되지 않을 때도 쓸 수 있습니다.',
   'lobby.noWebRTC': '이 창에서는 화상 통화를 할 수 없습니다. 창의 웹 엔진이 WebRTC를 지원하지 않습니다. 대신 웹 브라우저에서 같은 방을 여세요. 방은 그대로 유지됩니다.',
+  'lobby.bridged': '이 창에는 자체 WebRTC가 없어서 lanmeet이 대신 통화를 연결합니다. 웹 브라우저에서 방을 열 수도 있습니다.',
   'lobby.hostedNoWebRTC': '{code} 방이 열렸습니다. 친구들은 이 코드나 초대 링크 {invite}로 참가할 수 있습니다.',
   'lobby.openAddress': '웹 브라우저에서 이 주소를 여세요: {url}',
   'lobby.copyAddress': '이 주소를 복사해 웹 브라우저에 붙여 넣으세요:',

@@ -163,6 +163,19 @@ test('without the desktop bridge, "Open in browser" shows the address to copy; a
   assert.equal(failing.view.notice?.detail, 'http://127.0.0.1:7879/');
 });
 
+test('a window that calls through the bridge says so quietly, joins, and still offers the browser', async () => {
+  /** @type {string[]} */
+  const opened = [];
+  const { page, view, started } = await lobbyOn({ bridged: true, search: '?room=K7M-Q2P', opener: (url) => opened.push(url) });
+  assert.match(view.notice?.message ?? '', /lanmeet makes its calls for it/);
+  assert.equal(view.notice?.kind, 'info', 'no red banner: this window can call');
+  view.clickNotice('Open in browser');
+  assert.deepEqual(opened, ['http://127.0.0.1:7879/?room=K7M-Q2P']);
+  page.api.rooms.set('K7MQ2P', { code: 'K7MQ2P', name: '', ws: 'ws://10.77.0.1:7878/ws' });
+  await view.handlers.onJoin({ name: 'Ada', room: 'K7M-Q2P', passcode: '' });
+  assert.equal(started.length, 1, 'the call starts in this window');
+});
+
 test('the desktop app hands over a room: joined when the name is known, else the field is filled', async () => {
   const { page, lobby, view, started } = await lobbyOn({ local: { 'lanmeet.name': 'Ada' } });
   page.api.rooms.set('K7MQ2P', { code: 'K7MQ2P', name: '', ws: 'ws://10.77.0.1:7878/ws' });

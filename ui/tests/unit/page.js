@@ -34,6 +34,7 @@ import {
  * @property {Record<string, string>} [session] sessionStorage at load
  * @property {{audio?: boolean, video?: boolean, denied?: boolean, screen?: boolean}} [devices]
  * @property {boolean} [hasWebRTC] default true
+ * @property {boolean} [bridged] calls go through the bridge (default false)
  * @property {(url: string) => unknown} [opener] the desktop app's `__lanmeetOpenInBrowser`
  * @property {boolean} [desktop] the page runs in the desktop app (`__lanmeetDesktop`)
  */
@@ -84,6 +85,7 @@ export function fakePage(opts = {}) {
     media,
     hasWebRTC: opts.hasWebRTC ?? true,
     desktop: opts.desktop ?? false,
+    bridged: opts.bridged ?? false,
     location,
     history,
     browserOpener: () => opts.opener,

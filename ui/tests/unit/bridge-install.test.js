@@ -1,0 +1,61 @@
+// @ts-check
+/**
+ * When a page uses the bridge (ui/bridge/install.js), and how the bridge's stats
+ * become the report ui/peer.js reads the relay route from (ui/bridge/rtc-shim.js).
+ * The shim's negotiation against the real bridge: ui/tests/bridge/.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { installBridge, mayUseBridge } from '../../bridge/install.js';
+import { locateBridge } from '../../bridge/client.js';
+import { statsReport } from '../../bridge/rtc-shim.js';
+import { routeOf } from '../../peer.js';
+
+const OWN = { protocol: 'http:', hostname: '127.0.0.1' };
+
+test('only a page of this machine over http may use a bridge; never a guest page', () => {
+  assert.equal(mayUseBridge(OWN), true);
+  assert.equal(mayUseBridge({ protocol: 'http:', hostname: 'localhost' }), true);
+  assert.equal(mayUseBridge({ protocol: 'https:', hostname: '10.77.0.1' }), false, 'a guest page over HTTPS');
+  assert.equal(mayUseBridge({ protocol: 'http:', hostname: '10.77.0.1' }), false, 'another machine');
+});
+
+test('no bridge with native WebRTC, on a guest page, or when the node has none; no socket opened then', async () => {
+  /** @type {string[]} */
+  const fetched = [];
+  /** @type {string[]} */
+  const sockets = [];
+  class NoSocket {
+    /** @param {string} url */
+    constructor(url) {
+      sockets.push(url);
+    }
+  }
+  const fetch = async (/** @type {string} */ url) => {
+    fetched.push(url);
+    return { ok: false, status: 404, json: async () => ({ error: { code: 'no-bridge' } }) };
+  };
+  assert.equal(await installBridge({ hasNativeRTC: true, location: OWN, fetch, WebSocket: /** @type {any} */ (NoSocket) }), null);
+  assert.equal(await installBridge({ hasNativeRTC: false, location: { protocol: 'https:', hostname: '10.77.0.1' }, fetch, WebSocket: /** @type {any} */ (NoSocket) }), null);
+  assert.deepEqual(fetched, [], 'not even asked');
+  assert.equal(await installBridge({ hasNativeRTC: false, location: OWN, fetch, WebSocket: /** @type {any} */ (NoSocket) }), null);
+  assert.deepEqual(fetched, ['/api/bridge']);
+  assert.deepEqual(sockets, []);
+});
+
+test('the bridge address must be loopback, and a broken answer is no bridge', async () => {
+  const answer = (/** @type {any} */ body) => async () => ({ ok: true, status: 200, json: async () => body });
+  assert.deepEqual(await locateBridge(answer({ url: 'ws://127.0.0.1:4000/bridge', secret: 'ab' })), { url: 'ws://127.0.0.1:4000/bridge', secret: 'ab' });
+  assert.equal(await locateBridge(answer({ url: 'ws://10.0.0.9:4000/bridge', secret: 'ab' })), null);
+  assert.equal(await locateBridge(answer({ url: 'ws://127.0.0.1:4000/bridge' })), null);
+  assert.equal(await locateBridge(async () => { throw new Error('offline'); }), null);
+});
+
+test("the bridge's stats give ui/peer.js a route when they name the selected pair, none otherwise", () => {
+  assert.equal(routeOf(statsReport({ connectionState: 'connected', framesReceived: 3 })), null);
+  assert.equal(statsReport({ framesReceived: 3 }).get('PC')?.framesReceived, 3);
+  const relayed = statsReport({ selectedCandidatePair: { local: { candidateType: 'relay', address: '10.0.0.1', port: 3478 }, remote: { candidateType: 'host' } } });
+  assert.equal(routeOf(relayed), 'relay');
+  const direct = statsReport({ selectedCandidatePair: { localCandidateType: 'host', remoteCandidateType: 'srflx' } });
+  assert.equal(routeOf(direct), 'direct');
+});
