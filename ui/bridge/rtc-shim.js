@@ -95,12 +95,12 @@ export function statsReport(r) {
   const out = new Map();
   const timestamp = Date.now();
   out.set('PC', { id: 'PC', type: 'peer-connection', timestamp, ...(r && typeof r === 'object' ? r : {}) });
-  const pair = r?.selectedCandidatePair ?? r?.candidatePair ?? null;
+  const pair = r?.selectedPair ?? null;
   if (pair && typeof pair === 'object') {
-    const local = pair.local ?? pair.localCandidate ?? null;
-    const remote = pair.remote ?? pair.remoteCandidate ?? null;
-    const localType = pair.localCandidateType ?? local?.candidateType ?? local?.type ?? null;
-    const remoteType = pair.remoteCandidateType ?? remote?.candidateType ?? remote?.type ?? null;
+    const local = pair.local ?? null;
+    const remote = pair.remote ?? null;
+    const localType = local?.type ?? local?.candidateType ?? null;
+    const remoteType = remote?.type ?? remote?.candidateType ?? null;
     out.set('T', { id: 'T', type: 'transport', timestamp, selectedCandidatePairId: 'CP' });
     out.set('CP', {
       id: 'CP', type: 'candidate-pair', timestamp, state: pair.state ?? 'succeeded', nominated: true, selected: true,

@@ -54,8 +54,14 @@ test('the bridge address must be loopback, and a broken answer is no bridge', as
 test("the bridge's stats give ui/peer.js a route when they name the selected pair, none otherwise", () => {
   assert.equal(routeOf(statsReport({ connectionState: 'connected', framesReceived: 3 })), null);
   assert.equal(statsReport({ framesReceived: 3 }).get('PC')?.framesReceived, 3);
-  const relayed = statsReport({ selectedCandidatePair: { local: { candidateType: 'relay', address: '10.0.0.1', port: 3478 }, remote: { candidateType: 'host' } } });
+  assert.equal(routeOf(statsReport({ selectedPair: null })), null, 'no pair selected yet');
+  // docs/BRIDGE.md's shape.
+  const relayed = statsReport({
+    selectedPair: { local: { type: 'relay', protocol: 'udp', address: '10.81.1.1', port: 50123, relayProtocol: 'tcp' }, remote: { type: 'host', protocol: 'udp', address: '10.81.2.2', port: 40321 } },
+  });
   assert.equal(routeOf(relayed), 'relay');
-  const direct = statsReport({ selectedCandidatePair: { localCandidateType: 'host', remoteCandidateType: 'srflx' } });
+  const local = [...relayed.values()].find((r) => r.type === 'local-candidate');
+  assert.deepEqual({ ...local, timestamp: 0 }, { id: 'LC', type: 'local-candidate', timestamp: 0, candidateType: 'relay', address: '10.81.1.1', port: 50123, protocol: 'udp', relayProtocol: 'tcp' });
+  const direct = statsReport({ selectedPair: { local: { type: 'host', protocol: 'udp', address: '10.81.1.1', port: 1 }, remote: { type: 'srflx', protocol: 'udp', address: '10.81.2.2', port: 2 } } });
   assert.equal(routeOf(direct), 'direct');
 });
