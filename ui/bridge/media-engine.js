@@ -23,6 +23,8 @@ export { BridgeMediaStream, BridgeVideoTrack };
 
 /** Camera frames handed to the worker and not yet taken by it. */
 const MAX_FRAMES_IN_FLIGHT = 2;
+/** Remote frames handed to a worker and not yet taken by it (~4 s of 8 people's audio and video). */
+const MAX_REMOTE_QUEUED = 512;
 /** How often the engine checks what the page cannot be told by events (track.enabled). */
 const HOUSEKEEPING_MS = 250;
 const DEFAULT_FPS = 30;
@@ -53,6 +55,7 @@ const DEFAULT_FPS = 30;
  * @property {number} fps painted (video with a canvas) or decoded frames per second
  * @property {number} gaps frames that came after a gap
  * @property {number} [dropped] decoded frames replaced by newer ones before painting
+ * @property {number} [stale] frames skipped because they waited too long for the worker
  * @property {number} [width]
  * @property {number} [height]
  * @property {number | null} [decodePaintMs] mean time from a chunk handed to the decoder to its picture painted
@@ -180,6 +183,8 @@ export class BridgeMedia {
     };
     /** The workers' last reports of their remote streams. @type {{audio: RemoteStats[], video: RemoteStats[]}} */
     this._remoteStats = { audio: [], video: [] };
+    /** Remote frames posted to each worker, taken by it, dropped here because it was behind. */
+    this._remoteQueue = { audio: { posted: 0, taken: 0, dropped: 0 }, video: { posted: 0, taken: 0, dropped: 0 } };
     /** When the worker counted `_remoteStats` (ms, the machine's clock): rates over two reports are exact. */
     this._remoteAt = 0;
     /** @type {{encodeMs: number | null, dropped: number}} */
@@ -250,7 +255,15 @@ export class BridgeMedia {
     if (this.closed || !(buf instanceof ArrayBuffer)) return;
     // Byte 2 is the kind (docs/BRIDGE.md): 0 audio, else video (the worker checks the rest).
     const kind = buf.byteLength > 2 && new Uint8Array(buf, 2, 1)[0] === 0 ? 'audio' : 'video';
-    this._post({ t: 'frame', buf }, [buf], kind);
+    const q = this._remoteQueue[kind];
+    // A worker this far behind is not reading: drop here (it sees the hole in the
+    // frame sequence and asks for a keyframe) rather than queue without bound.
+    if (q.posted - q.taken >= MAX_REMOTE_QUEUED) {
+      q.dropped++;
+      return;
+    }
+    q.posted++;
+    this._post({ t: 'frame', buf, at: Date.now() }, [buf], kind);
   }
 
   /**
@@ -340,7 +353,7 @@ export class BridgeMedia {
   /**
    * Figures for the UI and the benchmark.
    * `remote` is the worker's last report (once a second), counted at `remoteAt`.
-   * @returns {{sent: {video: {frames: number, keyframes: number, fps: number, width: number, height: number, encodeMs: number | null, captureMs: number | null, dropped: number}, audio: {frames: number}}, remote: RemoteStats[], remoteAt: number}}
+   * @returns {{sent: {video: {frames: number, keyframes: number, fps: number, width: number, height: number, encodeMs: number | null, captureMs: number | null, dropped: number}, audio: {frames: number}}, remote: RemoteStats[], remoteAt: number, droppedBeforeWorker: {audio: number, video: number}}}
    */
   stats() {
     const v = this.sent.video;
@@ -363,6 +376,7 @@ export class BridgeMedia {
         return play ? { ...r, ...play } : { ...r };
       }),
       remoteAt: this._remoteAt,
+      droppedBeforeWorker: { audio: this._remoteQueue.audio.dropped, video: this._remoteQueue.video.dropped },
     };
   }
 
@@ -458,6 +472,9 @@ export class BridgeMedia {
         }
         break;
       }
+      case 'taken':
+        this._remoteQueue[role].taken = m.n;
+        break;
       case 'ack':
         this._inFlight = Math.max(0, this._inFlight - 1);
         break;

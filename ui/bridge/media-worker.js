@@ -19,8 +19,8 @@
  * Messages from the page (`t` is the type): `encoding`, `video`, `keyframe`, `audio-port`,
  * `audio-send`, `remote`, `frame`, `attach`, `detach`, `close-remote`, `stamp`,
  * `reset-figures`, `close`.
- * To the page: `out` (a page frame), `ack`, `request-keyframe`, `size`, `stats`, `closed-remote`,
- * `log`.
+ * To the page: `out` (a page frame), `ack`, `taken` (remote frames taken so far),
+ * `request-keyframe`, `size`, `stats`, `closed-remote`, `log`.
  */
 import { buildPageFrame, parseRemoteFrame, i420ToRgba, nv12ToRgba, frameToRgba, scaleRgba, writeStampFrame, readStamp, stampAgeUs, nowUs } from './frames.js';
 
@@ -38,6 +38,13 @@ const KEYFRAME_REQUEST_MS = 500;
 /** Latency samples kept per stream (the bench reads p50/p95 of these). */
 const LATENCY_SAMPLES = 600;
 const STATS_EVERY_MS = 1000;
+/**
+ * A remote frame that waited longer than this between the page and its decoder is late:
+ * a delta is skipped (and a keyframe asked for), sound is dropped.
+ */
+const STALE_MS = 250;
+/** The page hears how many frames were taken every this many (its bound on what is queued here). */
+const TAKEN_EVERY = 16;
 const OPUS_RATE = 48000;
 const OPUS_FRAME = 960;
 
@@ -288,11 +295,15 @@ function encodeAudio(pcm) {
  * @property {number} windowStart
  * @property {number} windowFrames
  * @property {number} fps
+ * @property {number | null} lastSeq the last frame sequence seen (gaps in it are losses)
+ * @property {number} stale frames skipped because they waited too long in this worker
  */
 
 /** @type {Map<string, Remote>} */
 const remotes = new Map();
 let stampOn = false;
+/** Remote frames taken from the page so far. */
+let taken = 0;
 let unknownFrames = 0;
 
 /**
@@ -307,7 +318,7 @@ function addRemote(m) {
     framesDecoded: 0, framesPainted: 0, gaps: 0, dropped: 0, counter: 0, t0: new Map(),
     canvas: null, ctx: null, image: null, planes: null, pending: null, painting: false,
     width: 0, height: 0, port: m.port ?? null, latency: [], paintMsSum: 0, paintMsN: 0,
-    windowStart: performance.now(), windowFrames: 0, fps: 0,
+    windowStart: performance.now(), windowFrames: 0, fps: 0, lastSeq: null, stale: 0,
   };
   remotes.set(m.key, r);
 }
@@ -346,8 +357,13 @@ function askKeyframe(r) {
   self_.postMessage({ t: 'request-keyframe', pc: r.pc });
 }
 
-/** @param {ArrayBuffer} buf */
-function onFrame(buf) {
+/**
+ * @param {ArrayBuffer} buf
+ * @param {number} [postedAt] when the page posted it (Date.now(), the machine's clock)
+ */
+function onFrame(buf, postedAt) {
+  taken++;
+  if (taken % TAKEN_EVERY === 0) self_.postMessage({ t: 'taken', n: taken });
   const f = parseRemoteFrame(buf);
   if (!f) return;
   const r = remotes.get(`${f.pc}:${f.transceiver}`);
@@ -355,9 +371,28 @@ function onFrame(buf) {
     unknownFrames++;
     return;
   }
-  if (f.kind === 'audio') return decodeAudio(r, f.data);
-  if (f.afterGap) r.gaps++;
-  if (!f.keyframe && (f.afterGap || r.needKey)) {
+  // A frame missing between the bridge and here (the page dropped it: this worker was
+  // too far behind) is a gap like one the bridge flags.
+  const missing = r.lastSeq !== null && f.seq !== ((r.lastSeq + 1) >>> 0);
+  r.lastSeq = f.seq;
+  if (f.kind === 'audio') {
+    // Sound that waited too long here is dropped rather than played late.
+    if (typeof postedAt === 'number' && Date.now() - postedAt > STALE_MS) {
+      r.stale++;
+      return;
+    }
+    return decodeAudio(r, f.data);
+  }
+  const gap = f.afterGap || missing;
+  if (gap) r.gaps++;
+  // Behind (the frame waited in this worker's queue): skip deltas until a fresh keyframe,
+  // so the picture stays current instead of growing later and later.
+  if (!f.keyframe && typeof postedAt === 'number' && Date.now() - postedAt > STALE_MS) {
+    r.stale++;
+    askKeyframe(r);
+    return;
+  }
+  if (!f.keyframe && (gap || r.needKey)) {
     askKeyframe(r);
     return;
   }
@@ -590,6 +625,7 @@ function postStats() {
       fps: Math.round(r.fps * 10) / 10,
       gaps: r.gaps,
       dropped: r.dropped,
+      stale: r.stale,
       width: r.width,
       height: r.height,
       decodePaintMs: r.paintMsN ? r.paintMsSum / r.paintMsN : null,
@@ -643,7 +679,7 @@ self_.onmessage = (/** @type {MessageEvent} */ ev) => {
         addRemote(m);
         break;
       case 'frame':
-        onFrame(m.buf);
+        onFrame(m.buf, m.at);
         break;
       case 'attach': {
         const r = remotes.get(m.key);

@@ -275,9 +275,18 @@ describe('bridge media engine, looped back in Chromium', () => {
     await page.evaluate(() => {
       /** @type {any} */ (window).lb.media._frameCopy = false;
     });
-    await diagnose('frames sent and painted through the canvas path', () => waitPainted(remoteOf(before, 'video').framesPainted + 15));
+    await diagnose('frames sent and painted through the canvas path', () =>
+      page.waitForFunction(
+        (b) => {
+          const s = /** @type {any} */ (window).lb.media.stats();
+          const v = s.remote.find((/** @type {any} */ x) => x.kind === 'video');
+          return s.sent.video.frames > b.sent + 15 && v.framesPainted > b.painted + 15;
+        },
+        { sent: before.sent.video.frames, painted: remoteOf(before, 'video').framesPainted },
+        { timeout: WAIT_MS, polling: 100 },
+      ),
+    );
     const s = await stats();
-    assert.ok(s.sent.video.frames > before.sent.video.frames + 15);
     assert.equal(s.sent.video.width, 320, 'still scaled as asked');
     await page.evaluate(() => {
       /** @type {any} */ (window).lb.media._frameCopy = true;
@@ -393,8 +402,12 @@ describe('bridge media engine, looped back in Chromium', () => {
       return { fresh: t !== /** @type {any} */ (window).lbTracks.vt, state: t.readyState };
     });
     assert.deepEqual(again, { fresh: true, state: 'live' });
-    const sentBefore = await page.evaluate(() => /** @type {any} */ (window).lb.sentVideo);
-    await page.evaluate(() => /** @type {any} */ (window).lb.media.close());
+    // What was sent up to close (read in the same task as close: nothing comes between).
+    const sentBefore = await page.evaluate(() => {
+      const lb = /** @type {any} */ (window).lb;
+      lb.media.close();
+      return lb.sentVideo;
+    });
     await page.waitForFunction(() => /** @type {any} */ (window).lb.media.ctx?.state === 'closed', null, { timeout: WAIT_MS });
     const live = await page.evaluate(() => /** @type {any} */ (window).lb.media.liveness());
     assert.deepEqual(live, {
