@@ -39,10 +39,16 @@ const KEYFRAME_REQUEST_MS = 500;
 const LATENCY_SAMPLES = 600;
 const STATS_EVERY_MS = 1000;
 /**
- * A remote frame that waited longer than this between the page and its decoder is late:
- * a delta is skipped (and a keyframe asked for), sound is dropped.
+ * A video delta that waited longer than this between the page and its decoder is late:
+ * it is skipped and a keyframe asked for (a current picture, not one seconds behind).
  */
 const STALE_MS = 250;
+/**
+ * Sound that waited longer than this is dropped. Much longer than for video: on a
+ * starved machine (load 48 on 2 cores) most 20 ms frames waited over 250 ms, and
+ * dropping them left no sound at all; the playback worklet keeps the delay bounded.
+ */
+const STALE_AUDIO_MS = 1000;
 /** The page hears how many frames were taken every this many (its bound on what is queued here). */
 const TAKEN_EVERY = 16;
 const OPUS_RATE = 48000;
@@ -377,7 +383,7 @@ function onFrame(buf, postedAt) {
   r.lastSeq = f.seq;
   if (f.kind === 'audio') {
     // Sound that waited too long here is dropped rather than played late.
-    if (typeof postedAt === 'number' && Date.now() - postedAt > STALE_MS) {
+    if (typeof postedAt === 'number' && Date.now() - postedAt > STALE_AUDIO_MS) {
       r.stale++;
       return;
     }
