@@ -1,16 +1,21 @@
 //! What the host's relay costs a call: round-trip time and the host's CPU for a
-//! stream the size of 640x360 video, direct and through the relay, in one run.
+//! 640x360 call stream, direct and through the relay, in one run.
 //!
 //! `cargo run --release -p lanmeet-relay --example relay_bench [-- SECONDS]`
 //!
 //! Everything on loopback, in this one process: a relay, a member's TURN client
 //! (the `turn` crate's) with an allocation, and a peer with a plain UDP socket,
-//! the usual relayed pair (one side relayed). The member sends 90 packets of
-//! 1,100 bytes a second (about 800 kbit/s, what a browser sends for 640x360) and
-//! the peer echoes each one; then the same between two plain sockets (direct).
+//! the usual relayed pair (one side relayed). The member sends what a browser
+//! sends for 640x360 in a call of three (ui/peer.js: VP8 at 24 frames/s capped at
+//! 900 kbit/s): each frame a burst of 4 packets of 1,200 bytes (SRTP on the wire:
+//! RTP header and extensions, VP8 payload, auth tag), plus Opus every 20 ms in
+//! packets of 120 bytes: 146 packets/s, ~970 kbit/s. The peer echoes each packet,
+//! so the relay carries the stream both ways, as for a pair that sends video both
+//! ways. Then the same between two plain sockets (direct). Keyframes (bigger
+//! bursts, only when a receiver asks) and congestion control are not modelled.
 //! Printed: median and 95th percentile round trip of each, the ratio, and the
 //! process's CPU time per second of each phase (the relayed phase's extra is the
-//! relay's work, plus the TURN client's framing on the member's side).
+//! relay's work plus the TURN client's framing on the member's side).
 
 use std::error::Error;
 use std::net::{IpAddr, Ipv4Addr};
@@ -24,8 +29,16 @@ use turn::client::{Client, ClientConfig};
 use webrtc_util::Conn;
 
 const LO: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
-const PACKET: usize = 1100;
-const RATE: u64 = 90;
+/// Video frames a second (ui/peer.js, 640x360 with two remotes).
+const VIDEO_FPS: u64 = 24;
+/// Packets per video frame: 900 kbit/s / 24 = 4,688 bytes a frame.
+const VIDEO_PACKETS_PER_FRAME: usize = 4;
+/// A video packet as sent (SRTP): the usual full packet of a browser.
+const VIDEO_PACKET: usize = 1200;
+/// Opus packets a second (20 ms frames).
+const AUDIO_RATE: u64 = 50;
+/// An Opus packet as sent (SRTP, ~32 kbit/s of speech).
+const AUDIO_PACKET: usize = 120;
 
 type Res<T> = Result<T, Box<dyn Error + Send + Sync>>;
 
@@ -60,13 +73,19 @@ async fn main() -> Res<()> {
     client.listen().await?;
     let relayed: Arc<dyn Conn + Send + Sync> = Arc::new(client.allocate().await?);
 
+    let schedule = schedule(secs);
+    let bits: usize = schedule.iter().map(|(_, len)| len * 8).sum();
     println!(
-        "relay bench: {RATE} packets/s of {PACKET} bytes (~640x360 video), {secs} s per phase, echoed"
+        "relay bench: 640x360 call stream: VP8 {VIDEO_FPS} frames/s x {VIDEO_PACKETS_PER_FRAME} \
+         packets of {VIDEO_PACKET} B + Opus {AUDIO_RATE}/s x {AUDIO_PACKET} B = {} packets/s, \
+         {:.0} kbit/s; {secs} s per phase, echoed",
+        schedule.len() as u64 / secs,
+        bits as f64 / secs as f64 / 1000.0,
     );
     let peer = Arc::new(UdpSocket::bind((LO, 0)).await?);
-    let via_relay = phase(relayed.clone(), peer.clone(), secs).await?;
+    let via_relay = phase(relayed.clone(), peer.clone(), &schedule).await?;
     let a: Arc<dyn Conn + Send + Sync> = Arc::new(UdpSocket::bind((LO, 0)).await?);
-    let direct = phase(a, peer, secs).await?;
+    let direct = phase(a, peer, &schedule).await?;
     println!(
         "{:<10} {:>10} {:>10} {:>8} {:>12}",
         "path", "rtt p50", "rtt p95", "lost", "cpu ms/s"
@@ -97,12 +116,34 @@ struct Figures {
     cpu_ms_per_s: f64,
 }
 
-/// `sender` sends RATE packets a second to `echo`, which sends each back to where
+/// When each packet of the stream leaves (from the phase's start) and its size:
+/// every video frame's packets back to back, as a browser's pacer lets a frame of
+/// this size go, and the audio packets between them.
+fn schedule(secs: u64) -> Vec<(Duration, usize)> {
+    let mut packets = Vec::new();
+    for f in 0..VIDEO_FPS * secs {
+        let at = Duration::from_micros(f * 1_000_000 / VIDEO_FPS);
+        packets.extend(std::iter::repeat_n(
+            (at, VIDEO_PACKET),
+            VIDEO_PACKETS_PER_FRAME,
+        ));
+    }
+    for a in 0..AUDIO_RATE * secs {
+        packets.push((
+            Duration::from_micros(a * 1_000_000 / AUDIO_RATE),
+            AUDIO_PACKET,
+        ));
+    }
+    packets.sort_by_key(|(at, _)| *at);
+    packets
+}
+
+/// `sender` sends the `schedule`d packets to `echo`, which sends each back to where
 /// it came from; round trips are timed by a sequence number.
 async fn phase(
     sender: Arc<dyn Conn + Send + Sync>,
     echo: Arc<UdpSocket>,
-    secs: u64,
+    schedule: &[(Duration, usize)],
 ) -> Res<Figures> {
     let target = echo.local_addr()?;
     let stop = tokio_util::sync::CancellationToken::new();
@@ -122,7 +163,7 @@ async fn phase(
             }
         })
     };
-    let total = usize::try_from(RATE * secs)?;
+    let total = schedule.len();
     let sent_at = Arc::new(std::sync::Mutex::new(vec![None::<Instant>; total]));
     let receiver = {
         let sender = sender.clone();
@@ -155,17 +196,17 @@ async fn phase(
     tokio::time::sleep(Duration::from_millis(200)).await;
     let cpu0 = cpu_time();
     let start = Instant::now();
-    let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / RATE));
-    let mut packet = vec![0u8; PACKET];
-    for seq in 0..total {
-        tick.tick().await;
+    let mut packet = vec![0u8; VIDEO_PACKET.max(AUDIO_PACKET)];
+    for (seq, &(at, len)) in schedule.iter().enumerate() {
+        tokio::time::sleep_until((start + at).into()).await;
+        let packet = &mut packet[..len];
         packet[..8].copy_from_slice(&(seq as u64).to_be_bytes());
         if let Ok(mut s) = sent_at.lock()
             && let Some(slot) = s.get_mut(seq)
         {
             *slot = Some(Instant::now());
         }
-        sender.send_to(&packet, target).await?;
+        sender.send_to(packet, target).await?;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let elapsed = start.elapsed().as_secs_f64();
