@@ -10,8 +10,10 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import {
   startHost, launchBrowser, openPerson, typeAndJoin, waitInCall, selfId, tileOf, debugDump, WAIT_MS, openChat, withDiagnosis,
+  waitPlaying, recordPeerConnections, inboundOf,
 } from './helpers.mjs';
 
 /** Runs in the page before its scripts: the page has no WebRTC at all. */
@@ -72,6 +74,141 @@ function bridgeConnections(p) {
 }
 
 /**
+ * On a Chromium page: until the inbound stats of `name`'s connection show more video
+ * frames decoded and more audio energy than `before` (the picture moves, sound comes).
+ * @param {import('./helpers.mjs').Person} p
+ * @param {string} name
+ * @param {{frames: number, energy: number} | null} before
+ */
+async function waitInboundAdvances(p, name, before) {
+  const b = before ?? { frames: 0, energy: 0 };
+  await withDiagnosis(p, `${p.name} decodes ${name}'s video and hears ${name}`, async () => {
+    const end = Date.now() + WAIT_MS;
+    /** @type {any} */
+    let now = null;
+    while (Date.now() < end) {
+      now = await p.page.evaluate(inboundOf, name);
+      if (now && now.playing && now.frames > b.frames + 10 && now.energy > b.energy && now.width > 0) return;
+      await p.page.waitForTimeout(250);
+    }
+    throw new Error(`inbound of ${name}: ${JSON.stringify(now)} (before ${JSON.stringify(b)})`);
+  });
+}
+
+/**
+ * On the bridged page: the media engine's per-remote figures (decoded frames by pc and kind).
+ * @param {import('./helpers.mjs').Person} p
+ * @returns {Promise<{pc: number, kind: string, framesDecoded: number, framesPainted: number}[]>}
+ */
+function engineRemotes(p) {
+  return p.page.evaluate(() => {
+    const m = /** @type {any} */ (window).__lanmeetBridgeMedia;
+    return m ? m.stats().remote.map((/** @type {any} */ r) => ({ pc: r.pc, kind: r.kind, framesDecoded: r.framesDecoded, framesPainted: r.framesPainted })) : [];
+  });
+}
+
+/**
+ * On the bridged page: until the engine has decoded more video (and painted it) and
+ * more audio from each of `pcs` than `before`.
+ * @param {import('./helpers.mjs').Person} p
+ * @param {number[]} pcs
+ * @param {{pc: number, kind: string, framesDecoded: number, framesPainted: number}[]} before
+ */
+async function waitEngineAdvances(p, pcs, before) {
+  await withDiagnosis(p, `${p.name}'s media engine decodes everyone`, () =>
+    p.page.waitForFunction(
+      ({ pcs, before }) => {
+        const m = /** @type {any} */ (window).__lanmeetBridgeMedia;
+        if (!m) return false;
+        const now = m.stats().remote;
+        const of = (/** @type {any[]} */ list, /** @type {number} */ pc, /** @type {string} */ kind) => list.find((r) => r.pc === pc && r.kind === kind);
+        return pcs.every((pc) => {
+          const v = of(now, pc, 'video');
+          const a = of(now, pc, 'audio');
+          const bv = of(before, pc, 'video') ?? { framesDecoded: 0, framesPainted: 0 };
+          const ba = of(before, pc, 'audio') ?? { framesDecoded: 0 };
+          return !!v && !!a && v.framesDecoded > bv.framesDecoded + 10 && v.framesPainted > bv.framesPainted + 10 && a.framesDecoded > ba.framesDecoded + 25;
+        });
+      },
+      { pcs, before },
+      { timeout: WAIT_MS, polling: 250 },
+    ),
+  );
+}
+
+/**
+ * The loudest sample (0–1) of `id`'s tile's sound on the page over half a second: what
+ * its <audio> element plays.
+ * @param {import('./helpers.mjs').Person} p
+ * @param {string} id
+ */
+function tileLoudness(p, id) {
+  return p.page.evaluate(async (id) => {
+    const audio = /** @type {HTMLAudioElement | null} */ (document.querySelector(`[data-testid=tile][data-peer-id="${id}"] audio`));
+    const track = /** @type {MediaStream | null} */ (audio?.srcObject ?? null)?.getAudioTracks()[0];
+    if (!track) return -1;
+    const ctx = new AudioContext();
+    await ctx.resume();
+    const src = ctx.createMediaStreamSource(new MediaStream([track]));
+    const an = ctx.createAnalyser();
+    an.fftSize = 2048;
+    src.connect(an);
+    const buf = new Float32Array(an.fftSize);
+    let max = 0;
+    for (let i = 0; i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      an.getFloatTimeDomainData(buf);
+      for (const x of buf) max = Math.max(max, Math.abs(x));
+    }
+    await ctx.close();
+    return max;
+  }, id);
+}
+
+/**
+ * Frames the page drew in one second (requestAnimationFrame callbacks; 0 if none came
+ * within three): a figure for the report, not an assertion.
+ * @param {import('./helpers.mjs').Person} p
+ */
+function drawRate(p) {
+  return p.page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        let n = 0;
+        const start = performance.now();
+        const step = () => {
+          n++;
+          if (performance.now() - start < 1000) requestAnimationFrame(step);
+          else resolve(n);
+        };
+        requestAnimationFrame(step);
+        setTimeout(() => resolve(n), 3000);
+      }),
+  );
+}
+
+/**
+ * Whether the canvas of `id`'s tile shows a moving picture: clipped page screenshots
+ * (no wait for "stable" elements: a tile is never still), taken until one differs from
+ * the first, bounded by WAIT_MS.
+ * @param {import('./helpers.mjs').Person} p
+ * @param {string} id
+ */
+async function canvasMoves(p, id) {
+  const canvas = tileOf(p, id).locator('canvas[data-testid=tile-canvas]');
+  const box = await canvas.boundingBox();
+  if (!box) return false;
+  const shot = () => p.page.screenshot({ clip: box, animations: 'allow', caret: 'initial' });
+  const first = await shot();
+  const end = Date.now() + WAIT_MS;
+  while (Date.now() < end) {
+    await p.page.waitForTimeout(200);
+    if (!(await shot()).equals(first)) return true;
+  }
+  return false;
+}
+
+/**
  * Sends a chat message from `from` and waits for it on every page of `to`.
  * @param {import('./helpers.mjs').Person} from
  * @param {import('./helpers.mjs').Person[]} to
@@ -112,8 +249,8 @@ describe('a call with a page that has no WebRTC, through the bridge', { timeout:
   });
 
   test('three people join; everyone is connected to everyone, the bridged page through the bridge', async () => {
-    people.push(await openPerson(browser, host.info.local, 'Ada'));
-    people.push(await openPerson(browser, host.info.local, 'Ben'));
+    people.push(await openPerson(browser, host.info.local, 'Ada', { initScript: recordPeerConnections }));
+    people.push(await openPerson(browser, host.info.local, 'Ben', { initScript: recordPeerConnections }));
     for (const p of people) {
       await typeAndJoin(p, host.info.code);
       await waitInCall(p);
@@ -135,6 +272,36 @@ describe('a call with a page that has no WebRTC, through the bridge', { timeout:
     if (codeOnAda !== null || codeOnWren !== null) assert.equal(codeOnAda, codeOnWren, 'both ends show the same verification code');
   });
 
+  test('every page decodes every other person\'s video and hears them; the bridged page paints moving pictures of both', async () => {
+    const [wren, ada, ben] = people;
+    // The ordinary pages: the bridged person's video and sound arrive like anyone's.
+    for (const p of [ada, ben]) await waitPlaying(p, 2);
+    await waitInboundAdvances(ada, 'Wren', null);
+    await waitInboundAdvances(ben, 'Wren', null);
+    await waitInboundAdvances(ada, 'Ben', null);
+    await waitInboundAdvances(ben, 'Ada', null);
+    // The bridged page: canvas tiles painted by the media worker, both moving.
+    await waitPlaying(wren, 2);
+    const pcs = ((await bridgeConnections(wren)) ?? []).map((c) => c.pc);
+    assert.equal(pcs.length, 2);
+    await waitEngineAdvances(wren, pcs, []);
+    for (const id of [ids[1], ids[2]]) {
+      assert.equal(await tileOf(wren, id).locator('canvas[data-testid=tile-canvas]').count(), 1, 'a canvas tile');
+      assert.ok(await canvasMoves(wren, id), `the picture of ${id} moves on the bridged page`);
+      // Its sound plays through the tile's <audio>: a real track with signal in it.
+      await withDiagnosis(wren, `Wren hears ${id}`, () =>
+        (async () => {
+          const end = Date.now() + WAIT_MS;
+          while (Date.now() < end) if ((await tileLoudness(wren, id)) > 0.01) return;
+          throw new Error('silence');
+        })(),
+      );
+    }
+    console.log(`frames drawn per second: bridged page ${await drawRate(wren)}, a normal page ${await drawRate(ada)}`);
+    const sent = await wren.page.evaluate(() => /** @type {any} */ (window).__lanmeetBridgeMedia.stats().sent);
+    assert.ok(sent.video.frames > 0 && sent.video.keyframes > 0 && sent.audio.frames > 0, `the bridged page sends (${JSON.stringify(sent)})`);
+  });
+
   test('chat both ways between the bridged page and the others', async () => {
     const [wren, ada, ben] = people;
     await chat(wren, [ada, ben], 'Hello from the bridge');
@@ -148,6 +315,42 @@ describe('a call with a page that has no WebRTC, through the bridge', { timeout:
     for (const p of [ada, ben]) await tileOf(p, ids[0]).and(p.page.locator('[data-muted=true]')).waitFor();
     await wren.page.getByRole('button', { name: 'Unmute', exact: true }).click();
     for (const p of [ada, ben]) await tileOf(p, ids[0]).and(p.page.locator('[data-muted=false]')).waitFor();
+  });
+
+  test('camera off on the bridged page shows on the others\' tiles; a normal page\'s mute shows on the bridged page', async () => {
+    const [wren, ada, ben] = people;
+    await wren.page.getByRole('button', { name: 'Camera off', exact: true }).click();
+    await wren.page.getByRole('button', { name: 'Camera on', exact: true }).waitFor();
+    for (const p of [ada, ben]) await tileOf(p, ids[0]).and(p.page.locator('[data-camera=false]')).waitFor();
+    await wren.page.getByRole('button', { name: 'Camera on', exact: true }).click();
+    for (const p of [ada, ben]) await tileOf(p, ids[0]).and(p.page.locator('[data-camera=true]')).waitFor();
+    // The picture comes back after the camera does.
+    const before = await ada.page.evaluate(inboundOf, 'Wren');
+    await waitInboundAdvances(ada, 'Wren', before);
+    await ada.page.getByRole('button', { name: 'Mute', exact: true }).click();
+    await tileOf(wren, ids[1]).and(wren.page.locator('[data-muted=true]')).waitFor();
+    await ada.page.getByRole('button', { name: 'Unmute', exact: true }).click();
+    await tileOf(wren, ids[1]).and(wren.page.locator('[data-muted=false]')).waitFor();
+  });
+
+  test('the signaling sockets dropping resume, with media still flowing both ways through the bridge', async () => {
+    const [wren, ada, ben] = people;
+    const pcs = ((await bridgeConnections(wren)) ?? []).map((c) => c.pc);
+    const engineBefore = await engineRemotes(wren);
+    const adaBefore = await ada.page.evaluate(inboundOf, 'Wren');
+    const lan = new URL(host.info.lan);
+    // Every TCP connection to the LAN listener (the peer sockets; the bridge's socket is
+    // on loopback and stays): a network drop.
+    execFileSync('ss', ['-K', 'dst', lan.hostname, 'dport', '=', `:${lan.port}`], { stdio: 'pipe' });
+    await wren.page.getByTestId('call-banner').getByText('Reconnecting').waitFor();
+    await wren.page.getByTestId('call-banner').waitFor({ state: 'hidden' });
+    assert.equal(await selfId(wren), ids[0], 'same id after the resume');
+    await waitInboundAdvances(ada, 'Wren', adaBefore);
+    await waitEngineAdvances(wren, pcs, engineBefore);
+    const after = await bridgeConnections(wren);
+    assert.deepEqual(after?.map((c) => c.pc).sort(), [...pcs].sort(), 'the same bridged connections carry on');
+    // Signaling works again: a chat and a state change go through.
+    await chat(ben, [wren], 'Still here after the drop');
   });
 
   test('leaving from the bridged page tears its connections down everywhere', async () => {
@@ -175,6 +378,8 @@ describe('a call with a page that has no WebRTC, through the bridge', { timeout:
       pcs,
       { timeout: WAIT_MS, polling: 200 },
     );
+    // The media engine let go of both remotes.
+    assert.deepEqual(await engineRemotes(wren), [], 'no remote stream left in the media engine');
     const errors = wren.console.filter((l) => l.startsWith('[pageerror]'));
     assert.deepEqual(errors, [], 'no uncaught error on the bridged page');
   });
