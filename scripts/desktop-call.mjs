@@ -124,6 +124,12 @@ const windowTiles = () =>
       rect: r && { x: r.left, y: r.top, w: r.width, h: r.height }, dpr: window.devicePixelRatio };
   });`);
 
+/** What the window's page shows and did, for a failure's message. */
+const windowState = () =>
+  exec(`return JSON.stringify({ url: location.href, notice: document.querySelector('[data-testid=lobby-notice]')?.textContent ?? null,
+    banner: document.querySelector('[data-testid=call-banner]')?.textContent ?? null, bridge: !!window.__lanmeetBridge,
+    timeline: (window.__lanmeetTimeline ?? []).slice(-30) });`).catch((e) => String(e));
+
 /** Luma statistics of what the X server shows in `rect` of the window (desktop-x11 region). */
 async function screenRegion(rect, dpr = 1) {
   const args = [rect.x, rect.y, rect.w, rect.h].map((v) => String(Math.round(v * dpr)));
@@ -195,7 +201,7 @@ async function main() {
       const url = await wd('GET', s('/url'));
       return url.startsWith(origin) && (await exec("return !!document.querySelector('[data-testid=call]');"));
     });
-    if (!inCall) throw new Error(`the window never got into the call (url ${await wd('GET', s('/url')).catch(() => '?')})`);
+    if (!inCall) throw new Error(`the window never got into the call: ${await windowState()}`);
     ok(`lanmeet-desktop --name Desk <invite>: the window is in the call with no click (${secs(started)} s after launch)`);
     const url = await wd('GET', s('/url'));
     new URL(url).searchParams.has('join')
