@@ -210,7 +210,12 @@ export function createBridgeRTC(opts) {
       return pc._op('replaceTrack', async (s) => {
         if (t._id === null) return;
         await t._ensureSender(s);
-        const r = await s.request('setSending', { pc: pc._pcId, transceiver: t._id, send: !!this.track });
+        // What the bridge already does needs no request (one round trip less per
+        // transceiver when an answer is made: the sender was just made sending).
+        const send = !!this.track;
+        if (t._bridgeSending === send) return;
+        t._bridgeSending = send;
+        const r = await s.request('setSending', { pc: pc._pcId, transceiver: t._id, send });
         if (typeof r?.transceiver === 'number' && r.transceiver !== t._id) {
           // The bridge gave the sender to another transceiver of the kind: re-read.
           log(`sender of transceiver ${t._id} went to ${r.transceiver}`);
@@ -285,6 +290,8 @@ export function createBridgeRTC(opts) {
       this._id = null;
       /** The bridge made a sender for it (sending or not). */
       this._hasSender = false;
+      /** @type {boolean | null} whether the bridge's sender sends, as last asked */
+      this._bridgeSending = null;
       /** @type {string | null} */
       this.mid = null;
       this._direction = direction;
@@ -323,11 +330,15 @@ export function createBridgeRTC(opts) {
       this._hasSender = true;
       const pcId = this._pc._pcId;
       const r = await s.request('setSending', { pc: pcId, transceiver: this._id, send: true });
+      this._bridgeSending = true;
       if (typeof r?.transceiver === 'number' && r.transceiver !== this._id) {
         log(`sender of transceiver ${this._id} went to ${r.transceiver}`);
         await this._pc._refreshTransceivers(s);
       }
-      if (!this.sender.track) await s.request('setSending', { pc: pcId, transceiver: this._id, send: false });
+      if (!this.sender.track) {
+        await s.request('setSending', { pc: pcId, transceiver: this._id, send: false });
+        this._bridgeSending = false;
+      }
     }
 
     /** Whether this transceiver sends the page's encoding now. */
@@ -633,9 +644,13 @@ export function createBridgeRTC(opts) {
         if (info && typeof info.id === 'number') {
           t._id = info.id;
           t._hasSender = true;
+          t._bridgeSending = true;
           t._update(info);
         }
-        if (t._id !== null && !t.sender.track) await s.request('setSending', { pc: this._pcId, transceiver: t._id, send: false });
+        if (t._id !== null && !t.sender.track) {
+          await s.request('setSending', { pc: this._pcId, transceiver: t._id, send: false });
+          t._bridgeSending = false;
+        }
         if (t.sender._encodings && t._id !== null) {
           await s.request('setParameters', { pc: this._pcId, transceiver: t._id, encodings: t.sender._encodings });
         }
