@@ -36,6 +36,27 @@ export class BridgeError extends Error {
  */
 const READY_TIMEOUT_MS = 10_000;
 
+/** A flow ack goes to the bridge after this many media frames read... */
+export const ACK_EVERY_FRAMES = 32;
+/** ...or this many bytes (well inside the bridge's window of 256 frames / 1 MiB). */
+export const ACK_EVERY_BYTES = 128 * 1024;
+
+/**
+ * A flow ack: `[0x03][0][0][0][frames: u32 BE][bytes: u64 BE]`, counted from the
+ * session's start (frames wrap at 2^32).
+ * @param {number} frames
+ * @param {number} bytes
+ * @returns {ArrayBuffer}
+ */
+export function encodeAck(frames, bytes) {
+  const buf = new ArrayBuffer(16);
+  const v = new DataView(buf);
+  v.setUint8(0, 0x03);
+  v.setUint32(4, frames >>> 0);
+  v.setBigUint64(8, BigInt(Math.max(0, Math.floor(bytes))));
+  return buf;
+}
+
 /**
  * One WebSocket to the bridge. Events: `event` (every event object, after routing),
  * `frame` (ArrayBuffer, a remote media frame), `closed` ({code, reason}).
@@ -62,6 +83,10 @@ export class BridgeSession extends Emitter {
     /** Frames the page sent (for stats and tests). */
     this.framesSent = 0;
     this.framesReceived = 0;
+    /** Media bytes received; with framesReceived, what the flow acks tell the bridge. */
+    this.bytesReceived = 0;
+    this._ackedFrames = 0;
+    this._ackedBytes = 0;
     /** @type {Promise<BridgeSession>} resolves on `ready`, rejects if the socket ends first */
     this.ready = new Promise((resolve, reject) => {
       this._readyResolve = resolve;
@@ -141,13 +166,33 @@ export class BridgeSession extends Emitter {
     this._onClose(1000, 'closed by the page');
   }
 
+  /**
+   * Tells the bridge what this page has read (docs/BRIDGE.md, "Flow"): it then keeps at
+   * most a window of media unread, so its replies never wait behind seconds of media
+   * when this page's main thread is slow. Sent after the frames were handed on, every
+   * {@link ACK_EVERY_FRAMES} frames or {@link ACK_EVERY_BYTES} bytes.
+   */
+  _ackIfDue() {
+    if (this.framesReceived - this._ackedFrames < ACK_EVERY_FRAMES && this.bytesReceived - this._ackedBytes < ACK_EVERY_BYTES) return;
+    if (this.closed || this.ws.readyState !== 1) return;
+    this._ackedFrames = this.framesReceived;
+    this._ackedBytes = this.bytesReceived;
+    try {
+      this.ws.send(encodeAck(this.framesReceived, this.bytesReceived));
+    } catch {
+      // the socket is closing; its close handler says so
+    }
+  }
+
   /** @param {any} data */
   _onMessage(data) {
     if (typeof data !== 'string') {
       const buf = data instanceof ArrayBuffer ? data : data?.buffer instanceof ArrayBuffer ? data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) : null;
       if (buf) {
         this.framesReceived += 1;
+        this.bytesReceived += buf.byteLength;
         this.emit('frame', buf);
+        this._ackIfDue();
       }
       return;
     }

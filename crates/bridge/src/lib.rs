@@ -28,7 +28,7 @@ mod sources;
 pub mod wire;
 
 pub use error::{BridgeError, PageError};
-pub use outbox::{CONTROL_QUEUE, MEDIA_QUEUE_BYTES};
+pub use outbox::{CONTROL_QUEUE, FLOW_WINDOW_BYTES, FLOW_WINDOW_FRAMES, MEDIA_QUEUE_BYTES};
 pub use peer::{MAX_CHANNELS, REMOTE_CHANNEL_BASE};
 pub use server::{Bridge, BridgeConfig, BridgeHandle, BridgeStats, MAX_SESSIONS};
 pub use session::{MAX_FRAME, MAX_PEERS, MAX_TEXT};

@@ -165,6 +165,10 @@ pub(crate) async fn run(
                     out.text(wire::error(None, &e));
                     continue;
                 }
+                if let Some((frames, bytes)) = wire::parse_page_ack(&data) {
+                    out.flow().ack(frames, bytes);
+                    continue;
+                }
                 match wire::parse_page_frame(data) {
                     Ok(frame) => {
                         stats.page_frames.fetch_add(1, Ordering::Relaxed);

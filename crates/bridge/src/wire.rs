@@ -16,6 +16,22 @@ pub const PROTOCOL_VERSION: u32 = 1;
 
 /// Type byte of a media frame the page sends (its own encoding, to every peer).
 pub const PAGE_FRAME: u8 = 0x01;
+/// The first byte of a page's flow ack: `[0x03][0][0][0][frames: u32 BE][bytes: u64 BE]`,
+/// the media frames and bytes it has read since the session began.
+pub const PAGE_ACK: u8 = 0x03;
+/// A flow ack's length.
+pub const PAGE_ACK_LEN: usize = 16;
+
+/// Parses a flow ack (`None`: not one; see [`PAGE_ACK`]).
+pub fn parse_page_ack(msg: &[u8]) -> Option<(u32, u64)> {
+    if msg.len() != PAGE_ACK_LEN || msg[0] != PAGE_ACK {
+        return None;
+    }
+    let frames = u32::from_be_bytes([msg[4], msg[5], msg[6], msg[7]]);
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&msg[8..16]);
+    Some((frames, u64::from_be_bytes(bytes)))
+}
 /// Type byte of a media frame the bridge sends (one remote's, reassembled).
 pub const REMOTE_FRAME: u8 = 0x02;
 /// Header length of a page frame.
@@ -611,5 +627,19 @@ mod tests {
         assert_eq!(enc.len(), REMOTE_HEADER_LEN + 4);
         assert_eq!(parse_remote_frame(&enc).unwrap(), f);
         assert!(parse_remote_frame(&enc.slice(..5)).is_none());
+    }
+
+    #[test]
+    fn flow_acks_parse_and_other_frames_are_not_acks() {
+        let mut ack = vec![PAGE_ACK, 0, 0, 0];
+        ack.extend_from_slice(&300u32.to_be_bytes());
+        ack.extend_from_slice(&(5u64 << 32).to_be_bytes());
+        assert_eq!(parse_page_ack(&ack), Some((300, 5u64 << 32)));
+        assert_eq!(parse_page_ack(&ack[..15]), None);
+        let mut frame = ack.clone();
+        frame[0] = PAGE_FRAME;
+        assert_eq!(parse_page_ack(&frame), None);
+        ack.push(0);
+        assert_eq!(parse_page_ack(&ack), None);
     }
 }

@@ -65,3 +65,24 @@ test("the bridge's stats give ui/peer.js a route when they name the selected pai
   const direct = statsReport({ selectedPair: { local: { type: 'host', protocol: 'udp', address: '10.81.1.1', port: 1 }, remote: { type: 'srflx', protocol: 'udp', address: '10.81.2.2', port: 2 } } });
   assert.equal(routeOf(direct), 'direct');
 });
+
+test('the bridge session acks the media it has read, every 32 frames or 128 KiB', async () => {
+  const { BridgeSession, encodeAck, ACK_EVERY_FRAMES } = await import('../../bridge/client.js');
+  /** @type {any[]} */
+  const sent = [];
+  const ws = { readyState: 1, send: (/** @type {any} */ m) => sent.push(m), close() {} };
+  const session = new BridgeSession(ws);
+  session.ready.catch(() => {}); // never greeted here: closing rejects it
+  const frame = new ArrayBuffer(100);
+  for (let i = 0; i < ACK_EVERY_FRAMES - 1; i++) /** @type {any} */ (ws).onmessage({ data: frame });
+  assert.equal(sent.length, 0, 'no ack before 32 frames');
+  /** @type {any} */ (ws).onmessage({ data: frame });
+  assert.equal(sent.length, 1);
+  const v = new DataView(sent[0]);
+  assert.deepEqual([v.getUint8(0), v.getUint32(4), Number(v.getBigUint64(8))], [0x03, 32, 3200]);
+  /** @type {any} */ (ws).onmessage({ data: new ArrayBuffer(200 * 1024) });
+  assert.equal(sent.length, 2, 'a big frame is acked at once');
+  assert.equal(Number(new DataView(sent[1]).getBigUint64(8)), 3200 + 200 * 1024);
+  assert.equal(new DataView(encodeAck(2 ** 32 + 5, 7)).getUint32(4), 5, 'frames wrap');
+  session.close();
+});
