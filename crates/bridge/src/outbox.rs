@@ -65,7 +65,7 @@ impl Flow {
         let frames = sent_frames.wrapping_sub(self.acked_frames.load(Ordering::Relaxed));
         let bytes = sent_bytes.saturating_sub(self.acked_bytes.load(Ordering::Relaxed));
         // A wrapped difference above the window's size means the ack ran ahead.
-        (frames < FLOW_WINDOW_FRAMES || frames > u32::MAX / 2) && bytes < FLOW_WINDOW_BYTES
+        !(FLOW_WINDOW_FRAMES..=u32::MAX / 2).contains(&frames) && bytes < FLOW_WINDOW_BYTES
     }
 }
 
