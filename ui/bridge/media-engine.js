@@ -1,7 +1,7 @@
 // @ts-check
 /**
  * `BridgeMedia`: the page side of the bridge's media (the contract is
- * /work/wt/BRIDGE-PAGE.md, the wire docs/BRIDGE.md). The shim calls it; it owns:
+ * docs/BRIDGE.md, "The page side"). The shim calls it; it owns:
  *
  * - capture: ONE path for every engine (WebKitGTK's, WEBKITGTK.md bug 1): the camera track
  *   plays in a hidden muted `<video>`; at the frame rate its picture is copied into a

@@ -30,7 +30,7 @@
 import { BridgeError } from './client.js';
 
 /**
- * What the shim needs of the media engine (ui/bridge/media-engine.js, BRIDGE-PAGE.md).
+ * What the shim needs of the media engine (ui/bridge/media-engine.js; docs/BRIDGE.md).
  * @typedef {object} MediaLike
  * @property {(kind: 'audio' | 'video', track: any) => void} setLocalTrack
  * @property {(kind: 'audio' | 'video', sending: boolean) => void} setSending
