@@ -358,7 +358,30 @@ export function createBridgeRTC(opts) {
     }
   }
 
-  class ShimDataChannel extends EventTarget {
+  /**
+   * An event target that also calls its `on<type>` handler, as the browser's do; a
+   * handler that throws is logged, not passed on.
+   */
+  class ShimEventTarget extends EventTarget {
+    /**
+     * @param {string} type
+     * @param {Record<string, any>} [fields]
+     */
+    _fire(type, fields) {
+      const ev = makeEvent(type, fields);
+      this.dispatchEvent(ev);
+      const h = /** @type {any} */ (this)[`on${type}`];
+      if (typeof h === 'function') {
+        try {
+          h.call(this, ev);
+        } catch (err) {
+          log(`on${type} failed`, err);
+        }
+      }
+    }
+  }
+
+  class ShimDataChannel extends ShimEventTarget {
     /**
      * @param {ShimPeerConnection} pc
      * @param {number} id
@@ -425,26 +448,9 @@ export function createBridgeRTC(opts) {
       this._pc._channels.delete(this.id);
       this._fire('close');
     }
-
-    /**
-     * @param {string} type
-     * @param {Record<string, any>} [fields]
-     */
-    _fire(type, fields) {
-      const ev = makeEvent(type, fields);
-      this.dispatchEvent(ev);
-      const h = /** @type {any} */ (this)[`on${type}`];
-      if (typeof h === 'function') {
-        try {
-          h.call(this, ev);
-        } catch (err) {
-          log(`on${type} failed`, err);
-        }
-      }
-    }
   }
 
-  class ShimPeerConnection extends EventTarget {
+  class ShimPeerConnection extends ShimEventTarget {
     /** @param {{iceServers?: any[], bundlePolicy?: string, certificates?: any[]}} [config] */
     constructor(config = {}) {
       super();
@@ -877,23 +883,6 @@ export function createBridgeRTC(opts) {
         this._fire('iceconnectionstatechange');
       }
       this._setConnection('failed');
-    }
-
-    /**
-     * @param {string} type
-     * @param {Record<string, any>} [fields]
-     */
-    _fire(type, fields) {
-      const ev = makeEvent(type, fields);
-      this.dispatchEvent(ev);
-      const h = /** @type {any} */ (this)[`on${type}`];
-      if (typeof h === 'function') {
-        try {
-          h.call(this, ev);
-        } catch (err) {
-          log(`on${type} failed`, err);
-        }
-      }
     }
   }
 
