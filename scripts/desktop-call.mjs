@@ -29,6 +29,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { webDriver } from './lib/webdriver.mjs';
 import {
   startHost,
   launchBrowser,
@@ -97,21 +98,8 @@ async function check(what, fn) {
 }
 
 // --- WebDriver (W3C, plain fetch) -------------------------------------------------
-async function wd(method, path, body) {
-  const res = await fetch(`${driver}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json.value ?? json)}`);
-  return json.value;
-}
-let session = null;
-const s = (path) => `/session/${session}${path}`;
-const exec = (script, args = []) => wd('POST', s('/execute/sync'), { script, args });
-const execAsync = (script, args = []) =>
-  wd('POST', s('/execute/async'), { script: `const done = arguments[arguments.length - 1]; (async () => { ${script} })().then(done, (e) => done({ error: String(e) }));`, args });
+const driverClient = webDriver(driver);
+const { wd, s, exec, execAwait: execAsync } = driverClient;
 const findAll = async (css) => (await wd('POST', s('/elements'), { using: 'css selector', value: css })).map((e) => e[ELEMENT]);
 
 /** What the window shows: its tiles (name, self, state, media element and its rect). */
@@ -188,11 +176,7 @@ async function main() {
 
     // The app, joined from its command line.
     const started = Date.now();
-    session = (
-      await wd('POST', '/session', {
-        capabilities: { alwaysMatch: { 'tauri:options': { application: app, args: ['--name', 'Desk', invite] } } },
-      })
-    ).sessionId;
+    await driverClient.start(app, ['--name', 'Desk', invite]);
     if (!pageBridge) {
       await withoutPageBridge(started);
       return;
@@ -324,7 +308,7 @@ async function main() {
       for (const p of people) console.log(`# --- console of ${p.name} ---\n# ${p.console.slice(-25).join('\n# ')}`);
       console.log(`# --- host log ---\n# ${host.logs.join('').split('\n').slice(-25).join('\n# ')}`);
     }
-    if (session) await wd('DELETE', s('')).catch(() => {});
+    await driverClient.end();
     await browser.close().catch(() => {});
     await host.stop();
   }

@@ -11,6 +11,7 @@
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { webDriver } from './lib/webdriver.mjs';
 
 const env = (name, fallback) => process.env[name] ?? fallback;
 const driver = env('WEBDRIVER_URL', 'http://127.0.0.1:4444');
@@ -52,21 +53,8 @@ async function until(ms, probe) {
   return null;
 }
 
-async function wd(method, path, body) {
-  const res = await fetch(`${driver}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json.value ?? json)}`);
-  return json.value;
-}
-
-let session = null;
-const s = (path) => `/session/${session}${path}`;
-const exec = (script, args = []) => wd('POST', s('/execute/sync'), { script, args });
-const execAsync = (script, args = []) => wd('POST', s('/execute/async'), { script, args });
+const driverClient = webDriver(driver);
+const { wd, s, exec, execAsync } = driverClient;
 const find = async (xpath) => {
   const found = await wd('POST', s('/elements'), { using: 'xpath', value: xpath });
   return found.length ? found[0][ELEMENT] : null;
@@ -84,8 +72,7 @@ async function api(path, init) {
 }
 
 async function main() {
-  session = (await wd('POST', '/session', { capabilities: { alwaysMatch: { 'tauri:options': { application: app } } } }))
-    .sessionId;
+  await driverClient.start(app);
   ok('tauri-driver started the app and opened a WebDriver session');
 
   // The window starts on about:blank, then loads the node's UI.
@@ -211,6 +198,6 @@ try {
 } catch (err) {
   notOk('webdriver run', err instanceof Error ? err.message : String(err));
 } finally {
-  if (session) await wd('DELETE', s('')).catch(() => {});
+  await driverClient.end();
 }
 process.exit(failed ? 1 : 0);

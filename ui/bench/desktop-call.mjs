@@ -53,6 +53,7 @@ import {
   REPO,
 } from '../tests/e2e/helpers.mjs';
 import { startCpu } from './proc-cpu.mjs';
+import { webDriver } from '../../scripts/lib/webdriver.mjs';
 
 const run = promisify(execFile);
 const argv = process.argv.slice(2);
@@ -94,26 +95,9 @@ async function until(probe, ms, every = 250) {
   return null;
 }
 
-// --- WebDriver (W3C, plain fetch) ---------------------------------------------------
-/**
- * @param {string} method
- * @param {string} path
- * @param {any} [body]
- */
-async function wd(method, path, body) {
-  const res = await fetch(`${driver}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json.value ?? json).slice(0, 400)}`);
-  return json.value;
-}
-/** @type {string | null} */
-let session = null;
-/** @param {string} script @param {any[]} [args] */
-const exec = (script, args = []) => wd('POST', `/session/${session}/execute/sync`, { script, args });
+// --- WebDriver (scripts/lib/webdriver.mjs) -------------------------------------------
+const driverClient = webDriver(driver);
+const { exec } = driverClient;
 
 // --- the pages ----------------------------------------------------------------------
 /**
@@ -320,7 +304,7 @@ async function measure(host, n) {
 
     // 2. The window.
     const launched = Date.now();
-    session = (await wd('POST', '/session', { capabilities: { alwaysMatch: { 'tauri:options': { application: appBin, args: ['--name', 'Desk', invite] } } } })).sessionId;
+    await driverClient.start(appBin, ['--name', 'Desk', invite]);
     await until(() => exec('globalThis.__lanmeetBenchStamp = true; return true;'), 10_000);
     app = appPid();
     const joined = await until(async () => {
@@ -394,12 +378,11 @@ async function measure(host, n) {
     r.appCpu = appCpu;
     r.chromiumCpu = chromiumCpu;
   } finally {
-    if (session) {
+    if (driverClient.active) {
       // One close request, as a person's click: the window leaves the call.
       await run(x11, ['close', 'lanmeet'], { env: process.env }).catch((e) => r.notes.push(`close: ${e.message}`));
       if (app && !(await waitExit(app, 60_000))) r.notes.push('the app was still running 60 s after the close request');
-      await wd('DELETE', `/session/${session}`).catch(() => {});
-      session = null;
+      await driverClient.end();
     }
     await browser.close().catch(() => {});
     await server.close().catch(() => {});
