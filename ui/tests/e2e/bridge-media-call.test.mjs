@@ -16,16 +16,8 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startHost, launchBrowser, openPerson, typeAndJoin, waitInCall, waitPlaying, waitFramesAdvance, remoteVideoStats, selfId, tileOf,
-  tileCanvasMoves, debugDump, withDiagnosis, WAIT_MS,
+  tileCanvasMoves, debugDump, withDiagnosis, WAIT_MS, removeWebRTC,
 } from './helpers.mjs';
-
-/** Runs in the page before its scripts: the page has no WebRTC at all. */
-function removeWebRTC() {
-  const w = /** @type {any} */ (window);
-  for (const name of ['RTCPeerConnection', 'webkitRTCPeerConnection', 'RTCDataChannel', 'RTCRtpSender', 'RTCRtpReceiver', 'RTCRtpTransceiver', 'RTCSessionDescription', 'RTCIceCandidate', 'RTCCertificate']) {
-    delete w[name];
-  }
-}
 
 /**
  * Runs in the page: whether the loudest level (RMS) of the sound of `id`'s tile seen so

@@ -13,16 +13,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import {
   startHost, launchBrowser, openPerson, typeAndJoin, waitInCall, selfId, tileOf, debugDump, WAIT_MS, openChat, withDiagnosis,
-  waitPlaying, recordPeerConnections, inboundOf,
+  waitPlaying, recordPeerConnections, inboundOf, removeWebRTC,
 } from './helpers.mjs';
-
-/** Runs in the page before its scripts: the page has no WebRTC at all. */
-function removeWebRTC() {
-  const w = /** @type {any} */ (window);
-  for (const name of ['RTCPeerConnection', 'webkitRTCPeerConnection', 'RTCDataChannel', 'RTCRtpSender', 'RTCRtpReceiver', 'RTCRtpTransceiver', 'RTCSessionDescription', 'RTCIceCandidate', 'RTCCertificate']) {
-    delete w[name];
-  }
-}
 
 /** @type {Awaited<ReturnType<typeof startHost>>} */
 let host;

@@ -436,3 +436,14 @@ export async function inboundOf(name) {
   });
   return { frames, energy, audioPackets, width, height, playing: !!video && video.videoWidth > 0 && !video.paused, at: performance.now() };
 }
+
+/**
+ * An init script (`openPerson`'s `initScript`): runs in the page before its scripts and
+ * leaves it with no WebRTC at all, as in Debian's WebKitGTK.
+ */
+export function removeWebRTC() {
+  const w = /** @type {any} */ (window);
+  for (const name of ['RTCPeerConnection', 'webkitRTCPeerConnection', 'RTCDataChannel', 'RTCRtpSender', 'RTCRtpReceiver', 'RTCRtpTransceiver', 'RTCSessionDescription', 'RTCIceCandidate', 'RTCCertificate']) {
+    delete w[name];
+  }
+}
