@@ -95,16 +95,21 @@ export function routeOf(stats) {
 /**
  * How to encode the video we send, given how many people receive it. In a mesh we
  * encode once per remote person, so a bigger room sends smaller, slower video to
- * keep every sender's CPU and uplink within what a laptop has. A shared screen
- * keeps its full size (text must stay readable) and gives up frame rate instead.
+ * keep every sender's CPU and uplink within what a laptop has. Up to four people the
+ * picture stays 640x360 at the camera's 30 fps (what people expect of a call; a cap of
+ * 24 came out at 23 and below, short of issue 10's "≥ 24 fps with up to 3 remotes");
+ * from five people on, size and rate come down, to 320x180 at 12 fps for 7 or 8
+ * (issue 10 asks for ≥ 10 there). A shared screen keeps its full size (text must stay
+ * readable) and gives up frame rate instead.
  * @param {number} remotes people we send to
  * @param {boolean} sharing the video is a screen
  * @returns {VideoEncoding}
  */
 export function videoEncodingFor(remotes, sharing) {
   if (sharing) return { scaleResolutionDownBy: 1, maxFramerate: remotes <= 3 ? 15 : 8, maxBitrate: remotes <= 3 ? 1_200_000 : 600_000 };
-  if (remotes <= 2) return { scaleResolutionDownBy: 1, maxFramerate: 24, maxBitrate: 900_000 };
-  if (remotes <= 4) return { scaleResolutionDownBy: 1, maxFramerate: 20, maxBitrate: 600_000 };
+  if (remotes <= 2) return { scaleResolutionDownBy: 1, maxFramerate: 30, maxBitrate: 1_000_000 };
+  if (remotes <= 3) return { scaleResolutionDownBy: 1, maxFramerate: 30, maxBitrate: 800_000 };
+  if (remotes <= 4) return { scaleResolutionDownBy: 1.5, maxFramerate: 20, maxBitrate: 500_000 };
   if (remotes <= 5) return { scaleResolutionDownBy: 1.5, maxFramerate: 15, maxBitrate: 350_000 };
   // 7 or 8 people: tiles are small, and each of us encodes 6 or 7 times.
   return { scaleResolutionDownBy: 2, maxFramerate: 12, maxBitrate: 250_000 };
