@@ -71,6 +71,7 @@ impl PendingBridge {
             let mut bridge = self.bridge;
             let peer_addr = peer_address(node, launch);
             bridge.set_peer_addr(peer_addr);
+            bridge.bind_lan_addresses(node.lan_addresses());
             let port = node.local_addr().port();
             bridge.allow_origins(vec![
                 format!("http://127.0.0.1:{port}"),
@@ -97,17 +98,15 @@ impl RunningBridge {
     }
 }
 
-/// The address the bridge's peer connections bind: their one host candidate, so
-/// it must be one the room's other members can dial. The bridge fixes it when it
-/// starts, before the person picks a room, so:
+/// The first address the bridge's peer connections bind (their first host
+/// candidate; each connection also binds every other LAN address the node reads at
+/// that moment, see `Bridge::bind_lan_addresses`):
 ///
 /// 1. launched with an invite: the local address that routes to its host;
-/// 2. `LANMEET_LAN_BIND` set to an address: that one (the LAN the node serves);
+/// 2. `LANMEET_LAN_BIND` set to an address: that one (the LAN the node serves, and
+///    then the only one);
 /// 3. otherwise the node's own LAN address (the one in its invites), which is
 ///    where the rooms it hosts and the nearby rooms it finds are.
-///
-/// A room on another interface than that address is out of reach of the window's
-/// calls (the README says so); one interface is the common case.
 #[cfg(feature = "bridge")]
 fn peer_address(node: &Node, launch: &Launch) -> std::net::IpAddr {
     let towards_invite = launch.room.as_deref().and_then(|room| match room.parse() {

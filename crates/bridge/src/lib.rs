@@ -30,6 +30,6 @@ pub mod wire;
 pub use error::{BridgeError, PageError};
 pub use outbox::{CONTROL_QUEUE, FLOW_WINDOW_BYTES, FLOW_WINDOW_FRAMES, MEDIA_QUEUE_BYTES};
 pub use peer::{MAX_CHANNELS, REMOTE_CHANNEL_BASE};
-pub use server::{Bridge, BridgeConfig, BridgeHandle, BridgeStats, MAX_SESSIONS};
+pub use server::{AddressSource, Bridge, BridgeConfig, BridgeHandle, BridgeStats, MAX_SESSIONS};
 pub use session::{MAX_FRAME, MAX_PEERS, MAX_TEXT};
 pub use sources::{KEYFRAME_REPEAT, SENDER_QUEUE};

@@ -65,8 +65,39 @@ const PLI_INTERVAL: Duration = Duration::from_millis(200);
 pub(crate) struct PeerDefaults {
     /// Local address for the UDP sockets (host candidates).
     pub(crate) bind_addr: std::net::IpAddr,
+    /// More addresses, read at each connection (none for a loopback bridge).
+    pub(crate) more_addrs: Option<crate::server::AddressSource>,
     /// ICE check interval.
     pub(crate) ice_check_interval: Duration,
+}
+
+/// At most this many host addresses besides the peer address (a machine with dozens
+/// of interfaces gets no more sockets per connection than this).
+const MORE_ADDRS: usize = 8;
+
+impl PeerDefaults {
+    /// The other addresses to bind now: what the source gives, of the peer address's
+    /// family and kind (a loopback bridge, in tests, binds only loopback; a real one
+    /// never binds loopback), at most [`MORE_ADDRS`].
+    pub(crate) fn more_addrs(&self) -> Vec<std::net::IpAddr> {
+        let Some(source) = &self.more_addrs else {
+            return Vec::new();
+        };
+        let primary = self.bind_addr;
+        if primary.is_unspecified() {
+            return Vec::new();
+        }
+        (source.0)()
+            .into_iter()
+            .filter(|ip| {
+                *ip != primary
+                    && ip.is_ipv4() == primary.is_ipv4()
+                    && ip.is_loopback() == primary.is_loopback()
+                    && !ip.is_unspecified()
+            })
+            .take(MORE_ADDRS)
+            .collect()
+    }
 }
 
 /// The session's handle on a peer task.
@@ -123,6 +154,7 @@ pub(crate) async fn spawn(
     });
     let settings = PeerSettings {
         bind_addr: defaults.bind_addr,
+        more_addrs: defaults.more_addrs(),
         ice_check_interval: defaults.ice_check_interval,
         ice_servers,
         keyframe_requests: true,
@@ -982,4 +1014,58 @@ fn local_track(kind: Kind) -> Result<Arc<TrackLocalStaticSample>, PageError> {
     );
     let track = TrackLocalStaticSample::new(Instant::now(), track)?;
     Ok(Arc::new(track))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::IpAddr;
+    use std::sync::Arc;
+
+    fn defaults(bind: &str, more: Vec<&'static str>) -> PeerDefaults {
+        PeerDefaults {
+            bind_addr: bind.parse().unwrap(),
+            more_addrs: Some(crate::server::AddressSource(Arc::new(move || {
+                more.iter().map(|a| a.parse::<IpAddr>().unwrap()).collect()
+            }))),
+            ice_check_interval: Duration::from_millis(20),
+        }
+    }
+
+    #[test]
+    fn a_lan_bridge_adds_the_other_lan_addresses_of_its_family_only() {
+        let d = defaults(
+            "10.0.0.1",
+            vec![
+                "127.0.0.1",
+                "10.0.0.2",
+                "192.168.1.5",
+                "::1",
+                "fd00::1",
+                "10.0.0.1",
+                "0.0.0.0",
+            ],
+        );
+        let want: Vec<IpAddr> = vec!["10.0.0.2".parse().unwrap(), "192.168.1.5".parse().unwrap()];
+        assert_eq!(d.more_addrs(), want);
+    }
+
+    #[test]
+    fn a_loopback_bridge_never_binds_a_real_interface() {
+        let d = defaults("127.0.0.1", vec!["192.168.1.5", "127.0.0.2"]);
+        assert_eq!(d.more_addrs(), vec!["127.0.0.2".parse::<IpAddr>().unwrap()]);
+        assert!(
+            defaults("0.0.0.0", vec!["192.168.1.5"])
+                .more_addrs()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn at_most_a_few_more_sockets_per_connection() {
+        let many: Vec<&'static str> = (1..=40)
+            .map(|i| &*Box::leak(format!("10.1.0.{i}").into_boxed_str()))
+            .collect();
+        assert_eq!(defaults("10.0.0.1", many).more_addrs().len(), MORE_ADDRS);
+    }
 }

@@ -49,8 +49,22 @@ pub struct BridgeConfig {
     /// Local address the peer connections' UDP sockets bind: their host candidate.
     /// The node's LAN address for a real call; 127.0.0.1 in tests.
     pub peer_addr: IpAddr,
+    /// Where more host addresses come from, read at each new connection (see
+    /// [`Bridge::bind_lan_addresses`]); none: `peer_addr` alone.
+    pub more_peer_addrs: Option<AddressSource>,
     /// Delay between ICE connectivity checks.
     pub ice_check_interval: Duration,
+}
+
+/// A function giving the machine's LAN addresses as they are now (the node's
+/// `lan_addresses`).
+#[derive(Clone)]
+pub struct AddressSource(pub Arc<dyn Fn() -> Vec<IpAddr> + Send + Sync>);
+
+impl std::fmt::Debug for AddressSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AddressSource")
+    }
 }
 
 impl BridgeConfig {
@@ -59,6 +73,7 @@ impl BridgeConfig {
         BridgeConfig {
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             peer_addr,
+            more_peer_addrs: None,
             ice_check_interval: Duration::from_millis(20),
         }
     }
@@ -167,6 +182,15 @@ impl Bridge {
         self.config.peer_addr = addr;
     }
 
+    /// Binds each new connection on every address `source` gives at that moment too,
+    /// besides the peer address: one host candidate per LAN interface, as a browser
+    /// offers. Why: the peer address is picked when the app starts; a room reached
+    /// through another interface, or over a network that came up later, needs a
+    /// candidate there. A bridge whose peer address is loopback (tests) ignores it.
+    pub fn bind_lan_addresses(&mut self, source: impl Fn() -> Vec<IpAddr> + Send + Sync + 'static) {
+        self.config.more_peer_addrs = Some(AddressSource(Arc::new(source)));
+    }
+
     /// Sets the origins allowed to connect: the node's own pages, e.g.
     /// `http://127.0.0.1:PORT` and `http://localhost:PORT`. None until set.
     pub fn allow_origins(&self, origins: Vec<String>) {
@@ -231,6 +255,7 @@ async fn serve(bridge: Bridge, cancel: CancellationToken) {
     let tracker = TaskTracker::new();
     let defaults = PeerDefaults {
         bind_addr: bridge.config.peer_addr,
+        more_addrs: bridge.config.more_peer_addrs.clone(),
         ice_check_interval: bridge.config.ice_check_interval,
     };
     let secret = Arc::new(bridge.secret.clone());

@@ -67,6 +67,7 @@ impl PendingBridge {
             if let Some(addr) = peer_address_towards(room_ws) {
                 bridge.set_peer_addr(addr);
             }
+            bridge.bind_lan_addresses(node.lan_addresses());
             let port = node.local_addr().port();
             bridge.allow_origins(vec![
                 format!("http://127.0.0.1:{port}"),

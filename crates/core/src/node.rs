@@ -1,7 +1,7 @@
 //! A running node: two listeners, the room registry, and a supervisor that turns
 //! the caller's cancellation into a clean shutdown.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use tokio::net::{TcpListener, TcpSocket};
@@ -31,6 +31,8 @@ pub struct Node {
     shared: Arc<AppState>,
     local_addr: SocketAddr,
     lan_addr: SocketAddr,
+    lan_bind: IpAddr,
+    interfaces: Vec<String>,
     supervisor: JoinHandle<()>,
     /// Kept alive for as long as the node: [`Members`] handles hold it weakly.
     _member_check: MemberCheck,
@@ -198,6 +200,8 @@ impl Node {
             shared,
             local_addr,
             lan_addr,
+            lan_bind: config.lan_bind,
+            interfaces: config.interfaces.clone(),
             supervisor,
             _member_check: member_check,
         })
@@ -211,6 +215,34 @@ impl Node {
     /// The LAN listener (`/ws`, health, room checks).
     pub fn lan_addr(&self) -> SocketAddr {
         self.lan_addr
+    }
+
+    /// The LAN addresses this node serves, read each time the returned function is
+    /// called: the one it binds when it binds one, otherwise every IPv4 address of
+    /// the machine's LAN interfaces (those it was told to use, or every real one).
+    ///
+    /// Why: the WebRTC bridge binds its peers' sockets here for each new connection.
+    /// Read once at start, a room on a second interface, or on a network that came
+    /// up after the app, would get no reachable host candidate from the window,
+    /// where a browser (which gathers on every interface) would.
+    pub fn lan_addresses(&self) -> impl Fn() -> Vec<IpAddr> + Send + Sync + 'static {
+        let bind = self.lan_bind;
+        let interfaces = self.interfaces.clone();
+        move || {
+            if !bind.is_unspecified() {
+                return vec![bind];
+            }
+            netif::lan_addresses(&interfaces)
+                .into_iter()
+                .map(|a| a.ip)
+                .filter(|ip| match ip {
+                    IpAddr::V4(v4) => {
+                        !v4.is_loopback() && !v4.is_link_local() && !v4.is_unspecified()
+                    }
+                    IpAddr::V6(_) => false,
+                })
+                .collect()
+        }
     }
 
     /// The UI's URL, `http://127.0.0.1:PORT/`.

@@ -38,6 +38,10 @@ pub struct PeerSettings {
     /// The local address the UDP socket binds: that socket's address is the (only) host
     /// candidate, so a test on loopback gets loopback candidates and nothing else.
     pub bind_addr: IpAddr,
+    /// More local addresses to bind, one UDP socket (and host candidate) each: the
+    /// machine's other LAN interfaces, so a remote on any of them finds a path, as
+    /// with a browser, which gathers on every interface. Duplicates are ignored.
+    pub more_addrs: Vec<IpAddr>,
     /// Delay between ICE connectivity checks.
     pub ice_check_interval: Duration,
     /// STUN/TURN servers; empty on a LAN (host candidates only).
@@ -55,11 +59,24 @@ impl PeerSettings {
     pub fn new(bind_addr: IpAddr) -> Self {
         PeerSettings {
             bind_addr,
+            more_addrs: Vec::new(),
             ice_check_interval: Duration::from_millis(20),
             ice_servers: Vec::new(),
             keyframe_requests: false,
         }
     }
+}
+
+/// The sockets a connection binds: `bind_addr` first, then each of `more_addrs` once
+/// (any port).
+fn udp_addrs(settings: &PeerSettings) -> Vec<SocketAddr> {
+    let mut ips = vec![settings.bind_addr];
+    for ip in &settings.more_addrs {
+        if !ips.contains(ip) {
+            ips.push(*ip);
+        }
+    }
+    ips.into_iter().map(|ip| SocketAddr::new(ip, 0)).collect()
 }
 
 /// A WebRTC driver callback, as a value a task can receive in order.
@@ -168,7 +185,7 @@ pub async fn build(
         .with_interceptor_registry(registry)
         .with_setting_engine(engine)
         .with_handler(handler)
-        .with_udp_addrs(vec![SocketAddr::new(settings.bind_addr, 0)])
+        .with_udp_addrs(udp_addrs(settings))
         .build()
         .await?;
     Ok(Arc::new(pc))

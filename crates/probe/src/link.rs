@@ -69,6 +69,8 @@ impl LinkConfig {
     fn peer_settings(&self) -> PeerSettings {
         PeerSettings {
             bind_addr: self.bind_addr,
+            // The probe measures one path, from the address it was given.
+            more_addrs: Vec::new(),
             ice_check_interval: self.ice_check_interval,
             // The welcome's servers (the host's relay) first, then `--ice-server`s;
             // host candidates still win wherever they work.
