@@ -329,9 +329,47 @@ describe('a call with a page that has no WebRTC, through the bridge', { timeout:
     await tileOf(wren, ids[1]).and(wren.page.locator('[data-muted=false]')).waitFor();
   });
 
-  // Not yet reliable on this machine: in some runs the bridged page came back with a new
-  // id instead of resuming, in one a bridge request went unanswered; reported, not hidden.
-  test('the signaling sockets dropping resume, with media still flowing both ways through the bridge', { todo: 'intermittent: see issue 10' }, async () => {
+  test('the bridged page shares its screen: the others get the screen in place of the camera, then the camera again', async () => {
+    const [wren, ada, ben] = people;
+    /**
+     * Until `p` decodes Wren's video at a width `ok` accepts, frames advancing.
+     * @param {import('./helpers.mjs').Person} p
+     * @param {(width: number) => boolean} ok
+     * @param {string} what
+     */
+    const waitWidth = (p, ok, what) =>
+      withDiagnosis(p, `${p.name} gets Wren's ${what}`, async () => {
+        const end = Date.now() + WAIT_MS;
+        let now = await p.page.evaluate(inboundOf, 'Wren');
+        const start = now?.frames ?? 0;
+        while (Date.now() < end) {
+          now = await p.page.evaluate(inboundOf, 'Wren');
+          if (now && ok(now.width) && now.frames > start + 5) return;
+          await p.page.waitForTimeout(250);
+        }
+        throw new Error(`inbound of Wren: ${JSON.stringify(now)}`);
+      });
+    const camera = (await ada.page.evaluate(inboundOf, 'Wren'))?.width ?? 0;
+    assert.ok(camera > 0, 'Ada decodes Wren\'s camera first');
+    await wren.page.getByRole('button', { name: 'Share screen', exact: true }).click();
+    await wren.page.getByRole('button', { name: 'Stop sharing', exact: true }).waitFor();
+    for (const p of [ada, ben]) await tileOf(p, ids[0]).and(p.page.locator('[data-sharing=true]')).waitFor();
+    // The screen (the page's viewport here) is not the camera's size: the picture changed.
+    for (const p of [ada, ben]) await waitWidth(p, (w) => w > 0 && w !== camera, 'screen');
+    await wren.page.getByRole('button', { name: 'Stop sharing', exact: true }).click();
+    await wren.page.getByRole('button', { name: 'Share screen', exact: true }).waitFor();
+    for (const p of [ada, ben]) await tileOf(p, ids[0]).and(p.page.locator('[data-sharing=false]')).waitFor();
+    for (const p of [ada, ben]) await waitWidth(p, (w) => w === camera, 'camera again');
+  });
+
+  // Was marked todo (issue 10): twice, at load 30-70 and before the bridge's flow window,
+  // the bridged page came back as a new person. Cause: media flooded its main thread
+  // (replies measured 12-50 s late then), and a page that cannot run for longer than the
+  // node's grace (15 s) loses its place by the protocol's rules: with `--grace-secs 3`
+  // and the page's main thread blocked 5 s across the drop, it comes back with a new id
+  // every time. The flow window (docs/BRIDGE.md, "Flow") keeps the page's reading
+  // bounded; since, the drop resumed in every run (and in 8 drops in a row, at load 10).
+  test('the signaling sockets dropping resume, with media still flowing both ways through the bridge', async () => {
     const [wren, ada, ben] = people;
     const pcs = await wren.page.evaluate(() => /** @type {any} */ (window).__lanmeetBridge.connections().map((/** @type {any} */ c) => c._pcId));
     const engineBefore = await engineRemotes(wren);
