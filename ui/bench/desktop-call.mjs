@@ -187,6 +187,38 @@ async function startLatency(name) {
   return true;
 }
 
+/**
+ * Runs in a Chromium page: the cumulative jitter-buffer figures of `name`'s inbound
+ * video (getStats): how long Chromium held its frames before decoding, and why.
+ * @param {string} name
+ */
+async function jitterOf(name) {
+  const tile = [...document.querySelectorAll('[data-testid=tile][data-self=false]')].find((t) => /** @type {HTMLElement} */ (t).dataset.name === name);
+  const track = /** @type {MediaStream | null | undefined} */ (tile?.querySelector('video')?.srcObject)?.getVideoTracks?.()[0];
+  const pc = /** @type {RTCPeerConnection[]} */ (/** @type {any} */ (window).__pcs ?? []).find((p) => p.getReceivers().some((r) => r.track === track));
+  if (!pc) return null;
+  /** @type {any} */
+  let o = null;
+  (await pc.getStats()).forEach((/** @type {any} */ st) => {
+    if (st.type === 'inbound-rtp' && st.kind === 'video') {
+      o = { delay: st.jitterBufferDelay ?? 0, target: st.jitterBufferTargetDelay ?? 0, minimum: st.jitterBufferMinimumDelay ?? 0, emitted: st.jitterBufferEmittedCount ?? 0, dropped: st.framesDropped ?? 0, freezes: st.freezeCount ?? 0, jitter: st.jitter ?? 0 };
+    }
+  });
+  return o;
+}
+
+/**
+ * Jitter-buffer figures over a window, per frame, in ms, from two {@link jitterOf} readings.
+ * @param {any} a
+ * @param {any} b
+ */
+function jitterOver(a, b) {
+  if (!a || !b || b.emitted <= a.emitted) return null;
+  const n = b.emitted - a.emitted;
+  const ms = (/** @type {number} */ x, /** @type {number} */ y) => ((y - x) / n) * 1000;
+  return { delay: ms(a.delay, b.delay), target: ms(a.target, b.target), minimum: ms(a.minimum, b.minimum), dropped: b.dropped - a.dropped, freezes: b.freezes - a.freezes, jitterMs: b.jitter * 1000 };
+}
+
 /** Runs in a Chromium page: stops the sampler, returns its samples. */
 function stopLatency() {
   const st = /** @type {any} */ (window).__benchLatency;
@@ -330,6 +362,11 @@ async function measure(host, n) {
     await exec('globalThis.__lanmeetBridgeMedia?.resetFigures(); return true;');
     const started = await Promise.all(people.map((p) => p.page.evaluate(startLatency, 'Desk')));
     const in0 = await Promise.all(people.map((p) => p.page.evaluate(inboundOf, 'Desk')));
+    // Chromium's jitter buffer for the window's video, and for a Chromium page's video on
+    // the same page (the reference, from 3 people on).
+    const other = people[1]?.name;
+    const jb0 = await people[0].page.evaluate(jitterOf, 'Desk');
+    const jbRef0 = other ? await people[0].page.evaluate(jitterOf, other) : null;
     const w0 = await exec('return globalThis.__lanmeetBridgeMedia?.stats() ?? null;');
     const cpuApp = startCpu(app ? [app] : []);
     const cpuChromium = startCpu([chromiumPid]);
@@ -338,6 +375,8 @@ async function measure(host, n) {
     const chromiumCpu = cpuChromium.stop();
     const w1 = await exec('return globalThis.__lanmeetBridgeMedia?.stats() ?? null;');
     const in1 = await Promise.all(people.map((p) => p.page.evaluate(inboundOf, 'Desk')));
+    r.jitter = jitterOver(jb0, await people[0].page.evaluate(jitterOf, 'Desk'));
+    r.jitterRef = other ? jitterOver(jbRef0, await people[0].page.evaluate(jitterOf, other)) : null;
     const lat = await Promise.all(people.map((p, i) => (started[i] ? p.page.evaluate(stopLatency) : null)));
 
     // Window's video in Chromium.
@@ -441,6 +480,9 @@ async function main() {
     console.log(`n=${r.n}:`);
     if (r.sent) console.log(`  the window sends ${r.sent.width}x${r.sent.height} at ${r.sent.fps} fps (capture ${f(r.sent.captureMs, 1)} ms, encode ${f(r.sent.encodeMs, 1)} ms a frame, ${r.sent.dropped} dropped); tiles: ${r.gaps} frames after gaps, ${r.dropped} decoded frames replaced before painting`);
     if (r.toChromium) console.log(`  latency samples: window → Chromium ${r.toChromium.n} (${r.toChromium.unstamped} frames without a readable stamp), Chromium → window ${r.toWindow?.n ?? 0} over ${r.toWindow?.tiles ?? 0} tiles`);
+    /** @param {any} j */
+    const jb = (j) => `held ${f(j.delay)} ms a frame (target ${f(j.target)}, minimum ${f(j.minimum)}), RTP jitter ${f(j.jitterMs)} ms, ${j.dropped} dropped, ${j.freezes} freezes`;
+    if (r.jitter) console.log(`  Chromium's jitter buffer (on C1): the window's video ${jb(r.jitter)}${r.jitterRef ? `; a Chromium page's video ${jb(r.jitterRef)}` : ''}`);
     if (r.launchToJoin !== undefined) console.log(`  launch → Join in the window: ${f(r.launchToJoin)} ms`);
     if (r.appCpu) console.log(`  app: ${profile(r.appCpu)}; RSS ${f(r.appCpu.rssMb)} MB`);
     if (r.chromiumCpu) console.log(`  Chromium: ${profile(r.chromiumCpu)}`);

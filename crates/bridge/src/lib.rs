@@ -22,6 +22,7 @@
 pub mod error;
 mod outbox;
 mod peer;
+pub mod rtp_out;
 mod server;
 mod session;
 mod sources;

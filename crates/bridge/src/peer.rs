@@ -17,7 +17,6 @@ use lanmeet_native_peer::{
     EventForwarder, IceServer, LocalCandidates, PcEvent, PeerSettings, is_keyframe_request, sdp,
     signal,
 };
-use rtc::media::Sample;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
@@ -32,7 +31,7 @@ use tokio_util::task::TaskTracker;
 use tracing::debug;
 use webrtc::data_channel::{DataChannel, DataChannelEvent, RTCDataChannelInit};
 use webrtc::media_stream::Track;
-use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
@@ -44,6 +43,7 @@ use webrtc::rtp_transceiver::{
 
 use crate::error::PageError;
 use crate::outbox::Outbox;
+use crate::rtp_out::RtpOut;
 use crate::server::BridgeStats;
 use crate::sources::Sources;
 use crate::wire::{self, Description, Direction, Kind, Op, RemoteFrame};
@@ -69,6 +69,8 @@ pub(crate) struct PeerDefaults {
     pub(crate) more_addrs: Option<crate::server::AddressSource>,
     /// ICE check interval.
     pub(crate) ice_check_interval: Duration,
+    /// Which time video RTP timestamps follow.
+    pub(crate) video_clock: crate::rtp_out::VideoClock,
 }
 
 /// At most this many host addresses besides the peer address (a machine with dozens
@@ -167,6 +169,7 @@ pub(crate) async fn spawn(
         outbox,
         sources,
         cancel: cancel.clone(),
+        video_clock: defaults.video_clock,
         tracker: TaskTracker::new(),
         channels: HashMap::new(),
         next_remote_channel: REMOTE_CHANNEL_BASE,
@@ -206,6 +209,7 @@ struct PeerTask {
     outbox: Outbox,
     sources: Arc<Sources>,
     cancel: CancellationToken,
+    video_clock: crate::rtp_out::VideoClock,
     /// Every task of this connection (channel and track readers, senders).
     tracker: TaskTracker,
     channels: HashMap<u32, Arc<dyn DataChannel>>,
@@ -741,7 +745,7 @@ impl PeerTask {
         }
     }
 
-    fn start_sender(&mut self, transceiver: usize, kind: Kind, track: Arc<TrackLocalStaticSample>) {
+    fn start_sender(&mut self, transceiver: usize, kind: Kind, track: Arc<TrackLocalStaticRTP>) {
         let active = Arc::new(AtomicBool::new(true));
         self.senders.insert(
             transceiver,
@@ -755,9 +759,11 @@ impl PeerTask {
         let counters = self.counters.clone();
         let cancel = self.cancel.clone();
         let pc_id = self.id;
+        let video_clock = self.video_clock;
         self.tracker.spawn(async move {
             let (sub, mut frames, need_keyframe) = sources.subscribe(kind);
             let mut sender: Option<(u32, u8)> = None;
+            let mut rtp = RtpOut::new(kind, video_clock);
             let mut polling = true;
             let ssrc = track.ssrcs().await.first().copied().unwrap_or(0);
             loop {
@@ -783,15 +789,25 @@ impl PeerTask {
                             continue;
                         };
                         need_keyframe.store(false, Ordering::Relaxed);
-                        let sample = Sample {
-                            data: frame.data.clone(),
-                            duration: Duration::from_micros(u64::from(frame.duration_us)),
-                            ..Sample::new(Instant::now())
-                        };
-                        match track.write_sample(ssrc, pt, &sample, &[]).await {
-                            Ok(()) => { counters.frames_sent.fetch_add(1, Ordering::Relaxed); }
-                            Err(e) => {
-                                debug!(pc = pc_id, "write sample: {e}");
+                        let packets = rtp.packets(
+                            ssrc,
+                            pt,
+                            &frame.data,
+                            frame.timestamp_us,
+                            Duration::from_micros(u64::from(frame.duration_us)),
+                            Instant::now(),
+                        );
+                        let mut failed = None;
+                        for packet in packets {
+                            if let Err(e) = track.write_rtp_with_extensions(packet, &[]).await {
+                                failed = Some(e);
+                                break;
+                            }
+                        }
+                        match failed {
+                            None => { counters.frames_sent.fetch_add(1, Ordering::Relaxed); }
+                            Some(e) => {
+                                debug!(pc = pc_id, "write frame: {e}");
                                 counters.frames_dropped.fetch_add(1, Ordering::Relaxed);
                                 // The stream may have been renegotiated (new PT).
                                 sender = None;
@@ -980,7 +996,7 @@ fn wire_kind(k: RtpCodecKind) -> Kind {
 
 /// A local track of `kind` for one sender: its own SSRC, VP8 or Opus only (so the
 /// negotiation offers the codec the page encodes).
-fn local_track(kind: Kind) -> Result<Arc<TrackLocalStaticSample>, PageError> {
+fn local_track(kind: Kind) -> Result<Arc<TrackLocalStaticRTP>, PageError> {
     let codec = match kind {
         Kind::Video => RTCRtpCodec {
             mime_type: MIME_TYPE_VP8.to_owned(),
@@ -1012,8 +1028,7 @@ fn local_track(kind: Kind) -> Result<Arc<TrackLocalStaticSample>, PageError> {
             ..Default::default()
         }],
     );
-    let track = TrackLocalStaticSample::new(Instant::now(), track)?;
-    Ok(Arc::new(track))
+    Ok(Arc::new(TrackLocalStaticRTP::new(track)))
 }
 
 #[cfg(test)]
@@ -1029,6 +1044,7 @@ mod tests {
                 more.iter().map(|a| a.parse::<IpAddr>().unwrap()).collect()
             }))),
             ice_check_interval: Duration::from_millis(20),
+            video_clock: crate::rtp_out::VideoClock::default(),
         }
     }
 

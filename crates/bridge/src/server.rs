@@ -31,6 +31,7 @@ use tracing::{debug, info};
 use crate::error::BridgeError;
 use crate::outbox::OutboxStats;
 use crate::peer::PeerDefaults;
+use crate::rtp_out::VideoClock;
 use crate::session::{self, MAX_FRAME};
 
 /// Pages connected at once at most (one window, plus reloads overlapping).
@@ -54,6 +55,10 @@ pub struct BridgeConfig {
     pub more_peer_addrs: Option<AddressSource>,
     /// Delay between ICE connectivity checks.
     pub ice_check_interval: Duration,
+    /// Which time video RTP timestamps follow (see `rtp_out`); from
+    /// `LANMEET_BRIDGE_VIDEO_CLOCK` (`sent`, `capture`, `durations`) when set, for the
+    /// benchmark's comparisons.
+    pub video_clock: VideoClock,
 }
 
 /// A function giving the machine's LAN addresses as they are now (the node's
@@ -75,6 +80,10 @@ impl BridgeConfig {
             peer_addr,
             more_peer_addrs: None,
             ice_check_interval: Duration::from_millis(20),
+            video_clock: std::env::var("LANMEET_BRIDGE_VIDEO_CLOCK")
+                .ok()
+                .and_then(|v| VideoClock::parse(v.trim()))
+                .unwrap_or_default(),
         }
     }
 }
@@ -257,6 +266,7 @@ async fn serve(bridge: Bridge, cancel: CancellationToken) {
         bind_addr: bridge.config.peer_addr,
         more_addrs: bridge.config.more_peer_addrs.clone(),
         ice_check_interval: bridge.config.ice_check_interval,
+        video_clock: bridge.config.video_clock,
     };
     let secret = Arc::new(bridge.secret.clone());
     loop {

@@ -396,9 +396,11 @@ pub struct PageFrame {
     pub kind: Kind,
     /// A keyframe (video).
     pub keyframe: bool,
-    /// How long the frame lasts, in microseconds (the RTP timestamp advances by it).
+    /// How long the frame lasts, in microseconds (audio's RTP timestamp advances by it;
+    /// video is stamped when sent, see `rtp_out`).
     pub duration_us: u32,
-    /// The page's capture timestamp in microseconds (informational).
+    /// The page's capture timestamp in microseconds (video's RTP clock with
+    /// `LANMEET_BRIDGE_VIDEO_CLOCK=capture`).
     pub timestamp_us: u64,
     /// The encoded frame (VP8 or Opus, as WebCodecs produced it).
     pub data: Bytes,

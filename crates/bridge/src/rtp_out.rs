@@ -1,0 +1,382 @@
+//! The RTP a bridged sender writes: the page's encoded frames packetized here, so each
+//! frame's RTP timestamp is the one chosen for it.
+//!
+//! Why not webrtc's `TrackLocalStaticSample`: its packetizer stamps a frame with the
+//! running sum of the durations given with the frames *before* it (a frame's duration
+//! moves the clock after it is sent), so a video frame carries the interval before the
+//! previous one, and frames the page's main thread held up arrive late against their
+//! stamps. Chromium reads that as network jitter and as audio/video skew. Measured with
+//! the release window in a call of two (`scripts/desktop-bench-call --sizes 2`, the
+//! jitter-buffer line; `LANMEET_BRIDGE_VIDEO_CLOCK` picks the clock): summed durations
+//! gave an RTP jitter of 46–91 ms and a jitter-buffer *minimum* delay of 128–208 ms
+//! (what Chromium adds to line video up with audio); stamped when sent, 3–11 ms and
+//! 12–13 ms, as for a browser's stream.
+//!
+//! Here:
+//! - **audio** advances by its samples: Opus frames are contiguous, and the receiver's
+//!   audio buffer (NetEq) places them by timestamp;
+//! - **video** is stamped, by default, with the time the bridge sends it (90 kHz): on a
+//!   LAN a frame's stamp and its arrival then agree. Motion follows the page's delivery
+//!   rhythm rather than the camera's, which a call prefers to a steadier picture shown
+//!   later. [`VideoClock`] keeps the other two clocks for the benchmark's comparisons.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rtc::rtp::codec::opus::OpusPayloader;
+use rtc::rtp::codec::vp8::Vp8Payloader;
+use rtc::rtp::packetizer::Payloader;
+use rtc::rtp::{Header, Packet};
+
+use crate::wire::Kind;
+
+/// Payload bytes per packet: what webrtc's own senders use (1200 minus the RTP header).
+const PAYLOAD_MTU: usize = 1200 - 12;
+const VIDEO_RATE: u64 = 90_000;
+const AUDIO_RATE: u64 = 48_000;
+
+/// Which time a video frame's RTP timestamp follows (`LANMEET_BRIDGE_VIDEO_CLOCK`, for
+/// the benchmark's comparisons; see the module's comment for the default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VideoClock {
+    /// When the bridge sends it.
+    #[default]
+    Sent,
+    /// When the page captured it (the page frame's timestamp).
+    Capture,
+    /// The durations the page gave, summed (webrtc's `TrackLocalStaticSample`: each
+    /// frame carries the sum of the ones before it).
+    Durations,
+}
+
+impl VideoClock {
+    /// `sent`, `capture` or `durations`; anything else is `None`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "sent" => Some(VideoClock::Sent),
+            "capture" => Some(VideoClock::Capture),
+            "durations" => Some(VideoClock::Durations),
+            _ => None,
+        }
+    }
+}
+
+/// How a sender's RTP timestamps advance.
+#[derive(Debug)]
+enum Clock {
+    /// By each frame's samples (audio; video with [`VideoClock::Durations`]).
+    Samples { next: u32, rate: u64 },
+    /// By the time each frame is sent (video): `base_ts` at `base`, then 90 kHz.
+    Sent {
+        base: Option<Instant>,
+        base_ts: u32,
+        last: Option<u32>,
+    },
+    /// By the page's capture time (µs) of each frame, 90 kHz: `base` is a capture
+    /// time and its stamp.
+    Capture {
+        first_ts: u32,
+        base: Option<(u64, u32)>,
+        last_capture: u64,
+        last: Option<u32>,
+    },
+}
+
+/// A capture time this far from the last one (either way) is not a camera's next frame
+/// (a bad or restarted page clock): the clock starts again from the last stamp.
+const CAPTURE_JUMP_US: u64 = 10_000_000;
+
+/// One sender's packetizer: payloader, sequence numbers, clock.
+#[derive(Debug)]
+pub(crate) struct RtpOut {
+    payloader: Box<dyn Payloader>,
+    seq: u16,
+    clock: Clock,
+}
+
+impl RtpOut {
+    /// A packetizer for `kind`, starting at a random sequence number and timestamp
+    /// (RFC 3550).
+    pub(crate) fn new(kind: Kind, video_clock: VideoClock) -> Self {
+        let start_ts = rand::random::<u32>();
+        let (payloader, clock): (Box<dyn Payloader>, Clock) = match kind {
+            Kind::Video => (
+                {
+                    // The picture id lets a receiver see a loss inside a frame.
+                    let mut vp8 = Vp8Payloader::default();
+                    vp8.enable_picture_id = true;
+                    Box::new(vp8)
+                },
+                match video_clock {
+                    VideoClock::Sent => Clock::Sent {
+                        base: None,
+                        base_ts: start_ts,
+                        last: None,
+                    },
+                    VideoClock::Capture => Clock::Capture {
+                        first_ts: start_ts,
+                        base: None,
+                        last_capture: 0,
+                        last: None,
+                    },
+                    VideoClock::Durations => Clock::Samples {
+                        next: start_ts,
+                        rate: VIDEO_RATE,
+                    },
+                },
+            ),
+            Kind::Audio => (
+                Box::new(OpusPayloader),
+                Clock::Samples {
+                    next: start_ts,
+                    rate: AUDIO_RATE,
+                },
+            ),
+        };
+        RtpOut {
+            payloader,
+            seq: rand::random::<u16>(),
+            clock,
+        }
+    }
+
+    /// The RTP timestamp of a frame captured at `capture_us` (the page's clock), sent at
+    /// `now`, that lasts `duration`.
+    fn timestamp(&mut self, now: Instant, capture_us: u64, duration: Duration) -> u32 {
+        match &mut self.clock {
+            Clock::Samples { next, rate } => {
+                let ts = *next;
+                let samples = duration.as_micros().saturating_mul(u128::from(*rate)) / 1_000_000;
+                *next = next.wrapping_add(u32::try_from(samples).unwrap_or(u32::MAX));
+                ts
+            }
+            Clock::Sent {
+                base,
+                base_ts,
+                last,
+            } => {
+                let start = *base.get_or_insert(now);
+                let us = now.saturating_duration_since(start).as_micros();
+                increasing(last, base_ts.wrapping_add(ticks_90khz(us)))
+            }
+            Clock::Capture {
+                first_ts,
+                base,
+                last_capture,
+                last,
+            } => {
+                let (start, start_ts) = match *base {
+                    Some(b)
+                        if capture_us >= *last_capture
+                            && capture_us - *last_capture <= CAPTURE_JUMP_US =>
+                    {
+                        b
+                    }
+                    _ => {
+                        // The first frame, or a capture time that went back or jumped:
+                        // (re)start the clock a frame after the last stamp.
+                        let ts = last.map_or(*first_ts, |l| l.wrapping_add(3000));
+                        *base = Some((capture_us, ts));
+                        (capture_us, ts)
+                    }
+                };
+                *last_capture = capture_us;
+                increasing(
+                    last,
+                    start_ts.wrapping_add(ticks_90khz(u128::from(capture_us - start))),
+                )
+            }
+        }
+    }
+
+    /// The packets of one encoded frame, stamped for `now`; the last one has the
+    /// marker bit. A frame the codec's payloader cannot split (empty) gives none.
+    pub(crate) fn packets(
+        &mut self,
+        ssrc: u32,
+        payload_type: u8,
+        frame: &Bytes,
+        capture_us: u64,
+        duration: Duration,
+        now: Instant,
+    ) -> Vec<Packet> {
+        let Ok(payloads) = self.payloader.payload(PAYLOAD_MTU, frame) else {
+            return Vec::new();
+        };
+        if payloads.is_empty() {
+            return Vec::new();
+        }
+        let timestamp = self.timestamp(now, capture_us, duration);
+        let n = payloads.len();
+        payloads
+            .into_iter()
+            .enumerate()
+            .map(|(i, payload)| {
+                let sequence_number = self.seq;
+                self.seq = self.seq.wrapping_add(1);
+                Packet {
+                    header: Header {
+                        version: 2,
+                        marker: i + 1 == n,
+                        payload_type,
+                        sequence_number,
+                        timestamp,
+                        ssrc,
+                        ..Default::default()
+                    },
+                    payload,
+                }
+            })
+            .collect()
+    }
+}
+
+/// `us` microseconds in 90 kHz ticks, modulo 2^32 (RTP clocks wrap).
+fn ticks_90khz(us: u128) -> u32 {
+    ((us * u128::from(VIDEO_RATE) / 1_000_000) % (1u128 << 32)) as u32
+}
+
+/// `ts`, or one past the last stamp when `ts` is not after it (two frames in one
+/// tick, or a clock that went back): a receiver wants increasing stamps.
+fn increasing(last: &mut Option<u32>, ts: u32) -> u32 {
+    let ts = match *last {
+        Some(prev) if (ts.wrapping_sub(prev) as i32) <= 0 => prev.wrapping_add(1),
+        _ => ts,
+    };
+    *last = Some(ts);
+    ts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(len: usize) -> Bytes {
+        // A VP8 keyframe's first bytes are enough for the payloader (it only splits).
+        Bytes::from(vec![0x10u8; len])
+    }
+
+    #[test]
+    fn video_is_stamped_with_the_time_it_is_sent_at_90_khz() {
+        let mut out = RtpOut::new(Kind::Video, VideoClock::Sent);
+        let t0 = Instant::now();
+        let a = out.packets(7, 96, &frame(3000), 0, Duration::from_millis(33), t0);
+        // Sent 50 ms later although the page said 33 ms: the stamp follows the send.
+        let b = out.packets(
+            7,
+            96,
+            &frame(500),
+            0,
+            Duration::from_millis(33),
+            t0 + Duration::from_millis(50),
+        );
+        assert!(a.len() >= 3, "a 3000-byte frame takes several packets");
+        assert!(
+            a.iter()
+                .all(|p| p.header.timestamp == a[0].header.timestamp)
+        );
+        assert_eq!(
+            b[0].header.timestamp.wrapping_sub(a[0].header.timestamp),
+            4500
+        );
+        // Markers on each frame's last packet only; sequence numbers consecutive.
+        assert_eq!(a.iter().filter(|p| p.header.marker).count(), 1);
+        assert!(a.last().is_some_and(|p| p.header.marker));
+        let seqs: Vec<u16> = a
+            .iter()
+            .chain(&b)
+            .map(|p| p.header.sequence_number)
+            .collect();
+        for w in seqs.windows(2) {
+            assert_eq!(w[1], w[0].wrapping_add(1));
+        }
+        assert!(
+            a.iter()
+                .chain(&b)
+                .all(|p| p.header.ssrc == 7 && p.header.payload_type == 96)
+        );
+    }
+
+    #[test]
+    fn two_video_frames_at_one_instant_still_get_increasing_stamps() {
+        let mut out = RtpOut::new(Kind::Video, VideoClock::Sent);
+        let t0 = Instant::now();
+        let a = out.packets(1, 96, &frame(100), 0, Duration::ZERO, t0);
+        let b = out.packets(1, 96, &frame(100), 0, Duration::ZERO, t0);
+        assert_eq!(b[0].header.timestamp.wrapping_sub(a[0].header.timestamp), 1);
+    }
+
+    #[test]
+    fn audio_advances_by_its_samples_whenever_it_is_sent() {
+        let mut out = RtpOut::new(Kind::Audio, VideoClock::Sent);
+        let t0 = Instant::now();
+        let a = out.packets(2, 111, &frame(80), 0, Duration::from_millis(20), t0);
+        let b = out.packets(
+            2,
+            111,
+            &frame(80),
+            0,
+            Duration::from_millis(20),
+            t0 + Duration::from_millis(90),
+        );
+        assert_eq!(a.len(), 1);
+        assert_eq!(
+            b[0].header.timestamp.wrapping_sub(a[0].header.timestamp),
+            960
+        );
+    }
+
+    #[test]
+    fn by_capture_time_video_follows_the_page_clock_and_survives_a_jump_back() {
+        let mut out = RtpOut::new(Kind::Video, VideoClock::Capture);
+        let t = Instant::now();
+        let ts = |out: &mut RtpOut, capture: u64| {
+            out.packets(1, 96, &frame(100), capture, Duration::ZERO, t)[0]
+                .header
+                .timestamp
+        };
+        let a = ts(&mut out, 5_000_000);
+        // Sent at the same instant, captured 40 ms apart: 3600 ticks apart.
+        let b = ts(&mut out, 5_040_000);
+        assert_eq!(b.wrapping_sub(a), 3600);
+        // A page clock that went back: a frame later than the last stamp, then on.
+        let c = ts(&mut out, 1_000_000);
+        assert_eq!(c.wrapping_sub(b), 3000);
+        let d = ts(&mut out, 1_010_000);
+        assert_eq!(d.wrapping_sub(c), 900);
+    }
+
+    #[test]
+    fn by_durations_video_carries_the_sum_of_the_frames_before_it() {
+        let mut out = RtpOut::new(Kind::Video, VideoClock::Durations);
+        let t = Instant::now();
+        let a = out.packets(1, 96, &frame(100), 0, Duration::from_millis(40), t)[0]
+            .header
+            .timestamp;
+        let b = out.packets(1, 96, &frame(100), 0, Duration::from_millis(20), t)[0]
+            .header
+            .timestamp;
+        assert_eq!(
+            b.wrapping_sub(a),
+            3600,
+            "the first frame's 40 ms moved the clock"
+        );
+    }
+
+    #[test]
+    fn video_clock_names() {
+        assert_eq!(VideoClock::parse("sent"), Some(VideoClock::Sent));
+        assert_eq!(VideoClock::parse("capture"), Some(VideoClock::Capture));
+        assert_eq!(VideoClock::parse("durations"), Some(VideoClock::Durations));
+        assert_eq!(VideoClock::parse("x"), None);
+    }
+
+    #[test]
+    fn an_empty_frame_sends_nothing() {
+        let mut out = RtpOut::new(Kind::Video, VideoClock::Sent);
+        assert!(
+            out.packets(1, 96, &Bytes::new(), 0, Duration::ZERO, Instant::now())
+                .is_empty()
+        );
+    }
+}
