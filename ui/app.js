@@ -36,6 +36,12 @@ async function boot() {
   // A browser guest's page (HTTPS from the host's LAN port): no control API, rooms of
   // this origin only (guest.js).
   const guest = isGuestPage(window.location);
+  // Every way this page goes on (the lobby's preview, a launch or reload join) starts by
+  // opening the camera and microphone: open them now, while the bridge is set up below,
+  // not after it (WebKitGTK's camera takes most of a second to start, which a window
+  // launched into a call otherwise spent between its Join and its first offer).
+  const media = new LocalMedia({ MediaStream: globalThis.MediaStream, mediaDevices: globalThis.navigator?.mediaDevices });
+  media.ensure().catch(() => {});
   // No WebRTC here (Debian's WebKitGTK): calls go through the bridge beside this
   // page's own node, when it runs one (docs/BRIDGE.md). Never on a guest's page.
   const bridge = await installBridge({
@@ -54,6 +60,7 @@ async function boot() {
   initLanguage(globalThis.navigator?.languages, storage);
   const timeline = createTimeline(() => performance.now());
   w.__lanmeetTimeline = timeline.entries;
+  if (bridge?.media) bridge.media.mark = timeline.mark;
 
   // One DTLS certificate for every connection of this page, made while the person is
   // still in the lobby: each connection then skips its own key generation.
@@ -71,7 +78,7 @@ async function boot() {
     makeCall: (target, deps) => new CallController(target, deps),
     api: guest ? createGuestApi({ location: window.location, fetch: (url, init) => fetch(url, init) }) : api,
     storage,
-    media: new LocalMedia({ MediaStream: globalThis.MediaStream, mediaDevices: globalThis.navigator?.mediaDevices }),
+    media,
     hasWebRTC,
     desktop: !!w.__lanmeetDesktop,
     bridged: !!bridge,

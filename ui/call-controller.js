@@ -121,6 +121,7 @@ export class CallController {
   async start() {
     const d = this.deps;
     await d.media.ensure();
+    d.mark('media ready');
     const certificates = await d.certificates;
     if (this.closed) return;
     const c = this.target;

@@ -53,6 +53,7 @@ import {
   REPO,
 } from '../tests/e2e/helpers.mjs';
 import { startCpu } from './proc-cpu.mjs';
+import { formatJoinSteps } from './join-steps.mjs';
 import { webDriver } from '../../scripts/lib/webdriver.mjs';
 
 const run = promisify(execFile);
@@ -325,6 +326,7 @@ async function measure(host, n) {
       .then(() => true, () => false);
     const refTl = await ref.page.evaluate(() => /** @type {any} */ (window).__lanmeetTimeline ?? []);
     r.refJoin = refDone ? joinFromTimeline(refTl, n - 1)?.ms ?? null : null;
+    r.refSteps = formatJoinSteps(refTl);
     if (!refDone) r.notes.push(`the Chromium reference did not show everyone within ${LIMIT_MS / 1000} s`);
     await ref.context.close();
     for (const p of people) {
@@ -342,10 +344,11 @@ async function measure(host, n) {
     const joined = await until(async () => {
       const { tl, origin } = await exec('return { tl: window.__lanmeetTimeline ?? [], origin: performance.timeOrigin };');
       const j = joinFromTimeline(tl, n - 1);
-      return j && { ...j, origin };
+      return j && { ...j, origin, tl };
     }, LIMIT_MS);
     if (joined) {
       r.winJoin = joined.ms;
+      r.winSteps = formatJoinSteps(joined.tl);
       r.launchToJoin = joined.origin + joined.joinAt - launched;
     } else {
       const tiles = await exec("return [...document.querySelectorAll('[data-testid=tile]')].map((t) => t.dataset.name + ':' + t.dataset.state + ':' + (t.querySelector('canvas')?.dataset.painted ?? '-')).join(' ');").catch((e) => String(e));
@@ -484,6 +487,8 @@ async function main() {
     const jb = (j) => `held ${f(j.delay)} ms a frame (target ${f(j.target)}, minimum ${f(j.minimum)}), RTP jitter ${f(j.jitterMs)} ms, ${j.dropped} dropped, ${j.freezes} freezes`;
     if (r.jitter) console.log(`  Chromium's jitter buffer (on C1): the window's video ${jb(r.jitter)}${r.jitterRef ? `; a Chromium page's video ${jb(r.jitterRef)}` : ''}`);
     if (r.launchToJoin !== undefined) console.log(`  launch → Join in the window: ${f(r.launchToJoin)} ms`);
+    if (r.winSteps) console.log(`  window's join, ms after Join: ${r.winSteps}`);
+    if (r.refSteps) console.log(`  Chromium's join, ms after Join: ${r.refSteps}`);
     if (r.appCpu) console.log(`  app: ${profile(r.appCpu)}; RSS ${f(r.appCpu.rssMb)} MB`);
     if (r.chromiumCpu) console.log(`  Chromium: ${profile(r.chromiumCpu)}`);
     for (const note of r.notes) console.log(`  note: ${note}`);

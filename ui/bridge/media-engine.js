@@ -122,6 +122,12 @@ export class BridgeMedia {
   constructor(deps) {
     this.deps = deps;
     this.log = deps.log ?? (() => {});
+    /**
+     * The page's join timeline (ui/timeline.js), set by the page once it has one: the
+     * engine's steps of a join (keyframe asked, first picture decoded) show there.
+     * @type {(what: string) => void}
+     */
+    this.mark = () => {};
     this.closed = false;
     const make =
       deps.createWorker ??
@@ -479,12 +485,14 @@ export class BridgeMedia {
         this._inFlight = Math.max(0, this._inFlight - 1);
         break;
       case 'request-keyframe':
+        this.mark(`keyframe asked ${m.pc}`);
         Promise.resolve()
           .then(() => this.deps.requestKeyframe(m.pc))
           .catch((e) => this.log('requestKeyframe failed', e?.message ?? e));
         break;
       case 'size': {
         const t = this._videoTracks.get(m.key);
+        if (!t?.getSettings().width) this.mark(`decoded ${m.key}`);
         t?._frame(m.width, m.height, false);
         break;
       }
