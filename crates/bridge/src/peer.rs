@@ -338,9 +338,12 @@ impl PeerTask {
                 if let Some(l) = &local {
                     self.local_candidates.set_local_description(&l.sdp);
                 }
+                // The transceivers too (their mids are set now): the page mirrors them
+                // from this answer instead of asking again before its offer goes out.
                 Ok(json!({
                     "description": local.as_ref().map(describe),
                     "signalingState": self.signaling_state().await,
+                    "transceivers": self.transceivers().await,
                 }))
             }
             Op::SetRemoteDescription { description, .. } => {

@@ -215,6 +215,9 @@ describe('the RTCPeerConnection shim against a real bridge', { timeout: 6 * WAIT
     for (const t of [...a.pc.getTransceivers(), ...b.pc.getTransceivers()]) {
       assert.equal(typeof t.mid, "string", `every transceiver has its mid once negotiated: ${JSON.stringify({ id: t._id, mid: t.mid, kind: t._kind, dir: t.direction })}`);
     }
+    // The mids come with the bridge's answer to setLocalDescription: the offer goes out
+    // without one more round trip to ask for them.
+    assert.ok(!pa.ops.includes('getTransceivers') && !pb.ops.includes('getTransceivers'), `no getTransceivers round trip: A ${pa.ops.join(',')}; B ${pb.ops.join(',')}`);
     // Descriptions are kept as a browser keeps them; the verification code's inputs.
     assert.equal(a.pc.localDescription.type, 'offer');
     assert.equal(a.pc.remoteDescription.type, 'answer');
