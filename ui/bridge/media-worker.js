@@ -27,8 +27,12 @@ import { buildPageFrame, parseRemoteFrame, i420ToRgba, nv12ToRgba, frameToRgba, 
 /** @type {any} */
 const self_ = globalThis;
 
-/** A keyframe at least this often, so a peer that missed one recovers without asking. */
-const KEYFRAME_EVERY_MS = 3000;
+/*
+ * No periodic keyframe: a keyframe is sent at the start, on a new encoder, and when a peer
+ * asks (PLI/FIR through the bridge, or a peer that joins). A forced keyframe every 3 s
+ * made the frame sizes jumpy, and Chromium's jitter buffer sized its delay for them:
+ * the window's stream was played ~150–400 ms late. Browsers do not send periodic keyframes either.
+ */
 /** Encoder input waiting beyond this is dropped (realtime: newer frames are coming). */
 const MAX_ENCODE_QUEUE = 2;
 /** A decoder with more chunks waiting than this is behind: skip to the next keyframe. */
@@ -70,7 +74,6 @@ const enc = {
   /** @type {number | undefined} */
   bitrate: undefined,
   forceKey: true,
-  lastKeyAt: 0,
   /** capture µs (absolute) of frames in the encoder, by their timestamp; bounded by the queue */
   inFlight: /** @type {Map<number, {capture: number, t0: number}>} */ (new Map()),
   lastTimestamp: -1,
@@ -170,11 +173,8 @@ function encodeVideo(m) {
     timestamp: m.ts,
   });
   const now = performance.now();
-  const keyFrame = enc.forceKey || now - enc.lastKeyAt >= KEYFRAME_EVERY_MS;
-  if (keyFrame) {
-    enc.forceKey = false;
-    enc.lastKeyAt = now;
-  }
+  const keyFrame = enc.forceKey;
+  enc.forceKey = false;
   enc.inFlight.set(m.ts, { capture: m.capture, t0: now });
   try {
     encoder.encode(frame, { keyFrame });

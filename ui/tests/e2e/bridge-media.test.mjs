@@ -204,6 +204,27 @@ describe('bridge media engine, looped back in Chromium', () => {
     );
   });
 
+  test('no periodic keyframes: a keyframe only when one is asked for', async () => {
+    // 120 frames is 4 s of the fake camera at 30 fps: longer than the 3 s period the
+    // encoder used to force a keyframe at (frame-size jumps that made Chromium's jitter
+    // buffer delay the window's stream).
+    const read = () =>
+      page.evaluate(() => {
+        const lb = /** @type {any} */ (window).lb;
+        const v = lb.media.stats().sent.video;
+        return { frames: v.frames, keyframes: v.keyframes, requests: lb.keyRequests };
+      });
+    const before = await read();
+    await diagnose('120 more frames sent', () =>
+      page.waitForFunction((n) => /** @type {any} */ (window).lb.media.stats().sent.video.frames >= n, before.frames + 120, { timeout: WAIT_MS, polling: 100 }),
+    );
+    const after = await read();
+    assert.ok(
+      after.keyframes - before.keyframes <= after.requests - before.requests,
+      `keyframes sent without a request: ${JSON.stringify({ before, after })}`,
+    );
+  });
+
   test('a frame after a gap is skipped, a keyframe is asked for, and the picture goes on', async () => {
     const before = remoteOf(await stats(), 'video');
     const keysBefore = (await stats()).sent.video.keyframes;
