@@ -30,8 +30,9 @@ const self_ = globalThis;
 /*
  * No periodic keyframe: a keyframe is sent at the start, on a new encoder, and when a peer
  * asks (PLI/FIR through the bridge, or a peer that joins). A forced keyframe every 3 s
- * made the frame sizes jumpy, and Chromium's jitter buffer sized its delay for them:
- * the window's stream was played ~150–400 ms late. Browsers do not send periodic keyframes either.
+ * made the frame sizes jumpy, which Chromium's jitter estimate sizes its delay for (its
+ * effect alone was not measured: README, "The window in a call"). Browsers do not send
+ * periodic keyframes either.
  */
 /** Encoder input waiting beyond this is dropped (realtime: newer frames are coming). */
 const MAX_ENCODE_QUEUE = 2;
