@@ -143,14 +143,19 @@ pub(crate) fn reachable(
     v6.first().map(|ip| IpAddr::V6(*ip))
 }
 
+/// An IPv4 address another machine on the LAN can reach: not loopback,
+/// link-local or unspecified.
+pub(crate) fn is_routable_v4(ip: &IpAddr) -> bool {
+    matches!(ip, IpAddr::V4(v4) if !v4.is_link_local() && !v4.is_loopback() && !v4.is_unspecified())
+}
+
 /// The address to put in invites: the first routable IPv4 address, else any
 /// non-link-local address, else loopback (a node alone on a machine).
 pub(crate) fn preferred(addresses: &[LanAddress]) -> IpAddr {
-    let routable_v4 = |ip: &IpAddr| matches!(ip, IpAddr::V4(v4) if !v4.is_link_local() && !v4.is_loopback() && !v4.is_unspecified());
     addresses
         .iter()
         .map(|a| a.ip)
-        .find(routable_v4)
+        .find(is_routable_v4)
         .or_else(|| {
             addresses.iter().map(|a| a.ip).find(|ip| match ip {
                 IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) != 0xfe80 && !v6.is_loopback(),

@@ -235,12 +235,7 @@ impl Node {
             netif::lan_addresses(&interfaces)
                 .into_iter()
                 .map(|a| a.ip)
-                .filter(|ip| match ip {
-                    IpAddr::V4(v4) => {
-                        !v4.is_loopback() && !v4.is_link_local() && !v4.is_unspecified()
-                    }
-                    IpAddr::V6(_) => false,
-                })
+                .filter(netif::is_routable_v4)
                 .collect()
         }
     }
