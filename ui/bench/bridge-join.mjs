@@ -11,7 +11,7 @@
  *   scripts/with-netns ui-bench -- node ui/bench/bridge-join.mjs [--sizes 2] [--runs 3]
  */
 import { startHost, hostApi, launchBrowser, openPerson, typeAndJoin, waitInCall, waitPlaying, remotesPlayingAt, removeWebRTC } from '../tests/e2e/helpers.mjs';
-import { formatJoinSteps } from './join-steps.mjs';
+import { formatJoinSteps, joinClickAt, joinToEveryone } from './join-steps.mjs';
 
 const argv = process.argv.slice(2);
 /** @param {string} name @param {string} dflt */
@@ -49,11 +49,11 @@ try {
       const done = await p.page.waitForFunction(remotesPlayingAt, N - 1, { timeout: LIMIT_MS, polling: 50 }).then(() => true, () => false);
       const tl = await p.page.evaluate(() => /** @type {any} */ (window).__lanmeetTimeline ?? []);
       const steps = formatJoinSteps(tl);
-      const playing = / playing (\d+)/.exec(steps);
-      if (done && playing) times[kind].push(Number(playing[1]));
+      const everyone = joinToEveryone(tl, N - 1);
+      if (done && everyone) times[kind].push(Math.round(everyone.ms));
       console.log(`run ${run + 1} ${kind.padEnd(7)} ${done ? '' : '(did not show everyone) '}${steps}`);
       if (process.env.BENCH_FULL_TIMELINE) {
-        const j = tl.findLast((/** @type {[number, string]} */ [, w]) => w === 'join-click')?.[0] ?? 0;
+        const j = Math.max(0, joinClickAt(tl));
         for (const [t, w] of tl) if (t >= j) console.log(`    ${String(t - j).padStart(6)} ${w}`);
       }
       await p.context.close();

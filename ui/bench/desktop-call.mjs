@@ -53,7 +53,7 @@ import {
   REPO,
 } from '../tests/e2e/helpers.mjs';
 import { startCpu } from './proc-cpu.mjs';
-import { formatJoinSteps } from './join-steps.mjs';
+import { formatJoinSteps, joinToEveryone } from './join-steps.mjs';
 import { webDriver } from '../../scripts/lib/webdriver.mjs';
 
 const run = promisify(execFile);
@@ -189,27 +189,8 @@ async function startLatency(name) {
 }
 
 /**
- * Runs in a Chromium page: the cumulative jitter-buffer figures of `name`'s inbound
- * video (getStats): how long Chromium held its frames before decoding, and why.
- * @param {string} name
- */
-async function jitterOf(name) {
-  const tile = [...document.querySelectorAll('[data-testid=tile][data-self=false]')].find((t) => /** @type {HTMLElement} */ (t).dataset.name === name);
-  const track = /** @type {MediaStream | null | undefined} */ (tile?.querySelector('video')?.srcObject)?.getVideoTracks?.()[0];
-  const pc = /** @type {RTCPeerConnection[]} */ (/** @type {any} */ (window).__pcs ?? []).find((p) => p.getReceivers().some((r) => r.track === track));
-  if (!pc) return null;
-  /** @type {any} */
-  let o = null;
-  (await pc.getStats()).forEach((/** @type {any} */ st) => {
-    if (st.type === 'inbound-rtp' && st.kind === 'video') {
-      o = { delay: st.jitterBufferDelay ?? 0, target: st.jitterBufferTargetDelay ?? 0, minimum: st.jitterBufferMinimumDelay ?? 0, emitted: st.jitterBufferEmittedCount ?? 0, dropped: st.framesDropped ?? 0, freezes: st.freezeCount ?? 0, jitter: st.jitter ?? 0 };
-    }
-  });
-  return o;
-}
-
-/**
- * Jitter-buffer figures over a window, per frame, in ms, from two {@link jitterOf} readings.
+ * Jitter-buffer figures over a window, per frame, in ms, from two readings of
+ * {@link inboundOf}'s `jitter`.
  * @param {any} a
  * @param {any} b
  */
@@ -226,26 +207,6 @@ function stopLatency() {
   if (!st) return null;
   st.stopped = true;
   return { samples: st.samples, unstamped: st.unstamped };
-}
-
-/**
- * Join → every one of `n` remote tiles playing (painted), from a page's timeline.
- * @param {[number, string][]} tl
- * @param {number} n
- * @returns {{joinAt: number, ms: number} | null} joinAt: ms since the page's start
- */
-function joinFromTimeline(tl, n) {
-  let joinAt = -1;
-  for (const [t, what] of tl) if (what === 'join-click') joinAt = t;
-  if (joinAt < 0) return null;
-  /** @type {Map<string, number>} */
-  const playing = new Map();
-  for (const [t, what] of tl) {
-    const m = /^playing (\S+)/.exec(what);
-    if (m && t >= joinAt && !playing.has(m[1])) playing.set(m[1], t);
-  }
-  if (playing.size < n) return null;
-  return { joinAt, ms: Math.max(...playing.values()) - joinAt };
 }
 
 /** @param {number[]} xs @param {number} q */
@@ -325,7 +286,7 @@ async function measure(host, n) {
       .waitForFunction(remotesPlayingAt, n - 1, { timeout: LIMIT_MS, polling: 100 })
       .then(() => true, () => false);
     const refTl = await ref.page.evaluate(() => /** @type {any} */ (window).__lanmeetTimeline ?? []);
-    r.refJoin = refDone ? joinFromTimeline(refTl, n - 1)?.ms ?? null : null;
+    r.refJoin = refDone ? joinToEveryone(refTl, n - 1)?.ms ?? null : null;
     r.refSteps = formatJoinSteps(refTl);
     if (!refDone) r.notes.push(`the Chromium reference did not show everyone within ${LIMIT_MS / 1000} s`);
     await ref.context.close();
@@ -343,7 +304,7 @@ async function measure(host, n) {
     app = appPid();
     const joined = await until(async () => {
       const { tl, origin } = await exec('return { tl: window.__lanmeetTimeline ?? [], origin: performance.timeOrigin };');
-      const j = joinFromTimeline(tl, n - 1);
+      const j = joinToEveryone(tl, n - 1);
       return j && { ...j, origin, tl };
     }, LIMIT_MS);
     if (joined) {
@@ -368,8 +329,7 @@ async function measure(host, n) {
     // Chromium's jitter buffer for the window's video, and for a Chromium page's video on
     // the same page (the reference, from 3 people on).
     const other = people[1]?.name;
-    const jb0 = await people[0].page.evaluate(jitterOf, 'Desk');
-    const jbRef0 = other ? await people[0].page.evaluate(jitterOf, other) : null;
+    const ref0 = other ? await people[0].page.evaluate(inboundOf, other) : null;
     const w0 = await exec('return globalThis.__lanmeetBridgeMedia?.stats() ?? null;');
     const cpuApp = startCpu(app ? [app] : []);
     const cpuChromium = startCpu([chromiumPid]);
@@ -378,8 +338,8 @@ async function measure(host, n) {
     const chromiumCpu = cpuChromium.stop();
     const w1 = await exec('return globalThis.__lanmeetBridgeMedia?.stats() ?? null;');
     const in1 = await Promise.all(people.map((p) => p.page.evaluate(inboundOf, 'Desk')));
-    r.jitter = jitterOver(jb0, await people[0].page.evaluate(jitterOf, 'Desk'));
-    r.jitterRef = other ? jitterOver(jbRef0, await people[0].page.evaluate(jitterOf, other)) : null;
+    r.jitter = jitterOver(in0[0]?.jitter, in1[0]?.jitter);
+    r.jitterRef = other ? jitterOver(ref0?.jitter, (await people[0].page.evaluate(inboundOf, other))?.jitter) : null;
     const lat = await Promise.all(people.map((p, i) => (started[i] ? p.page.evaluate(stopLatency) : null)));
 
     // Window's video in Chromium.

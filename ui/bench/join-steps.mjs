@@ -40,8 +40,7 @@ const STEPS = [
  *   (`playing`: the last remote's first; the others: the first of their kind)
  */
 export function joinSteps(tl) {
-  let joinAt = -1;
-  for (const [t, what] of tl) if (what === 'join-click') joinAt = t;
+  const joinAt = joinClickAt(tl);
   if (joinAt < 0) return [];
   const after = tl.filter(([t]) => t >= joinAt);
   /** @type {{label: string, ms: number}[]} */
@@ -53,6 +52,31 @@ export function joinSteps(tl) {
     out.push({ label, ms: at - joinAt });
   }
   return out.sort((a, b) => a.ms - b.ms);
+}
+
+/**
+ * When the page's last Join was (its timeline's last `join-click`), -1 if never.
+ * @param {[number, string][]} tl
+ */
+export function joinClickAt(tl) {
+  let joinAt = -1;
+  for (const [t, what] of tl) if (what === 'join-click') joinAt = t;
+  return joinAt;
+}
+
+/**
+ * Join → every one of `n` remote tiles playing: the `playing` step, once `n` remotes
+ * played after the last Join.
+ * @param {[number, string][]} tl
+ * @param {number} n
+ * @returns {{joinAt: number, ms: number} | null} joinAt: ms since the page's start
+ */
+export function joinToEveryone(tl, n) {
+  const joinAt = joinClickAt(tl);
+  if (joinAt < 0) return null;
+  const playing = firstPerPeer(tl.filter(([t, what]) => t >= joinAt && /^playing \S+$/.test(what)));
+  if (playing.size < n) return null;
+  return { joinAt, ms: Math.max(...playing.values()) - joinAt };
 }
 
 /** @param {[number, string][]} hits `playing <id>` marks → first time per id */

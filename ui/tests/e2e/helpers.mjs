@@ -407,7 +407,9 @@ export function recordPeerConnections() {
  * {@link recordPeerConnections} installed): inbound stats of the connection that
  * carries `name`'s tile (found by its video track among the connections' receivers).
  * @param {string} name
- * @returns {Promise<{frames: number, energy: number, audioPackets: number, width: number, height: number, playing: boolean, at: number} | null>}
+ * `jitter`: the video's cumulative jitter-buffer figures (how long Chromium held its
+ * frames before decoding, and why), for the benchmarks.
+ * @returns {Promise<{frames: number, energy: number, audioPackets: number, width: number, height: number, playing: boolean, at: number, jitter: {delay: number, target: number, minimum: number, emitted: number, dropped: number, freezes: number, jitter: number} | null} | null>}
  */
 export async function inboundOf(name) {
   const tile = [...document.querySelectorAll('[data-testid=tile][data-self=false]')].find((t) => /** @type {HTMLElement} */ (t).dataset.name === name);
@@ -422,19 +424,22 @@ export async function inboundOf(name) {
   let audioPackets = 0;
   let width = 0;
   let height = 0;
-  (await pc.getStats()).forEach((st) => {
+  /** @type {any} */
+  let jitter = null;
+  (await pc.getStats()).forEach((/** @type {any} */ st) => {
     if (st.type !== 'inbound-rtp') return;
     if (st.kind === 'video') {
       frames += st.framesDecoded ?? 0;
       width = st.frameWidth ?? width;
       height = st.frameHeight ?? height;
+      jitter = { delay: st.jitterBufferDelay ?? 0, target: st.jitterBufferTargetDelay ?? 0, minimum: st.jitterBufferMinimumDelay ?? 0, emitted: st.jitterBufferEmittedCount ?? 0, dropped: st.framesDropped ?? 0, freezes: st.freezeCount ?? 0, jitter: st.jitter ?? 0 };
     }
     if (st.kind === 'audio') {
       energy += st.totalAudioEnergy ?? 0;
       audioPackets += st.packetsReceived ?? 0;
     }
   });
-  return { frames, energy, audioPackets, width, height, playing: !!video && video.videoWidth > 0 && !video.paused, at: performance.now() };
+  return { frames, energy, audioPackets, width, height, playing: !!video && video.videoWidth > 0 && !video.paused, at: performance.now(), jitter };
 }
 
 /**

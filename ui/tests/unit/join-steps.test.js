@@ -1,7 +1,7 @@
 // @ts-check
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { joinSteps, formatJoinSteps } from '../../bench/join-steps.mjs';
+import { joinSteps, formatJoinSteps, joinToEveryone, joinClickAt } from '../../bench/join-steps.mjs';
 
 test('join steps: ms after the last join-click, first of each kind, the slowest remote playing', () => {
   /** @type {[number, string][]} */
@@ -36,4 +36,21 @@ test('join steps: ms after the last join-click, first of each kind, the slowest 
     { label: 'playing', ms: 800 },
   ]);
   assert.equal(formatJoinSteps([[5, 'connect']]), '(no join-click in the timeline)');
+});
+
+test('join to everyone: the last Join to the slowest of n remotes playing, none until n played', () => {
+  /** @type {[number, string][]} */
+  const tl = [
+    [100, 'join-click'],
+    [120, 'playing a'],
+    [500, 'join-click'],
+    [1100, 'playing a'],
+    [1300, 'playing b'],
+    [1400, 'playing a'],
+  ];
+  assert.equal(joinClickAt(tl), 500);
+  assert.deepEqual(joinToEveryone(tl, 2), { joinAt: 500, ms: 800 });
+  assert.equal(joinToEveryone(tl, 3), null, 'a third remote never played');
+  assert.equal(joinToEveryone([[5, 'playing a']], 1), null, 'no Join in the timeline');
+  assert.equal(joinClickAt([[5, 'connect']]), -1);
 });
