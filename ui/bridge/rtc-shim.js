@@ -573,10 +573,9 @@ export function createBridgeRTC(opts) {
         const r = await s.request('setLocalDescription', fields);
         this.localDescription = r.description ? { type: r.description.type, sdp: r.description.sdp } : null;
         // Transceivers get their mid from the first description that has them: the
-        // bridge's answer lists them (one round trip less before the offer goes out);
-        // asked for only from a bridge that does not.
+        // bridge's answer lists them (one round trip less before the offer goes out; the
+        // page and its bridge come from one node, so the bridge always does).
         if (Array.isArray(r.transceivers)) this._mirror(r.transceivers);
-        else if (this._transceivers.some((t) => t.mid === null)) await this._refreshTransceivers(s);
         this._setSignaling(r.signalingState);
       });
     }
