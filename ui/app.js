@@ -92,7 +92,11 @@ async function boot() {
     mark: timeline.mark,
     createLobbyView: (handlers, initial) =>
       guest ? createGuestLobbyView(root, handlers, initial, window.location) : new LobbyView(root, handlers, initial),
-    createCallView: (handlers, room) => new CallView(root, handlers, room),
+    createCallView: (handlers, room) =>
+      new CallView(root, handlers, room, {
+        // A bridged page's own camera is painted by its media worker (media-engine.js).
+        selfStream: bridge?.media ? (stream) => /** @type {MediaStream | null} */ (bridge.media.previewStream(stream)) : undefined,
+      }),
     createMonitor: (onChange) => new LevelMonitor(onChange),
     createSignaling: (opts) => new SignalingClient(opts),
     createMesh: (opts) =>

@@ -168,6 +168,14 @@ export class BridgeMedia {
     this._stamp = false;
     this._captureMsSum = 0;
     this._captureN = 0;
+    /** The track the hidden `<video>` plays (what is sent, else the self tile's camera). @type {MediaStreamTrack | null} */
+    this._captured = null;
+    /**
+     * The self tile's picture: `real` is the camera track it shows, `track` the canvas
+     * track the tile paints instead (see {@link previewStream}); `on` once it has a canvas.
+     * @type {{real: MediaStreamTrack, track: BridgeVideoTrack, on: boolean} | null}
+     */
+    this._preview = null;
 
     // Microphone capture.
     /** @type {MediaStreamAudioSourceNode | null} */
@@ -214,7 +222,7 @@ export class BridgeMedia {
     if (this.closed || this.local[kind] === track) return;
     this.local[kind] = track;
     if (kind === 'video') {
-      this._setCameraTrack(track);
+      this._updateCapture();
       this._wantKey = true;
     } else {
       this._setMicTrack(track);
@@ -270,6 +278,61 @@ export class BridgeMedia {
     }
     q.posted++;
     this._post({ t: 'frame', buf, at: Date.now() }, [buf], kind);
+  }
+
+  /**
+   * The self tile's stream, with its camera painted by the media worker from the frames
+   * taken for the encoder instead of played by a `<video>`: in WebKitGTK a visible
+   * playing `<video>` held the page's main thread for 100–340 ms several times a second,
+   * and that thread carries every frame to and from the bridge (README, "The window in
+   * a call"). The same canvas track while the camera track stays the same.
+   * @param {MediaStream | BridgeMediaStream | null} stream the person's own stream
+   * @returns {MediaStream | BridgeMediaStream | null}
+   */
+  previewStream(stream) {
+    const real = /** @type {MediaStreamTrack | undefined} */ (stream?.getVideoTracks()[0]);
+    if (this.closed || !stream || !real || /** @type {any} */ (real).__bridge) return stream;
+    if (this._preview?.real !== real || this._preview.track.readyState !== 'live') {
+      this._preview?.track.stop();
+      const track = new BridgeVideoTrack(
+        {
+          attach: (canvas) => this._attachPreview(track, canvas),
+          detach: () => this._detachPreview(track),
+        },
+        'self view',
+      );
+      this._preview = { real, track, on: false };
+      this._post({ t: 'preview', canvas: null }, [], 'video');
+      this._updateCapture();
+    }
+    return new BridgeMediaStream([...stream.getAudioTracks(), this._preview.track]);
+  }
+
+  /**
+   * @param {BridgeVideoTrack} track
+   * @param {HTMLCanvasElement} canvas
+   */
+  _attachPreview(track, canvas) {
+    const p = this._preview;
+    if (this.closed || p?.track !== track) return;
+    try {
+      const off = canvas.transferControlToOffscreen();
+      this._post({ t: 'preview', canvas: off }, [off], 'video');
+      p.on = true;
+      this._updateCapture();
+      this._scheduleCapture();
+    } catch (e) {
+      this.log('cannot hand the self view canvas to the worker', /** @type {any} */ (e)?.message ?? e);
+    }
+  }
+
+  /** @param {BridgeVideoTrack} track */
+  _detachPreview(track) {
+    const p = this._preview;
+    if (this.closed || p?.track !== track) return;
+    p.on = false;
+    this._post({ t: 'preview', canvas: null }, [], 'video');
+    this._updateCapture();
   }
 
   /**
@@ -421,6 +484,8 @@ export class BridgeMedia {
     clearInterval(this._housekeeping);
     this._housekeeping = 0;
     this._resumeOnGesture(false);
+    this._preview?.track.stop();
+    this._preview = null;
     this._setCameraTrack(null);
     this._setMicTrack(null);
     for (const t of this._videoTracks.values()) t._end();
@@ -491,13 +556,13 @@ export class BridgeMedia {
           .catch((e) => this.log('requestKeyframe failed', e?.message ?? e));
         break;
       case 'size': {
-        const t = this._videoTracks.get(m.key);
-        if (!t?.getSettings().width) this.mark(`decoded ${m.key}`);
+        const t = m.key === 'preview' ? this._preview?.track : this._videoTracks.get(m.key);
+        if (m.key !== 'preview' && !t?.getSettings().width) this.mark(`decoded ${m.key}`);
         t?._frame(m.width, m.height, false);
         break;
       }
       case 'painted': {
-        const t = this._videoTracks.get(m.key);
+        const t = m.key === 'preview' ? this._preview?.track : this._videoTracks.get(m.key);
         if (t) {
           const s = t.getSettings();
           t._frame(s.width ?? 0, s.height ?? 0, true);
@@ -540,8 +605,31 @@ export class BridgeMedia {
 
   /** @returns {boolean} whether camera frames should be taken now */
   _wantVideo() {
-    const t = this.local.video;
-    return !this.closed && this.sending.video && !!t && t.readyState === 'live' && t.enabled && !!this._video;
+    const t = this._captured;
+    return !this.closed && !!t && t.readyState === 'live' && t.enabled && !!this._video && (this._sendsCaptured() || this._previewsCaptured());
+  }
+
+  /** @returns {boolean} whether the captured frames go to the encoder (a sender sends them) */
+  _sendsCaptured() {
+    return this.sending.video && !!this._captured && this.local.video === this._captured;
+  }
+
+  /** @returns {boolean} whether the captured frames are the self tile's picture */
+  _previewsCaptured() {
+    return !!this._preview?.on && !!this._captured && this._preview.real === this._captured;
+  }
+
+  /**
+   * Plays what should be captured: the senders' track, else (in the lobby, or with no
+   * one to send to) the camera the self tile shows.
+   */
+  _updateCapture() {
+    /** @param {MediaStreamTrack | null | undefined} t */
+    const live = (t) => (t && t.readyState === 'live' ? t : null);
+    const want = live(this.local.video) ?? (this._preview?.on ? live(this._preview.real) : null);
+    if (want === this._captured) return;
+    this._captured = want;
+    this._setCameraTrack(want);
   }
 
   /** @param {MediaStreamTrack | null} track */
@@ -643,7 +731,20 @@ export class BridgeMedia {
             f.close();
             if (this.closed) return;
             this._post(
-              { t: 'video', data: buf, format, layout: plainLayout(layout), width: w, height: h, tw: Math.min(tw, even(w)), th: Math.min(th, even(h)), ts, capture },
+              {
+                t: 'video',
+                data: buf,
+                format,
+                layout: plainLayout(layout),
+                width: w,
+                height: h,
+                tw: Math.min(tw, even(w)),
+                th: Math.min(th, even(h)),
+                ts,
+                capture,
+                preview: this._previewsCaptured(),
+                encode: this._sendsCaptured(),
+              },
               [buf],
               'video',
             );
@@ -673,7 +774,20 @@ export class BridgeMedia {
     const img = ctx.getImageData(0, 0, tw, th);
     this._inFlight++;
     this._post(
-      { t: 'video', data: img.data.buffer, format: 'RGBA', layout: [{ offset: 0, stride: tw * 4 }], width: tw, height: th, tw, th, ts, capture },
+      {
+        t: 'video',
+        data: img.data.buffer,
+        format: 'RGBA',
+        layout: [{ offset: 0, stride: tw * 4 }],
+        width: tw,
+        height: th,
+        tw,
+        th,
+        ts,
+        capture,
+        preview: this._previewsCaptured(),
+        encode: this._sendsCaptured(),
+      },
       [img.data.buffer],
       'video',
     );

@@ -17,7 +17,7 @@
  * and only the newest decoded frame of a stream is kept for painting.
  *
  * Messages from the page (`t` is the type): `encoding`, `video`, `keyframe`, `audio-port`,
- * `audio-send`, `remote`, `frame`, `attach`, `detach`, `close-remote`, `stamp`,
+ * `audio-send`, `remote`, `frame`, `attach`, `detach`, `preview`, `close-remote`, `stamp`,
  * `reset-figures`, `close`.
  * To the page: `out` (a page frame), `ack`, `taken` (remote frames taken so far),
  * `request-keyframe`, `size`, `stats`, `closed-remote`, `log`.
@@ -129,6 +129,55 @@ function configureVideo(w, h) {
   enc.forceKey = true;
 }
 
+/**
+ * The person's own picture (the self tile): painted here from the camera frames the page
+ * copies for the encoder, not by a playing `<video>`. In WebKitGTK a visible playing
+ * `<video>` held the page's main thread for 100–340 ms several times a second, which
+ * is the thread that carries every frame to and from the bridge (README, "The window in a
+ * call").
+ */
+const preview = {
+  /** @type {OffscreenCanvas | null} */
+  canvas: null,
+  /** @type {OffscreenCanvasRenderingContext2D | null} */
+  ctx: null,
+  /** @type {ImageData | null} */
+  image: null,
+  painted: 0,
+  width: 0,
+  height: 0,
+};
+
+/**
+ * Paints a camera frame into the self tile's canvas, at the size it was taken.
+ * @param {Uint8Array} bytes
+ * @param {string} format
+ * @param {{offset: number, stride: number}[]} layout
+ * @param {number} w
+ * @param {number} h
+ */
+function paintPreview(bytes, format, layout, w, h) {
+  const canvas = preview.canvas;
+  if (!canvas || w <= 0 || h <= 0) return;
+  if (canvas.width !== w || canvas.height !== h) {
+    canvas.width = w;
+    canvas.height = h;
+    preview.ctx = null;
+  }
+  preview.ctx ??= /** @type {OffscreenCanvasRenderingContext2D | null} */ (canvas.getContext('2d'));
+  if (!preview.ctx) return;
+  if (!preview.image || preview.image.width !== w || preview.image.height !== h) preview.image = new ImageData(w, h);
+  if (!frameToRgba(bytes, format, layout, w, h, preview.image.data)) return;
+  preview.ctx.putImageData(preview.image, 0, 0);
+  preview.painted++;
+  if (w !== preview.width || h !== preview.height) {
+    preview.width = w;
+    preview.height = h;
+    self_.postMessage({ t: 'size', key: 'preview', width: w, height: h });
+  }
+  if (preview.painted === 1) self_.postMessage({ t: 'painted', key: 'preview' });
+}
+
 /** Scratch for scaling: the camera frame as RGBA. */
 let scratch = new Uint8ClampedArray(0);
 
@@ -136,11 +185,15 @@ let scratch = new Uint8ClampedArray(0);
  * A camera frame from the page: its bytes as `VideoFrame.copyTo` (or `getImageData`) gave
  * them, its size, and the size to encode (`tw`×`th`, smaller when a peer asked for
  * `scaleResolutionDownBy`). Stamped here when the bench asks (at the size encoded).
- * @param {{data: ArrayBuffer, format: string, layout: {offset: number, stride: number}[], width: number, height: number, tw: number, th: number, ts: number, capture: number}} m
+ * `preview`: also paint it into the self tile; `encode`: a sender sends it (false while
+ * only the self tile shows the camera, in the lobby).
+ * @param {{data: ArrayBuffer, format: string, layout: {offset: number, stride: number}[], width: number, height: number, tw: number, th: number, ts: number, capture: number, preview?: boolean, encode?: boolean}} m
  */
 function encodeVideo(m) {
   self_.postMessage({ t: 'ack' });
   let bytes = new Uint8Array(m.data);
+  if (m.preview) paintPreview(bytes, m.format, m.layout, m.width, m.height);
+  if (m.encode === false) return;
   let format = m.format;
   let layout = m.layout;
   let w = m.width;
@@ -696,6 +749,13 @@ self_.onmessage = (/** @type {MessageEvent} */ ev) => {
         }
         break;
       }
+      case 'preview':
+        preview.canvas = m.canvas ?? null;
+        preview.ctx = null;
+        preview.painted = 0;
+        preview.width = 0;
+        preview.height = 0;
+        break;
       case 'detach': {
         const r = remotes.get(m.key);
         if (r) {
@@ -732,6 +792,8 @@ self_.onmessage = (/** @type {MessageEvent} */ ev) => {
         for (const r of [...remotes.values()]) closeRemote(r);
         closeQuietly(enc.video);
         closeQuietly(mic.encoder);
+        preview.canvas = null;
+        preview.ctx = null;
         mic.port?.close();
         clearInterval(statsTimer);
         self_.close();

@@ -410,10 +410,15 @@ export class CallView {
    * @param {HTMLElement} root
    * @param {CallHandlers} handlers
    * @param {{code: string, roomName: string}} room
+   * @param {{selfStream?: (stream: MediaStream | null) => MediaStream | null}} [options]
+   * `selfStream`: what the self tile shows for the person's own stream (a bridged page
+   * paints its camera in a canvas instead of playing it in a `<video>`: media-engine.js
+   * `previewStream`).
    */
-  constructor(root, handlers, room) {
+  constructor(root, handlers, room, options = {}) {
     this.root = root;
     this.handlers = handlers;
+    this.selfStream = options.selfStream ?? null;
     /** @type {Map<string, Tile>} */
     this.tiles = new Map();
     /** @type {ControlsState} */
@@ -668,7 +673,8 @@ export class CallView {
    */
   showStream(id, stream) {
     const tile = this.tiles.get(id);
-    return tile ? tile.show(stream) : Promise.resolve(true);
+    if (!tile) return Promise.resolve(true);
+    return tile.show(id === 'self' && this.selfStream ? this.selfStream(stream) : stream);
   }
 
   /** Plays every remote audio element (after a click that allows sound). */

@@ -184,14 +184,14 @@ function drawRate(p) {
 }
 
 /**
- * Whether the canvas of `id`'s tile shows a moving picture: clipped page screenshots
- * (no wait for "stable" elements: a tile is never still), taken until one differs from
- * the first, bounded by WAIT_MS.
+ * Whether the canvas of a tile shows a moving picture: clipped page screenshots (no wait
+ * for "stable" elements: a tile is never still), taken until one differs from the first,
+ * bounded by WAIT_MS.
  * @param {import('./helpers.mjs').Person} p
- * @param {string} id
+ * @param {import('playwright-core').Locator} tile
  */
-async function canvasMoves(p, id) {
-  const canvas = tileOf(p, id).locator('canvas[data-testid=tile-canvas]');
+async function canvasMoves(p, tile) {
+  const canvas = tile.locator('canvas[data-testid=tile-canvas]');
   const box = await canvas.boundingBox();
   if (!box) return false;
   const shot = () => p.page.screenshot({ clip: box, animations: 'allow', caret: 'initial' });
@@ -202,6 +202,11 @@ async function canvasMoves(p, id) {
     if (!(await shot()).equals(first)) return true;
   }
   return false;
+}
+
+/** @param {import('./helpers.mjs').Person} p @returns {import('playwright-core').Locator} the person's own tile */
+function selfTile(p) {
+  return p.page.locator('[data-testid=tile][data-self=true]');
 }
 
 /**
@@ -283,7 +288,7 @@ describe('a call with a page that has no WebRTC, through the bridge', { timeout:
     await waitEngineAdvances(wren, pcs, []);
     for (const id of [ids[1], ids[2]]) {
       assert.equal(await tileOf(wren, id).locator('canvas[data-testid=tile-canvas]').count(), 1, 'a canvas tile');
-      assert.ok(await canvasMoves(wren, id), `the picture of ${id} moves on the bridged page`);
+      assert.ok(await canvasMoves(wren, tileOf(wren, id)), `the picture of ${id} moves on the bridged page`);
       // Its sound plays through the tile's <audio>: a real track with signal in it.
       await withDiagnosis(wren, `Wren hears ${id}`, () =>
         (async () => {
@@ -293,6 +298,14 @@ describe('a call with a page that has no WebRTC, through the bridge', { timeout:
         })(),
       );
     }
+    // Its own picture too, painted by the worker from the camera frames it encodes: no
+    // playing <video> (in WebKitGTK a visible one held the main thread for 100-340 ms).
+    const own = selfTile(wren);
+    await own.locator('canvas[data-testid=tile-canvas][data-painted=true]').waitFor();
+    assert.ok(await canvasMoves(wren, own), 'the bridged page\'s own picture moves');
+    const ownVideo = await own.locator('video').evaluate((v) => ({ hidden: /** @type {HTMLVideoElement} */ (v).hidden, src: !!(/** @type {HTMLVideoElement} */ (v).srcObject) }));
+    assert.deepEqual(ownVideo, { hidden: true, src: false }, 'the self tile plays no <video>');
+    assert.equal(await own.locator('canvas').evaluate((c) => getComputedStyle(c).transform), 'matrix(-1, 0, 0, 1, 0, 0)', 'mirrored, as the <video> was');
     console.log(`frames drawn per second: bridged page ${await drawRate(wren)}, a normal page ${await drawRate(ada)}`);
     const sent = await wren.page.evaluate(() => /** @type {any} */ (window).__lanmeetBridgeMedia.stats().sent);
     assert.ok(sent.video.frames > 0 && sent.video.keyframes > 0 && sent.audio.frames > 0, `the bridged page sends (${JSON.stringify(sent)})`);
@@ -320,9 +333,10 @@ describe('a call with a page that has no WebRTC, through the bridge', { timeout:
     for (const p of [ada, ben]) await tileOf(p, ids[0]).and(p.page.locator('[data-camera=false]')).waitFor();
     await wren.page.getByRole('button', { name: 'Camera on', exact: true }).click();
     for (const p of [ada, ben]) await tileOf(p, ids[0]).and(p.page.locator('[data-camera=true]')).waitFor();
-    // The picture comes back after the camera does.
+    // The picture comes back after the camera does, on the others' pages and its own.
     const before = await ada.page.evaluate(inboundOf, 'Wren');
     await waitInboundAdvances(ada, 'Wren', before);
+    assert.ok(await canvasMoves(wren, selfTile(wren)), 'the bridged page\'s own picture moves again');
     await ada.page.getByRole('button', { name: 'Mute', exact: true }).click();
     await tileOf(wren, ids[1]).and(wren.page.locator('[data-muted=true]')).waitFor();
     await ada.page.getByRole('button', { name: 'Unmute', exact: true }).click();
