@@ -73,6 +73,11 @@ async function boot() {
         )
       : Promise.resolve(undefined);
 
+  // A bridged page's own camera, in the lobby's preview and the self tile, is painted by
+  // its media worker instead of played by a <video> (media-engine.js previewStream).
+  /** @type {((stream: MediaStream | null) => MediaStream | null) | undefined} */
+  const selfStream = bridge?.media ? (stream) => /** @type {MediaStream | null} */ (bridge.media.previewStream(stream)) : undefined;
+
   const router = new Router({
     makeLobby: (deps) => new LobbyController(deps),
     makeCall: (target, deps) => new CallController(target, deps),
@@ -91,12 +96,8 @@ async function boot() {
     },
     mark: timeline.mark,
     createLobbyView: (handlers, initial) =>
-      guest ? createGuestLobbyView(root, handlers, initial, window.location) : new LobbyView(root, handlers, initial),
-    createCallView: (handlers, room) =>
-      new CallView(root, handlers, room, {
-        // A bridged page's own camera is painted by its media worker (media-engine.js).
-        selfStream: bridge?.media ? (stream) => /** @type {MediaStream | null} */ (bridge.media.previewStream(stream)) : undefined,
-      }),
+      guest ? createGuestLobbyView(root, handlers, initial, window.location) : new LobbyView(root, handlers, initial, { selfStream }),
+    createCallView: (handlers, room) => new CallView(root, handlers, room, { selfStream }),
     createMonitor: (onChange) => new LevelMonitor(onChange),
     createSignaling: (opts) => new SignalingClient(opts),
     createMesh: (opts) =>

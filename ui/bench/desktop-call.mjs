@@ -195,10 +195,50 @@ async function startLatency(name) {
  * @param {any} b
  */
 function jitterOver(a, b) {
+  const ms = perEmitted(a, b);
+  if (!ms) return null;
+  const received = b.received - a.received;
+  return {
+    delay: ms('delay'),
+    target: ms('target'),
+    minimum: ms('minimum'),
+    dropped: b.dropped - a.dropped,
+    freezes: b.freezes - a.freezes,
+    jitterMs: b.jitter * 1000,
+    nacks: b.nacks - a.nacks,
+    plis: b.plis - a.plis + b.firs - a.firs,
+    keyframes: b.keyframes - a.keyframes,
+    lost: b.lost - a.lost,
+    frameBytes: received > 0 ? (b.bytes - a.bytes) / received : 0,
+    rttMs: b.rtt * 1000,
+    audio: audioJitterOver(a.audio, b.audio),
+  };
+}
+
+/**
+ * The audio's jitter-buffer figures over a window (ms a sample): Chromium delays the
+ * video of a stream to play in step with its sound, so the sound's delay bounds the video's.
+ * @param {any} a
+ * @param {any} b
+ */
+function audioJitterOver(a, b) {
+  const ms = perEmitted(a, b);
+  if (!ms) return null;
+  const samples = b.samples - a.samples;
+  return { delay: ms('delay'), target: ms('target'), minimum: ms('minimum'), concealed: samples > 0 ? (b.concealed - a.concealed) / samples : 0, jitterMs: b.jitter * 1000 };
+}
+
+/**
+ * Reads a cumulative jitter-buffer figure (seconds summed over what was emitted) as ms per
+ * emitted frame or sample between two readings; null when nothing was emitted between.
+ * @param {any} a
+ * @param {any} b
+ * @returns {((key: string) => number) | null}
+ */
+function perEmitted(a, b) {
   if (!a || !b || b.emitted <= a.emitted) return null;
   const n = b.emitted - a.emitted;
-  const ms = (/** @type {number} */ x, /** @type {number} */ y) => ((y - x) / n) * 1000;
-  return { delay: ms(a.delay, b.delay), target: ms(a.target, b.target), minimum: ms(a.minimum, b.minimum), dropped: b.dropped - a.dropped, freezes: b.freezes - a.freezes, jitterMs: b.jitter * 1000 };
+  return (key) => ((b[key] - a[key]) / n) * 1000;
 }
 
 /** Runs in a Chromium page: stops the sampler, returns its samples. */
@@ -311,6 +351,12 @@ async function measure(host, n) {
       r.winJoin = joined.ms;
       r.winSteps = formatJoinSteps(joined.tl);
       r.launchToJoin = joined.origin + joined.joinAt - launched;
+      // The bridge requests of the join: when each went out after Join, and its round trip.
+      const trace = await exec('return window.__lanmeetBridge?.client?.current?.trace ?? [];');
+      r.winRequests = trace
+        .filter((/** @type {any} */ q) => q.at >= joined.joinAt)
+        .map((/** @type {any} */ q) => `${q.op} ${Math.round(q.at - joined.joinAt)}+${Math.round(q.ms)}`)
+        .join(', ');
     } else {
       const tiles = await exec("return [...document.querySelectorAll('[data-testid=tile]')].map((t) => t.dataset.name + ':' + t.dataset.state + ':' + (t.querySelector('canvas')?.dataset.painted ?? '-')).join(' ');").catch((e) => String(e));
       r.notes.push(`the window did not show everyone within ${LIMIT_MS / 1000} s (tiles: ${tiles})`);
@@ -444,10 +490,11 @@ async function main() {
     if (r.sent) console.log(`  the window sends ${r.sent.width}x${r.sent.height} at ${r.sent.fps} fps (capture ${f(r.sent.captureMs, 1)} ms, encode ${f(r.sent.encodeMs, 1)} ms a frame, ${r.sent.dropped} dropped); tiles: ${r.gaps} frames after gaps, ${r.dropped} decoded frames replaced before painting`);
     if (r.toChromium) console.log(`  latency samples: window → Chromium ${r.toChromium.n} (${r.toChromium.unstamped} frames without a readable stamp), Chromium → window ${r.toWindow?.n ?? 0} over ${r.toWindow?.tiles ?? 0} tiles`);
     /** @param {any} j */
-    const jb = (j) => `held ${f(j.delay)} ms a frame (target ${f(j.target)}, minimum ${f(j.minimum)}), RTP jitter ${f(j.jitterMs)} ms, ${j.dropped} dropped, ${j.freezes} freezes`;
+    const jb = (j) => `held ${f(j.delay)} ms a frame (target ${f(j.target)}, minimum ${f(j.minimum)}), RTP jitter ${f(j.jitterMs)} ms, ${j.dropped} dropped, ${j.freezes} freezes, ${j.lost} packets lost, ${j.nacks} NACKs, ${j.plis} PLI/FIR, ${j.keyframes} keyframes, ${f(j.frameBytes)} bytes a frame, RTT ${f(j.rttMs)} ms${j.audio ? `; audio held ${f(j.audio.delay)} ms (target ${f(j.audio.target)}, minimum ${f(j.audio.minimum)}), RTP jitter ${f(j.audio.jitterMs)} ms, ${Math.round(j.audio.concealed * 1000) / 10}% concealed` : ''}`;
     if (r.jitter) console.log(`  Chromium's jitter buffer (on C1): the window's video ${jb(r.jitter)}${r.jitterRef ? `; a Chromium page's video ${jb(r.jitterRef)}` : ''}`);
     if (r.launchToJoin !== undefined) console.log(`  launch → Join in the window: ${f(r.launchToJoin)} ms`);
     if (r.winSteps) console.log(`  window's join, ms after Join: ${r.winSteps}`);
+    if (r.winRequests) console.log(`  window's bridge requests, ms after Join + round trip: ${r.winRequests}`);
     if (r.refSteps) console.log(`  Chromium's join, ms after Join: ${r.refSteps}`);
     if (r.appCpu) console.log(`  app: ${profile(r.appCpu)}; RSS ${f(r.appCpu.rssMb)} MB`);
     if (r.chromiumCpu) console.log(`  Chromium: ${profile(r.chromiumCpu)}`);

@@ -36,6 +36,14 @@ export class BridgeError extends Error {
  */
 const READY_TIMEOUT_MS = 10_000;
 
+/** How many requests {@link BridgeClient#trace} keeps (a join takes a few dozen). */
+const TRACE_REQUESTS = 64;
+
+/** @returns {number} ms on the page's clock (0 where there is none) */
+function now() {
+  return globalThis.performance?.now() ?? 0;
+}
+
 /** A flow ack goes to the bridge after this many media frames read... */
 export const ACK_EVERY_FRAMES = 32;
 /** ...or this many bytes (well inside the bridge's window of 256 frames / 1 MiB). */
@@ -73,8 +81,14 @@ export class BridgeSession extends Emitter {
     ws.binaryType = 'arraybuffer';
     this._log = opts.log ?? (() => {});
     this._nextId = 1;
-    /** @type {Map<number, {resolve: (v: any) => void, reject: (e: Error) => void, op: string}>} */
+    /** @type {Map<number, {resolve: (v: any) => void, reject: (e: Error) => void, op: string, at: number}>} */
     this._pending = new Map();
+    /**
+     * The first {@link TRACE_REQUESTS} requests: when each went out and how long its reply
+     * took (ms, the page's clock), for the join benchmark's breakdown.
+     * @type {{op: string, at: number, ms: number}[]}
+     */
+    this.trace = [];
     /** @type {Map<number, (ev: any) => void>} */
     this._routes = new Map();
     /** @type {BridgeLimits | null} */
@@ -109,7 +123,7 @@ export class BridgeSession extends Emitter {
     if (this.closed) return Promise.reject(new BridgeError('closed', 'the bridge session has ended'));
     const id = this._nextId++;
     return new Promise((resolve, reject) => {
-      this._pending.set(id, { resolve, reject, op });
+      this._pending.set(id, { resolve, reject, op, at: now() });
       try {
         this.ws.send(JSON.stringify({ ...fields, id, op }));
       } catch (err) {
@@ -228,6 +242,7 @@ export class BridgeSession extends Emitter {
     const p = this._pending.get(msg.id);
     if (!p) return;
     this._pending.delete(msg.id);
+    if (this.trace.length < TRACE_REQUESTS) this.trace.push({ op: p.op, at: p.at, ms: now() - p.at });
     if (msg.ok) p.resolve(msg.result ?? {});
     else p.reject(new BridgeError(String(msg.error?.code ?? 'error'), `${p.op}: ${msg.error?.message ?? 'failed'}`));
   }

@@ -79,9 +79,13 @@ export class BridgeVideoTrack extends EventTarget {
     if (this.readyState === 'live') this._sink.attach(canvas);
   }
 
-  /** Stops painting the attached canvas (it keeps its last picture). */
-  detachCanvas() {
-    if (!this.canvas) return;
+  /**
+   * Stops painting the attached canvas (it keeps its last picture).
+   * @param {HTMLCanvasElement} [canvas] only if this one is still the attached one (a
+   *   view that let go after another took the track keeps the other's)
+   */
+  detachCanvas(canvas) {
+    if (!this.canvas || (canvas && canvas !== this.canvas)) return;
     this.canvas = null;
     if (this.readyState === 'live') this._sink.detach();
   }

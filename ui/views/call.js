@@ -33,6 +33,7 @@ import { SHORTCUTS, shortcutFor } from '../shortcuts.js';
 import { fillSelect } from './lobby.js';
 import { icon, setIcon } from './icons.js';
 import { ChatPanel } from './chat-panel.js';
+import { CanvasSlot, bridgeVideoOf } from './canvas-slot.js';
 import { tr, trAttr, localize, followLanguage } from './localize.js';
 
 /**
@@ -115,17 +116,11 @@ class Tile {
     this.video = /** @type {HTMLVideoElement} */ (h('video', { playsInline: true, autoplay: true, muted: true }));
     this.video.muted = true; // sound goes through the <audio> element (or nowhere, for our own)
     this.audio = self ? null : /** @type {HTMLAudioElement} */ (h('audio', { autoplay: true }));
-    /** The canvas a bridge video track is painted into (in the video's place), if any. @type {HTMLCanvasElement | null} */
-    this.canvas = null;
-    /** @type {any} the BridgeVideoTrack painting {@link canvas} */
-    this.bridgeTrack = null;
     /** Called when the tile's picture starts (video playing, or a bridge track's first frame). @type {Set<() => void>} */
     this.playingListeners = new Set();
     this.video.addEventListener('playing', () => this._playing());
-    this._onFirstFrame = () => {
-      if (this.canvas) this.canvas.dataset.painted = 'true';
-      this._playing();
-    };
+    /** Where a bridge video track is painted instead of the video. */
+    this.slot = new CanvasSlot(this.video, { className: 'tile-canvas', testId: 'tile-canvas', onFirstFrame: () => this._playing() });
     this.nameEl = h('span', { class: 'tile-name' });
     this.youEl = self ? h('span', { class: 'you', ...tr('call.tile.you') }) : null;
     this.initial = h('div', { class: 'avatar', 'aria-hidden': 'true' }, initialOf(name));
@@ -300,9 +295,8 @@ class Tile {
    */
   async show(stream) {
     this.stream = stream;
-    const track = /** @type {any} */ (stream?.getVideoTracks()[0] ?? null);
-    const bridged = !!track?.__bridge;
-    this._showBridgeTrack(bridged ? track : null);
+    const bridged = bridgeVideoOf(stream);
+    this._showBridgeTrack(bridged);
     // An element playing a stream without tracks never gets data, and delays the
     // page's load event for as long: attach streams only once they have tracks.
     const video = stream && !bridged && stream.getVideoTracks().length ? stream : null;
@@ -316,30 +310,13 @@ class Tile {
   }
 
   /**
-   * Paints `track` (a bridge video track) in a canvas in the video's place, or goes back
-   * to the video (`null`). A canvas is handed to the worker once, so a new track gets a
-   * new canvas.
+   * A bridge video track in a canvas in the video's place (no picture-in-picture for
+   * it), or back to the video (`null`).
    * @param {any} track
    */
   _showBridgeTrack(track) {
-    if (track === this.bridgeTrack) return;
-    if (this.bridgeTrack) {
-      this.bridgeTrack.removeEventListener('firstframe', this._onFirstFrame);
-      this.bridgeTrack.detachCanvas();
-      this.bridgeTrack = null;
-    }
-    this.canvas?.remove();
-    this.canvas = null;
-    this.video.hidden = !!track;
+    this.slot.show(track);
     if (this.pipButton) this.pipButton.hidden = !!track;
-    if (!track) return;
-    const canvas = /** @type {HTMLCanvasElement} */ (h('canvas', { class: 'tile-canvas', 'data-testid': 'tile-canvas', 'aria-hidden': 'true' }));
-    this.video.after(canvas);
-    this.canvas = canvas;
-    this.bridgeTrack = track;
-    track.addEventListener('firstframe', this._onFirstFrame);
-    track.attachCanvas(canvas);
-    if (track.framesPainted > 0) this._onFirstFrame();
   }
 
   /** @param {() => void} fn called whenever the tile's picture starts */

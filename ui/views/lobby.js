@@ -10,6 +10,7 @@
  * right, so Join is on screen without scrolling; narrow screens stack Join first.
  */
 import { h, tryPlay } from '../dom.js';
+import { CanvasSlot, bridgeVideoOf } from './canvas-slot.js';
 import { formatCode } from '../codes.js';
 import { t } from '../i18n.js';
 import { tr, trAttr, followLanguage } from './localize.js';
@@ -37,8 +38,12 @@ export class LobbyView {
    * @param {HTMLElement} root
    * @param {LobbyHandlers} handlers
    * @param {{name: string, room: string, iceServers?: string}} initial
+   * @param {{selfStream?: (stream: MediaStream | null) => MediaStream | null}} [options]
+   * `selfStream`: what the preview shows for the person's own stream (a bridged page
+   * paints its camera in a canvas instead of playing it: media-engine.js `previewStream`).
    */
-  constructor(root, handlers, initial) {
+  constructor(root, handlers, initial, options = {}) {
+    this.selfStream = options.selfStream ?? null;
     this.root = root;
     this.handlers = handlers;
     this.busy = false;
@@ -98,6 +103,8 @@ export class LobbyView {
     // Preview and devices.
     this.previewVideo = /** @type {HTMLVideoElement} */ (h('video', { class: 'mirror', muted: true, playsInline: true, autoplay: true }));
     this.previewVideo.muted = true;
+    /** Where a bridged page's camera is painted instead of {@link previewVideo}. */
+    this.previewSlot = new CanvasSlot(this.previewVideo, { className: 'mirror preview-canvas', testId: 'preview-canvas' });
     this.previewNote = h('p', { class: 'preview-note', 'data-testid': 'media-note' });
     this.cameraSelect = /** @type {HTMLSelectElement} */ (h('select', { id: 'lobby-camera' }));
     this.micSelect = /** @type {HTMLSelectElement} */ (h('select', { id: 'lobby-mic' }));
@@ -266,11 +273,15 @@ export class LobbyView {
    * @param {string} note
    */
   setPreview(stream, note) {
+    if (this.selfStream) stream = this.selfStream(stream);
     const hasVideo = !!stream && stream.getVideoTracks().length > 0;
+    const bridged = bridgeVideoOf(stream);
+    this.previewSlot.show(bridged);
     // Never a stream without video: it would hold the page's load event forever.
-    if (this.previewVideo.srcObject !== (hasVideo ? stream : null)) this.previewVideo.srcObject = hasVideo ? stream : null;
+    const played = hasVideo && !bridged ? stream : null;
+    if (this.previewVideo.srcObject !== played) this.previewVideo.srcObject = played;
     this.previewVideo.parentElement?.classList.toggle('no-video', !hasVideo);
-    if (hasVideo) tryPlay(this.previewVideo);
+    if (played) tryPlay(this.previewVideo);
     this.previewNote.textContent = note;
     this.previewNote.hidden = !note;
   }
@@ -326,6 +337,7 @@ export class LobbyView {
   destroy() {
     this._offLanguage();
     this.languageSwitch.destroy();
+    this.previewSlot.show(null);
     this.previewVideo.srcObject = null;
     this.el.remove();
   }

@@ -247,6 +247,10 @@ describe('a call with a page that has no WebRTC, through the bridge', { timeout:
     assert.match((await notice.getAttribute('class')) ?? '', /\binfo\b/, 'an information, not an error');
     assert.equal(await notice.getByRole('button', { name: 'Open in browser' }).count(), 1, 'the system browser stays on offer');
     assert.equal(await wren.page.evaluate(() => !!(/** @type {any} */ (window).__lanmeetBridge)), true);
+    // The lobby's preview is painted by the media worker too, not played by a <video>.
+    await wren.page.locator('canvas[data-testid=preview-canvas][data-painted=true]').waitFor();
+    const video = await wren.page.locator('.preview-frame video').evaluate((v) => ({ hidden: /** @type {HTMLVideoElement} */ (v).hidden, src: !!(/** @type {HTMLVideoElement} */ (v).srcObject) }));
+    assert.deepEqual(video, { hidden: true, src: false }, 'the lobby plays no <video>');
   });
 
   test('three people join; everyone is connected to everyone, the bridged page through the bridge', async () => {

@@ -403,13 +403,21 @@ export function recordPeerConnections() {
 }
 
 /**
+ * @typedef {{delay: number, target: number, minimum: number, emitted: number, dropped: number, freezes: number, jitter: number,
+ *   nacks: number, plis: number, firs: number, keyframes: number, received: number, bytes: number, lost: number, rtt: number,
+ *   audio: {delay: number, target: number, minimum: number, emitted: number, concealed: number, samples: number, jitter: number} | null}} JitterFigures
+ */
+
+/**
  * Runs in a Chromium page (`page.evaluate(inboundOf, name)`, with
  * {@link recordPeerConnections} installed): inbound stats of the connection that
  * carries `name`'s tile (found by its video track among the connections' receivers).
  * @param {string} name
  * `jitter`: the video's cumulative jitter-buffer figures (how long Chromium held its
- * frames before decoding, and why), for the benchmarks.
- * @returns {Promise<{frames: number, energy: number, audioPackets: number, width: number, height: number, playing: boolean, at: number, jitter: {delay: number, target: number, minimum: number, emitted: number, dropped: number, freezes: number, jitter: number} | null} | null>}
+ * frames before decoding, and why: losses, NACKs, keyframe requests, the round trip it
+ * knows, and the sound's jitter buffer, which the video waits for to stay in step), for
+ * the benchmarks.
+ * @returns {Promise<{frames: number, energy: number, audioPackets: number, width: number, height: number, playing: boolean, at: number, jitter: JitterFigures | null} | null>}
  */
 export async function inboundOf(name) {
   const tile = [...document.querySelectorAll('[data-testid=tile][data-self=false]')].find((t) => /** @type {HTMLElement} */ (t).dataset.name === name);
@@ -426,19 +434,52 @@ export async function inboundOf(name) {
   let height = 0;
   /** @type {any} */
   let jitter = null;
+  let rtt = 0;
+  /** @type {any} */
+  let audioJitter = null;
   (await pc.getStats()).forEach((/** @type {any} */ st) => {
     if (st.type !== 'inbound-rtp') return;
     if (st.kind === 'video') {
       frames += st.framesDecoded ?? 0;
       width = st.frameWidth ?? width;
       height = st.frameHeight ?? height;
-      jitter = { delay: st.jitterBufferDelay ?? 0, target: st.jitterBufferTargetDelay ?? 0, minimum: st.jitterBufferMinimumDelay ?? 0, emitted: st.jitterBufferEmittedCount ?? 0, dropped: st.framesDropped ?? 0, freezes: st.freezeCount ?? 0, jitter: st.jitter ?? 0 };
+      jitter = {
+        delay: st.jitterBufferDelay ?? 0,
+        target: st.jitterBufferTargetDelay ?? 0,
+        minimum: st.jitterBufferMinimumDelay ?? 0,
+        emitted: st.jitterBufferEmittedCount ?? 0,
+        dropped: st.framesDropped ?? 0,
+        freezes: st.freezeCount ?? 0,
+        jitter: st.jitter ?? 0,
+        nacks: st.nackCount ?? 0,
+        plis: st.pliCount ?? 0,
+        firs: st.firCount ?? 0,
+        keyframes: st.keyFramesDecoded ?? 0,
+        received: st.framesReceived ?? 0,
+        bytes: st.bytesReceived ?? 0,
+        lost: st.packetsLost ?? 0,
+        rtt: 0,
+      };
     }
     if (st.kind === 'audio') {
       energy += st.totalAudioEnergy ?? 0;
       audioPackets += st.packetsReceived ?? 0;
+      audioJitter = {
+        delay: st.jitterBufferDelay ?? 0,
+        target: st.jitterBufferTargetDelay ?? 0,
+        minimum: st.jitterBufferMinimumDelay ?? 0,
+        emitted: st.jitterBufferEmittedCount ?? 0,
+        concealed: st.concealedSamples ?? 0,
+        samples: st.totalSamplesReceived ?? 0,
+        jitter: st.jitter ?? 0,
+      };
     }
+    // The round trip Chromium knows for this connection (from the far end's RTCP reports
+    // on what Chromium sends): its jitter buffer adds it once it has had to NACK.
+    if (st.type === 'remote-inbound-rtp' && st.kind === 'video') rtt = st.roundTripTime ?? rtt;
   });
+  if (jitter) jitter.rtt = rtt;
+  if (jitter) jitter.audio = audioJitter;
   return { frames, energy, audioPackets, width, height, playing: !!video && video.videoWidth > 0 && !video.paused, at: performance.now(), jitter };
 }
 

@@ -55,6 +55,23 @@ test('attachCanvas hands the canvas to the painter once; stop and detach release
   assert.equal(s.calls.length, calls, 'an ended track paints nothing');
 });
 
+test('a view that lets go of a canvas another view has replaced leaves the other painted', () => {
+  // The lobby's preview and the self tile show one track; whichever order the views
+  // come and go in, the canvas attached last keeps its picture.
+  const s = sink();
+  const t = new BridgeVideoTrack(s);
+  const lobby = /** @type {any} */ ({ id: 'lobby' });
+  const tile = /** @type {any} */ ({ id: 'tile' });
+  t.attachCanvas(lobby);
+  t.attachCanvas(tile);
+  t.detachCanvas(lobby);
+  assert.equal(t.canvas, tile);
+  assert.deepEqual(s.calls, [['attach', lobby], ['attach', tile]]);
+  t.detachCanvas(tile);
+  assert.equal(t.canvas, null);
+  assert.deepEqual(s.calls.at(-1), ['detach']);
+});
+
 test('a bridge stream holds real and bridge tracks like a MediaStream', () => {
   const audio = { kind: 'audio', id: 'a1', readyState: 'live' };
   const video = new BridgeVideoTrack(sink());
