@@ -541,6 +541,8 @@ export class CallView {
     this._offLanguage = followLanguage(this.el, () => this.relabel());
     this.relabel();
 
+    /** A {@link _relayoutSoon} waiting to run. @type {any} */
+    this._relayoutTimer = 0;
     this._resize = () => this.relayout();
     this._observer = typeof ResizeObserver === 'function' ? new ResizeObserver(this._resize) : null;
     this._observer?.observe(this.grid);
@@ -605,7 +607,7 @@ export class CallView {
     this.tiles.set(id, tile);
     if (self) this.grid.prepend(tile.el);
     else this.grid.append(tile.el);
-    this.relayout();
+    this._relayoutSoon();
     return tile;
   }
 
@@ -633,7 +635,21 @@ export class CallView {
     if (!tile) return;
     tile.destroy();
     this.tiles.delete(id);
-    this.relayout();
+    this._relayoutSoon();
+  }
+
+  /**
+   * {@link relayout} once the current task is done (coalesced): measuring the grid makes
+   * the engine lay the whole view out there and then, which for a new call view took
+   * WebKitGTK 165 ms that the join waited for before its first offer. At worst one frame
+   * shows the grid as it was.
+   */
+  _relayoutSoon() {
+    if (this._relayoutTimer) return;
+    this._relayoutTimer = setTimeout(() => {
+      this._relayoutTimer = 0;
+      if (this.el.isConnected) this.relayout();
+    }, 0);
   }
 
   /**
@@ -824,6 +840,8 @@ export class CallView {
   }
 
   destroy() {
+    clearTimeout(this._relayoutTimer);
+    this._relayoutTimer = 0;
     this._observer?.disconnect();
     window.removeEventListener('resize', this._resize);
     document.removeEventListener('keydown', this._onKey);
