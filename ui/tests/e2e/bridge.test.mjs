@@ -395,8 +395,12 @@ describe('a call with a page that has no WebRTC, through the bridge', { timeout:
     const lan = new URL(host.info.lan);
     // Every TCP connection to the LAN listener (the peer sockets; the bridge's socket is
     // on loopback and stays): a network drop.
-    execFileSync('ss', ['-K', 'dst', lan.hostname, 'dport', '=', `:${lan.port}`], { stdio: 'pipe' });
-    await wren.page.getByTestId('call-banner').getByText('Reconnecting').waitFor();
+    const killed = execFileSync('ss', ['-K', '-tn', 'dst', lan.hostname, 'dport', '=', `:${lan.port}`], { stdio: 'pipe' }).toString();
+    // Once seen (1 run in about 10): no "Reconnecting" on the bridged page within 45 s.
+    // Which sockets the drop ended says whether its signaling socket was among them.
+    await withDiagnosis(wren, `Wren sees the drop (sockets ended: ${killed.trim().split('\n').length - 1}\n${killed})`, () =>
+      wren.page.getByTestId('call-banner').getByText('Reconnecting').waitFor(),
+    );
     await wren.page.getByTestId('call-banner').waitFor({ state: 'hidden' });
     assert.equal(await selfId(wren), ids[0], 'same id after the resume');
     await waitInboundAdvances(ada, 'Wren', adaBefore);
