@@ -487,7 +487,7 @@ async function main() {
   console.log('');
   for (const r of rows) {
     console.log(`n=${r.n}:`);
-    if (r.sent) console.log(`  the window sends ${r.sent.width}x${r.sent.height} at ${r.sent.fps} fps (capture ${f(r.sent.captureMs, 1)} ms, encode ${f(r.sent.encodeMs, 1)} ms a frame, ${r.sent.dropped} dropped); tiles: ${r.gaps} frames after gaps, ${r.dropped} decoded frames replaced before painting`);
+    if (r.sent) console.log(`  the window sends ${r.sent.width}x${r.sent.height} at ${r.sent.fps} fps (capture ${f(r.sent.captureMs, 1)} ms, encode ${f(r.sent.encodeMs, 1)} ms a frame, self view ${f(r.sent.previewMs, 1)} ms a picture, ${r.sent.dropped} dropped); tiles: ${r.gaps} frames after gaps, ${r.dropped} decoded frames replaced before painting`);
     if (r.toChromium) console.log(`  latency samples: window → Chromium ${r.toChromium.n} (${r.toChromium.unstamped} frames without a readable stamp), Chromium → window ${r.toWindow?.n ?? 0} over ${r.toWindow?.tiles ?? 0} tiles`);
     /** @param {any} j */
     const jb = (j) => `held ${f(j.delay)} ms a frame (target ${f(j.target)}, minimum ${f(j.minimum)}), RTP jitter ${f(j.jitterMs)} ms, ${j.dropped} dropped, ${j.freezes} freezes, ${j.lost} packets lost, ${j.nacks} NACKs, ${j.plis} PLI/FIR, ${j.keyframes} keyframes, ${f(j.frameBytes)} bytes a frame, RTT ${f(j.rttMs)} ms${j.audio ? `; audio held ${f(j.audio.delay)} ms (target ${f(j.audio.target)}, minimum ${f(j.audio.minimum)}), RTP jitter ${f(j.audio.jitterMs)} ms, ${Math.round(j.audio.concealed * 1000) / 10}% concealed` : ''}`;

@@ -201,7 +201,7 @@ export class BridgeMedia {
     this._remoteQueue = { audio: { posted: 0, taken: 0, dropped: 0 }, video: { posted: 0, taken: 0, dropped: 0 } };
     /** When the worker counted `_remoteStats` (ms, the machine's clock): rates over two reports are exact. */
     this._remoteAt = 0;
-    /** @type {{encodeMs: number | null, dropped: number}} */
+    /** @type {{encodeMs: number | null, previewMs?: number | null, dropped: number}} */
     this._workerVideo = { encodeMs: null, dropped: 0 };
 
     /** @type {(() => void) | null} resumes the AudioContext on a click, while it waits for one */
@@ -422,7 +422,7 @@ export class BridgeMedia {
   /**
    * Figures for the UI and the benchmark.
    * `remote` is the worker's last report (once a second), counted at `remoteAt`.
-   * @returns {{sent: {video: {frames: number, keyframes: number, fps: number, width: number, height: number, encodeMs: number | null, captureMs: number | null, dropped: number}, audio: {frames: number}}, remote: RemoteStats[], remoteAt: number, droppedBeforeWorker: {audio: number, video: number}}}
+   * @returns {{sent: {video: {frames: number, keyframes: number, fps: number, width: number, height: number, encodeMs: number | null, previewMs: number | null, captureMs: number | null, dropped: number}, audio: {frames: number}}, remote: RemoteStats[], remoteAt: number, droppedBeforeWorker: {audio: number, video: number}}}
    */
   stats() {
     const v = this.sent.video;
@@ -435,6 +435,7 @@ export class BridgeMedia {
           width: v.width,
           height: v.height,
           encodeMs: this._workerVideo.encodeMs,
+          previewMs: this._workerVideo.previewMs ?? null,
           captureMs: this._captureN ? this._captureMsSum / this._captureN : null,
           dropped: this._workerVideo.dropped,
         },

@@ -12,6 +12,7 @@ import {
   readStamp,
   readStampAt,
   frameToRgba,
+  frameToRgbaHalf,
   scaleRgba,
   writeStampFrame,
   stampBlock,
@@ -194,6 +195,34 @@ test('frameToRgba: packed BGRA/RGBX swizzled, planar converted, unknown refused'
   assert.equal(frameToRgba(bgra, 'RGBX', [{ offset: 0, stride: 12 }], 2, 1, out), true);
   assert.deepEqual([...out], [10, 20, 30, 255, 40, 50, 60, 255]);
   assert.equal(frameToRgba(bgra, 'I444', [{ offset: 0, stride: 2 }], 2, 1, out), false);
+});
+
+test('frameToRgbaHalf: each pixel is the full conversion\'s top-left pixel of its 2x2 block, in every format', () => {
+  const w = 10;
+  const h = 6;
+  let seed = 7;
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) & 0xff;
+  // I420 with padded strides, NV12, and BGRA: the same random bytes laid out three ways.
+  const i420 = Uint8Array.from({ length: 12 * h + 2 * 6 * (h / 2) }, rand);
+  const il = [{ offset: 0, stride: 12 }, { offset: 12 * h, stride: 6 }, { offset: 12 * h + 6 * (h / 2), stride: 6 }];
+  const nv12 = Uint8Array.from({ length: w * h + w * (h / 2) }, rand);
+  const nl = [{ offset: 0, stride: w }, { offset: w * h, stride: w }];
+  const bgra = Uint8Array.from({ length: w * 4 * h }, rand);
+  const bl = [{ offset: 0, stride: w * 4 }];
+  for (const [format, src, layout] of /** @type {[string, Uint8Array, any][]} */ ([['I420', i420, il], ['NV12', nv12, nl], ['BGRA', bgra, bl]])) {
+    const full = new Uint8ClampedArray(w * h * 4);
+    const half = new Uint8ClampedArray((w / 2) * (h / 2) * 4);
+    assert.equal(frameToRgba(src, format, layout, w, h, full), true);
+    assert.equal(frameToRgbaHalf(src, format, layout, w, h, half), true);
+    for (let r = 0; r < h / 2; r++) {
+      for (let c = 0; c < w / 2; c++) {
+        const a = ((2 * r) * w + 2 * c) * 4;
+        const b = (r * (w / 2) + c) * 4;
+        assert.deepEqual([...half.subarray(b, b + 4)], [...full.subarray(a, a + 4)], `${format} at ${c},${r}`);
+      }
+    }
+  }
+  assert.equal(frameToRgbaHalf(bgra, 'I444', bl, w, h, new Uint8ClampedArray(60 * 4)), false);
 });
 
 test('scaleRgba: a whole factor averages its block, others take the nearest pixel', () => {
