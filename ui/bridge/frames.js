@@ -276,21 +276,7 @@ export function frameToRgbaHalf(src, format, layout, width, height, out) {
     }
     return true;
   }
-  const red = PACKED[format];
-  if (red === undefined) return false;
-  const blue = 2 - red;
-  const { offset, stride } = layout[0];
-  for (let row = 0; row < h; row++) {
-    let i = offset + 2 * row * stride;
-    let o = row * w * 4;
-    for (let col = 0; col < w; col++, i += 8, o += 4) {
-      out[o] = src[i + red];
-      out[o + 1] = src[i + 1];
-      out[o + 2] = src[i + blue];
-      out[o + 3] = 255;
-    }
-  }
-  return true;
+  return packedToRgba(src, format, layout[0], w, h, 2, out);
 }
 
 /** Formats whose single plane is 4 bytes a pixel, and where red sits in it. */
@@ -316,14 +302,29 @@ export function frameToRgba(src, format, layout, width, height, out) {
     nv12ToRgba(src, layout, width, height, out);
     return true;
   }
+  return packedToRgba(src, format, layout[0], width, height, 1, out);
+}
+
+/**
+ * A 4-bytes-a-pixel frame ({@link PACKED}) → RGBA, opaque, taking every `k`-th pixel of
+ * every `k`-th row (1: all of it; 2: half size).
+ * @param {Uint8Array} src
+ * @param {string} format
+ * @param {PlaneLayout} plane
+ * @param {number} w the size written
+ * @param {number} h
+ * @param {number} k
+ * @param {Uint8ClampedArray | Uint8Array} out w × h × 4 bytes
+ * @returns {boolean} false for a format it does not know
+ */
+function packedToRgba(src, format, plane, w, h, k, out) {
   const red = PACKED[format];
   if (red === undefined) return false;
   const blue = 2 - red;
-  const { offset, stride } = layout[0];
-  for (let y = 0; y < height; y++) {
-    let i = offset + y * stride;
-    let o = y * width * 4;
-    for (let x = 0; x < width; x++, i += 4, o += 4) {
+  for (let row = 0; row < h; row++) {
+    let i = plane.offset + k * row * plane.stride;
+    let o = row * w * 4;
+    for (let col = 0; col < w; col++, i += 4 * k, o += 4) {
       out[o] = src[i + red];
       out[o + 1] = src[i + 1];
       out[o + 2] = src[i + blue];

@@ -437,6 +437,15 @@ export async function inboundOf(name) {
   let rtt = 0;
   /** @type {any} */
   let audioJitter = null;
+  // What a jitter buffer (video or sound) says of how long it held what it played. In
+  // here: this function runs in the page.
+  const held = (/** @type {any} */ st) => ({
+    delay: st.jitterBufferDelay ?? 0,
+    target: st.jitterBufferTargetDelay ?? 0,
+    minimum: st.jitterBufferMinimumDelay ?? 0,
+    emitted: st.jitterBufferEmittedCount ?? 0,
+    jitter: st.jitter ?? 0,
+  });
   (await pc.getStats()).forEach((/** @type {any} */ st) => {
     if (st.type !== 'inbound-rtp') return;
     if (st.kind === 'video') {
@@ -444,13 +453,9 @@ export async function inboundOf(name) {
       width = st.frameWidth ?? width;
       height = st.frameHeight ?? height;
       jitter = {
-        delay: st.jitterBufferDelay ?? 0,
-        target: st.jitterBufferTargetDelay ?? 0,
-        minimum: st.jitterBufferMinimumDelay ?? 0,
-        emitted: st.jitterBufferEmittedCount ?? 0,
+        ...held(st),
         dropped: st.framesDropped ?? 0,
         freezes: st.freezeCount ?? 0,
-        jitter: st.jitter ?? 0,
         nacks: st.nackCount ?? 0,
         plis: st.pliCount ?? 0,
         firs: st.firCount ?? 0,
@@ -464,15 +469,7 @@ export async function inboundOf(name) {
     if (st.kind === 'audio') {
       energy += st.totalAudioEnergy ?? 0;
       audioPackets += st.packetsReceived ?? 0;
-      audioJitter = {
-        delay: st.jitterBufferDelay ?? 0,
-        target: st.jitterBufferTargetDelay ?? 0,
-        minimum: st.jitterBufferMinimumDelay ?? 0,
-        emitted: st.jitterBufferEmittedCount ?? 0,
-        concealed: st.concealedSamples ?? 0,
-        samples: st.totalSamplesReceived ?? 0,
-        jitter: st.jitter ?? 0,
-      };
+      audioJitter = { ...held(st), concealed: st.concealedSamples ?? 0, samples: st.totalSamplesReceived ?? 0 };
     }
     // The round trip Chromium knows for this connection (from the far end's RTCP reports
     // on what Chromium sends): its jitter buffer adds it once it has had to NACK.
