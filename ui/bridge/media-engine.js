@@ -601,6 +601,8 @@ export class BridgeMedia {
       this._stamp = stamp;
       this._post({ t: 'stamp', on: stamp }, [], 'video');
     }
+    // A captured track that ended without a replacement gives way to the self view's.
+    this._updateCapture();
     this._scheduleCapture();
   }
 

@@ -130,8 +130,8 @@ function configureVideo(w, h) {
 }
 
 /**
- * The person's own picture (the self tile): painted here from the camera frames the page
- * copies for the encoder, not by a playing `<video>`. In WebKitGTK a visible playing
+ * The person's own picture (the lobby's preview, then the self tile): painted here from
+ * the camera frames the page copies for the encoder, not by a playing `<video>`. In WebKitGTK a visible playing
  * `<video>` held the page's main thread for 100–340 ms several times a second, which
  * is the thread that carries every frame to and from the bridge (README, "The window in a
  * call").
@@ -153,7 +153,8 @@ const preview = {
 };
 
 /**
- * Paints a camera frame into the self tile's canvas, at the size it was taken.
+ * Paints a camera frame into the self view's canvas (at most {@link PREVIEW_FPS} a second,
+ * from 480 pixels wide at half size).
  * @param {Uint8Array} bytes
  * @param {string} format
  * @param {{offset: number, stride: number}[]} layout
