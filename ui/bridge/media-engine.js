@@ -557,13 +557,13 @@ export class BridgeMedia {
           .catch((e) => this.log('requestKeyframe failed', e?.message ?? e));
         break;
       case 'size': {
-        const t = m.key === 'preview' ? this._preview?.track : this._videoTracks.get(m.key);
+        const t = this._paintedTrack(m.key);
         if (m.key !== 'preview' && !t?.getSettings().width) this.mark(`decoded ${m.key}`);
         t?._frame(m.width, m.height, false);
         break;
       }
       case 'painted': {
-        const t = m.key === 'preview' ? this._preview?.track : this._videoTracks.get(m.key);
+        const t = this._paintedTrack(m.key);
         if (t) {
           const s = t.getSettings();
           t._frame(s.width ?? 0, s.height ?? 0, true);
@@ -588,6 +588,14 @@ export class BridgeMedia {
       default:
         break;
     }
+  }
+
+  /**
+   * @param {string} key the worker's name for a picture it paints
+   * @returns {BridgeVideoTrack | undefined} the self view's track, or a remote video's
+   */
+  _paintedTrack(key) {
+    return key === 'preview' ? this._preview?.track : this._videoTracks.get(key);
   }
 
   _fps() {

@@ -648,7 +648,7 @@ export class CallView {
     if (this._relayoutTimer) return;
     this._relayoutTimer = setTimeout(() => {
       this._relayoutTimer = 0;
-      if (this.el.isConnected) this.relayout();
+      this.relayout();
     }, 0);
   }
 

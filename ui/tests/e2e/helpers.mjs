@@ -433,7 +433,7 @@ export async function inboundOf(name) {
   let width = 0;
   let height = 0;
   /** @type {any} */
-  let jitter = null;
+  let videoJitter = null;
   let rtt = 0;
   /** @type {any} */
   let audioJitter = null;
@@ -452,7 +452,7 @@ export async function inboundOf(name) {
       frames += st.framesDecoded ?? 0;
       width = st.frameWidth ?? width;
       height = st.frameHeight ?? height;
-      jitter = {
+      videoJitter = {
         ...held(st),
         dropped: st.framesDropped ?? 0,
         freezes: st.freezeCount ?? 0,
@@ -463,7 +463,6 @@ export async function inboundOf(name) {
         received: st.framesReceived ?? 0,
         bytes: st.bytesReceived ?? 0,
         lost: st.packetsLost ?? 0,
-        rtt: 0,
       };
     }
     if (st.kind === 'audio') {
@@ -475,8 +474,7 @@ export async function inboundOf(name) {
     // on what Chromium sends): its jitter buffer adds it once it has had to NACK.
     if (st.type === 'remote-inbound-rtp' && st.kind === 'video') rtt = st.roundTripTime ?? rtt;
   });
-  if (jitter) jitter.rtt = rtt;
-  if (jitter) jitter.audio = audioJitter;
+  const jitter = videoJitter ? { ...videoJitter, rtt, audio: audioJitter } : null;
   return { frames, energy, audioPackets, width, height, playing: !!video && video.videoWidth > 0 && !video.paused, at: performance.now(), jitter };
 }
 
