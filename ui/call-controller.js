@@ -144,6 +144,7 @@ export class CallController {
       this.names.set(p.id, p.name);
       this.view?.announce(t('call.announce.joined', { name: p.name || t('call.guest') }));
     });
+    signaling.on('open', () => d.mark('signaling open'));
     signaling.on('signal', ({ from, data }) => d.mark(`in ${from} ${signalKind(data)}`));
     signaling.on('sent', ({ to, data }) => d.mark(`out ${to} ${signalKind(data)}`));
     signaling.on('ended', (why) => this._onEnded(why));

@@ -17,6 +17,7 @@
  *   is true after the first welcome of this client; `iceServers` [ext] the node's
  *   (its relay with this member's credentials), [] when it sent none
  * - `token`   the fresh resume token (store it to survive a reload)
+ * - `open`    a socket opened and `join` went out (diagnostics: the join's timeline)
  * - `peer-joined` `{id, name}`, `peer-left` `id`, `signal` `{from, data}`
  * - `sent` `{to, data}` — a signal we sent or queued (diagnostics)
  * - `warning` `{code, message}` — node errors that leave the socket open
@@ -149,6 +150,7 @@ export class SignalingClient extends Emitter {
     ws.onopen = () => {
       if (ws !== this.ws) return;
       opened = true;
+      this.emit('open');
       /** @type {Record<string, string>} */
       const join = { type: 'join', room: this.room, name: this.name };
       if (this.passcode) join.passcode = this.passcode;

@@ -1,10 +1,10 @@
 //! The WebRTC bridge beside the node, in this process (docs/BRIDGE.md): on Linux
 //! the window's WebKitGTK has no `RTCPeerConnection`, so the page runs its peer
 //! connections through the bridge, which does the WebRTC part natively. The same
-//! crates and the same steps as `lanmeet host --bridge` (crates/cli's
-//! `bridge_args.rs`); the core crate only hands the page the opaque
-//! `{url, secret}` (`NodeConfig::bridge`, `GET /api/bridge`) and stays free of
-//! webrtc.
+//! steps as `lanmeet host --bridge` (crates/cli's `bridge_args.rs`), shared in
+//! `Bridge::bind_loopback` and `Bridge::serve_node_pages`; the core crate only hands
+//! the page the opaque `{url, secret}` (`NodeConfig::bridge`, `GET /api/bridge`) and
+//! stays free of webrtc.
 //!
 //! Order: bind (the URL and secret go into the node's configuration), start the
 //! node, then [`PendingBridge::start`] with the node's loopback port (the only page
@@ -37,8 +37,7 @@ pub(crate) async fn bind(launch: &Launch) -> anyhow::Result<Option<PendingBridge
     }
     #[cfg(feature = "bridge")]
     {
-        let config = lanmeet_bridge::BridgeConfig::new(std::net::IpAddr::from([127, 0, 0, 1]));
-        let bridge = lanmeet_bridge::Bridge::bind(config).await?;
+        let bridge = lanmeet_bridge::Bridge::bind_loopback().await?;
         Ok(Some(PendingBridge { bridge }))
     }
     #[cfg(not(feature = "bridge"))]
@@ -68,18 +67,12 @@ impl PendingBridge {
     pub(crate) fn start(self, node: &Node, launch: &Launch) -> RunningBridge {
         #[cfg(feature = "bridge")]
         {
-            let mut bridge = self.bridge;
-            let peer_addr = peer_address(node, launch);
-            bridge.set_peer_addr(peer_addr);
-            bridge.bind_lan_addresses(node.lan_addresses());
-            let port = node.local_addr().port();
-            bridge.allow_origins(vec![
-                format!("http://127.0.0.1:{port}"),
-                format!("http://localhost:{port}"),
-            ]);
-            tracing::info!(url = %bridge.url(), %peer_addr, "WebRTC bridge for the window");
             RunningBridge {
-                handle: bridge.spawn(),
+                handle: self.bridge.serve_node_pages(
+                    node.local_addr().port(),
+                    peer_address(node, launch),
+                    node.lan_addresses(),
+                ),
             }
         }
         #[cfg(not(feature = "bridge"))]

@@ -9,7 +9,8 @@
 // Chromium people in it, settled (every page plays every other). Then
 //  1. the reference: an N-th Chromium page types the code and clicks Join; its own
 //     timeline (window.__lanmeetTimeline) gives Join → every remote tile playing;
-//     it leaves again;
+//     after the warm-up, C1's latency and jitter buffer for the reference's video over
+//     5 s (the Chromium → Chromium figures the window's are compared with); it leaves;
 //  2. the window: `lanmeet-desktop --name Desk INVITE` (through WebDriver; WebKit's
 //     mock camera and microphone; the bridge in-process) joins with no click; its
 //     timeline gives Join (the same `join-click` mark, made by the launch) → every
@@ -66,6 +67,8 @@ const opt = (name, dflt) => {
 const SIZES = opt('sizes', '2,4,8').split(',').map(Number).filter((n) => n >= 2 && n <= 8);
 const SECONDS = Number(opt('seconds', '10'));
 const WARMUP_S = Number(opt('warmup', '3'));
+/** Seconds the reference's own figures are taken over (before the window joins). */
+const REF_SECONDS = 5;
 /** How long a join may take before it is reported as not done (a hang guard). */
 const LIMIT_MS = Number(opt('limit', '90')) * 1000;
 const driver = process.env.WEBDRIVER_URL ?? 'http://127.0.0.1:4444';
@@ -329,6 +332,19 @@ async function measure(host, n) {
     r.refJoin = refDone ? joinToEveryone(refTl, n - 1)?.ms ?? null : null;
     r.refSteps = formatJoinSteps(refTl);
     if (!refDone) r.notes.push(`the Chromium reference did not show everyone within ${LIMIT_MS / 1000} s`);
+    else {
+      // The same figures for the reference's video as C1 receives it, over a shorter
+      // window: what Chromium → Chromium gives on this machine now, to compare the
+      // window's with (the latency target is met or missed against this, too).
+      await sleep(WARMUP_S * 1000);
+      const c1 = people[0].page;
+      const timing = await c1.evaluate(startLatency, 'Ref');
+      const j0 = await c1.evaluate(inboundOf, 'Ref');
+      await sleep(REF_SECONDS * 1000);
+      r.refJitter = jitterOver(j0?.jitter, (await c1.evaluate(inboundOf, 'Ref'))?.jitter);
+      const samples = timing ? (await c1.evaluate(stopLatency))?.samples ?? [] : [];
+      r.refLatency = { p50: quantile(samples, 0.5), p95: quantile(samples, 0.95), n: samples.length };
+    }
     await ref.context.close();
     for (const p of people) {
       await p.page
@@ -492,6 +508,7 @@ async function main() {
     /** @param {any} j */
     const jb = (j) => `held ${f(j.delay)} ms a frame (target ${f(j.target)}, minimum ${f(j.minimum)}), RTP jitter ${f(j.jitterMs)} ms, ${j.dropped} dropped, ${j.freezes} freezes, ${j.lost} packets lost, ${j.nacks} NACKs, ${j.plis} PLI/FIR, ${j.keyframes} keyframes, ${f(j.frameBytes)} bytes a frame, RTT ${f(j.rttMs)} ms${j.audio ? `; audio held ${f(j.audio.delay)} ms (target ${f(j.audio.target)}, minimum ${f(j.audio.minimum)}), RTP jitter ${f(j.audio.jitterMs)} ms, ${Math.round(j.audio.concealed * 1000) / 10}% concealed` : ''}`;
     if (r.jitter) console.log(`  Chromium's jitter buffer (on C1): the window's video ${jb(r.jitter)}${r.jitterRef ? `; a Chromium page's video ${jb(r.jitterRef)}` : ''}`);
+    if (r.refLatency) console.log(`  the reference, Chromium → Chromium (C1 receiving Ref, ${REF_SECONDS} s before the window joined): latency p50 ${f(r.refLatency.p50)} / p95 ${f(r.refLatency.p95)} ms (${r.refLatency.n} samples)${r.refJitter ? `; its video ${jb(r.refJitter)}` : ''}`);
     if (r.launchToJoin !== undefined) console.log(`  launch → Join in the window: ${f(r.launchToJoin)} ms`);
     if (r.winSteps) console.log(`  window's join, ms after Join: ${r.winSteps}`);
     if (r.winRequests) console.log(`  window's bridge requests, ms after Join + round trip: ${r.winRequests}`);

@@ -19,6 +19,7 @@ const STEPS = [
   ['bridge', /^bridge session$/],
   ['media', /^media ready$/],
   ['connect', /^connect$/],
+  ['socket open', /^signaling open$/],
   ['welcome', /^welcome /],
   ['out offer', /^out \S+ offer$/],
   ['in offer', /^in \S+ offer$/],

@@ -208,6 +208,33 @@ impl Bridge {
         }
     }
 
+    /// A bridge for a node's own pages on this machine (what `lanmeet host --bridge` and
+    /// the desktop app both run): listener and peers on loopback until
+    /// [`Bridge::serve_node_pages`] says where peers bind.
+    pub async fn bind_loopback() -> Result<Bridge, BridgeError> {
+        Bridge::bind(BridgeConfig::new(IpAddr::V4(Ipv4Addr::LOCALHOST))).await
+    }
+
+    /// Starts serving the pages of the node whose loopback UI listens on `ui_port`: the
+    /// only origins let in are `http://127.0.0.1:PORT` and `http://localhost:PORT` (a page
+    /// of any other site on this machine is refused). Peers bind `peer_addr` first and
+    /// every address `lan` gives when each connection is made.
+    pub fn serve_node_pages(
+        mut self,
+        ui_port: u16,
+        peer_addr: IpAddr,
+        lan: impl Fn() -> Vec<IpAddr> + Send + Sync + 'static,
+    ) -> BridgeHandle {
+        self.set_peer_addr(peer_addr);
+        self.bind_lan_addresses(lan);
+        self.allow_origins(vec![
+            format!("http://127.0.0.1:{ui_port}"),
+            format!("http://localhost:{ui_port}"),
+        ]);
+        info!(url = %self.url(), %peer_addr, "WebRTC bridge for the node's pages");
+        self.spawn()
+    }
+
     /// Starts serving; the handle stops it.
     pub fn spawn(self) -> BridgeHandle {
         let cancel = CancellationToken::new();

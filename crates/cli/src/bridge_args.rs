@@ -35,8 +35,7 @@ impl BridgeArgs {
         }
         #[cfg(feature = "bridge")]
         {
-            let config = lanmeet_bridge::BridgeConfig::new(std::net::IpAddr::from([127, 0, 0, 1]));
-            let bridge = lanmeet_bridge::Bridge::bind(config).await?;
+            let bridge = lanmeet_bridge::Bridge::bind_loopback().await?;
             Ok(Some(PendingBridge { bridge }))
         }
         #[cfg(not(feature = "bridge"))]
@@ -63,19 +62,14 @@ impl PendingBridge {
     pub(crate) fn start(self, node: &Node, room_ws: &str) -> RunningBridge {
         #[cfg(feature = "bridge")]
         {
-            let mut bridge = self.bridge;
-            if let Some(addr) = peer_address_towards(room_ws) {
-                bridge.set_peer_addr(addr);
-            }
-            bridge.bind_lan_addresses(node.lan_addresses());
-            let port = node.local_addr().port();
-            bridge.allow_origins(vec![
-                format!("http://127.0.0.1:{port}"),
-                format!("http://localhost:{port}"),
-            ]);
-            tracing::info!(url = %bridge.url(), "WebRTC bridge for this node's pages");
+            let peer_addr = lanmeet_native_peer::route::local_address_towards(room_ws)
+                .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
             RunningBridge {
-                handle: bridge.spawn(),
+                handle: self.bridge.serve_node_pages(
+                    node.local_addr().port(),
+                    peer_addr,
+                    node.lan_addresses(),
+                ),
             }
         }
         #[cfg(not(feature = "bridge"))]
@@ -84,11 +78,6 @@ impl PendingBridge {
             RunningBridge {}
         }
     }
-}
-
-#[cfg(feature = "bridge")]
-fn peer_address_towards(ws: &str) -> Option<std::net::IpAddr> {
-    lanmeet_native_peer::route::local_address_towards(ws)
 }
 
 impl RunningBridge {
