@@ -526,6 +526,7 @@ export class Peer extends Emitter {
         // remote (checks that arrived before the candidate's signal) shows its
         // real type (relay) only once that candidate is signaled.
         for (const ms of [0, 2000, 6000]) this._timers.setTimeout(() => this._readRoute(pc), ms);
+        this._watchRoute(pc);
         break;
       case 'disconnected':
         this._setState('reconnecting');
@@ -643,6 +644,20 @@ export class Peer extends Emitter {
       .catch((err) => this._log(`getStats for ${this.id} failed`, err));
   }
 
+  /**
+   * Reads the route again whenever ICE moves to another pair (a pair that stopped
+   * answering under load gives way to the relay, and back): the three readings after
+   * `connected` alone would leave the tile saying what is no longer true. Where the
+   * browser has `RTCIceTransport` (the bridge's shim has not), once per connection.
+   * @param {any} pc
+   */
+  _watchRoute(pc) {
+    const ice = pc.getSenders?.()[0]?.transport?.iceTransport ?? pc.sctp?.transport?.iceTransport;
+    if (!ice || typeof ice.addEventListener !== 'function' || routeWatched.has(pc)) return;
+    routeWatched.add(pc);
+    ice.addEventListener('selectedcandidatepairchange', () => this._readRoute(pc));
+  }
+
   /** @param {PeerState} state */
   _setState(state) {
     if (this.state === state) return;
@@ -650,6 +665,9 @@ export class Peer extends Emitter {
     this.emit('state', state);
   }
 }
+
+/** Connections whose ICE transport {@link Peer#_watchRoute} listens to already. */
+const routeWatched = new WeakSet();
 
 /** @param {boolean} initiator */
 function freshNegotiation(initiator) {

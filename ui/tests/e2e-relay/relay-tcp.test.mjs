@@ -121,10 +121,14 @@ describe('two guests who reach the host only over TCP for its relay', { timeout:
       const pairs = await selectedPairs(p);
       const turnTcp = pairs.flatMap((x) => x.urls).filter((u) => /^turn:[^?]+:\d+\?transport=tcp$/.test(u));
       assert.ok(turnTcp.some((u) => u.endsWith(`:${RELAY_PORT}?transport=tcp`)), `welcome offers TURN over TCP to the relay: ${JSON.stringify(pairs)}`);
-      // Not the pair with the host (its address is the host's: direct).
+      // The guests' pair is relayed (its tile said so above, and nothing else joins
+      // them). The pair with the host was direct when its tile was read; ICE may still
+      // move it to a relay candidate later if its direct pair stops answering for a
+      // while (seen once on a loaded 2-core CI machine: Cy's pair with the host on the
+      // host's relay candidate), which is the relay doing its job, so it is not counted.
       const relayed = pairs.filter((x) => x.local?.type === 'relay' || x.remote?.type === 'relay');
-      assert.equal(relayed.length, 1, `one relayed pair on ${p.name}'s page: ${JSON.stringify(pairs)}`);
-      guestsPairs.push(relayed[0]);
+      assert.ok(relayed.length >= 1, `a relayed pair on ${p.name}'s page: ${JSON.stringify(pairs)}`);
+      guestsPairs.push(...relayed);
     }
     // Every relay candidate a guest uses was allocated over TCP (UDP to the relay is
     // dropped): at least one end of the pair is this page's own relay candidate.
