@@ -150,13 +150,13 @@ export class SignalingClient extends Emitter {
     ws.onopen = () => {
       if (ws !== this.ws) return;
       opened = true;
-      this.emit('open');
       /** @type {Record<string, string>} */
       const join = { type: 'join', room: this.room, name: this.name };
       if (this.passcode) join.passcode = this.passcode;
       if (this.token) join.resume = this.token;
       this._sendFrame(join);
       this._armSocketTimer(this.welcomeTimeoutMs, () => ws.close());
+      this.emit('open');
     };
     ws.onmessage = (/** @type {{data: any}} */ ev) => {
       if (ws !== this.ws) return;

@@ -383,3 +383,36 @@ test("routeOf reads the selected candidate pair: relayed when either end is a re
   assert.equal(routeOf(firefox), 'relay');
   assert.equal(routeOf(undefined), null);
 });
+
+test('the route is read again when ICE moves to another pair', async () => {
+  const relay = new Relay();
+  // Timers that never fire: the three readings after `connected` do not happen here,
+  // so any route seen comes from the ICE transport's event.
+  const still = { setTimeout: () => 0, clearTimeout: () => {} };
+  const b = makePeer(relay, 'b', 'a', { timers: still });
+  makePeer(relay, 'a', 'b');
+  b.start();
+  const pc = b.pc;
+  const ice = new EventTarget();
+  /** @type {'host' | 'relay'} */
+  let remote = 'relay';
+  pc.sctp = { transport: { iceTransport: ice } };
+  pc.getStats = async () =>
+    new Map([
+      ['T', { id: 'T', type: 'transport', selectedCandidatePairId: 'P' }],
+      ['P', { id: 'P', type: 'candidate-pair', localCandidateId: 'L', remoteCandidateId: 'R' }],
+      ['L', { id: 'L', type: 'local-candidate', candidateType: 'host' }],
+      ['R', { id: 'R', type: 'remote-candidate', candidateType: remote }],
+    ]);
+  /** @type {string[]} */
+  const routes = [];
+  b.on('route', (r) => routes.push(r));
+  await until(() => b.state === 'connected');
+  assert.equal(b.route, null, 'no reading yet');
+  ice.dispatchEvent(new Event('selectedcandidatepairchange'));
+  await until(() => b.route === 'relay');
+  remote = 'host';
+  ice.dispatchEvent(new Event('selectedcandidatepairchange'));
+  await until(() => b.route === 'direct');
+  assert.deepEqual(routes, ['relay', 'direct']);
+});
