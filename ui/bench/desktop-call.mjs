@@ -228,7 +228,18 @@ function audioJitterOver(a, b) {
   const ms = perEmitted(a, b);
   if (!ms) return null;
   const samples = b.samples - a.samples;
-  return { delay: ms('delay'), target: ms('target'), minimum: ms('minimum'), concealed: samples > 0 ? (b.concealed - a.concealed) / samples : 0, jitterMs: b.jitter * 1000 };
+  const share = (/** @type {string} */ k) => (samples > 0 ? (b[k] - a[k]) / samples : 0);
+  const seconds = (b.at - a.at) / 1000;
+  return {
+    delay: ms('delay'),
+    target: ms('target'),
+    minimum: ms('minimum'),
+    concealed: share('concealed'),
+    inserted: share('inserted'),
+    removed: share('removed'),
+    packetsPerS: seconds > 0 ? (b.packets - a.packets) / seconds : 0,
+    jitterMs: b.jitter * 1000,
+  };
 }
 
 /**
@@ -393,12 +404,15 @@ async function measure(host, n) {
     const other = people[1]?.name;
     const ref0 = other ? await people[0].page.evaluate(inboundOf, other) : null;
     const w0 = await exec('return globalThis.__lanmeetBridgeMedia?.stats() ?? null;');
+    const w0At = Date.now();
     const cpuApp = startCpu(app ? [app] : []);
     const cpuChromium = startCpu([chromiumPid]);
     await sleep(SECONDS * 1000);
     const appCpu = cpuApp.stop();
     const chromiumCpu = cpuChromium.stop();
     const w1 = await exec('return globalThis.__lanmeetBridgeMedia?.stats() ?? null;');
+    // 20 ms sound frames the window's worklet and encoder gave the bridge, per second.
+    if (w0?.sent?.audio && w1?.sent?.audio) r.soundFps = ((w1.sent.audio.frames - w0.sent.audio.frames) * 1000) / (Date.now() - w0At);
     const in1 = await Promise.all(people.map((p) => p.page.evaluate(inboundOf, 'Desk')));
     r.jitter = jitterOver(in0[0]?.jitter, in1[0]?.jitter);
     r.jitterRef = other ? jitterOver(ref0?.jitter, (await people[0].page.evaluate(inboundOf, other))?.jitter) : null;
@@ -503,10 +517,11 @@ async function main() {
   console.log('');
   for (const r of rows) {
     console.log(`n=${r.n}:`);
-    if (r.sent) console.log(`  the window sends ${r.sent.width}x${r.sent.height} at ${r.sent.fps} fps (capture ${f(r.sent.captureMs, 1)} ms, encode ${f(r.sent.encodeMs, 1)} ms a frame, self view ${f(r.sent.previewMs, 1)} ms a picture, ${r.sent.dropped} dropped); tiles: ${r.gaps} frames after gaps, ${r.dropped} decoded frames replaced before painting`);
+    if (r.sent) console.log(`  the window sends ${r.sent.width}x${r.sent.height} at ${r.sent.fps} fps (capture ${f(r.sent.captureMs, 1)} ms, encode ${f(r.sent.encodeMs, 1)} ms a frame, self view ${f(r.sent.previewMs, 1)} ms a picture, ${r.sent.dropped} dropped; sound ${f(r.soundFps, 1)} frames/s of 20 ms); tiles: ${r.gaps} frames after gaps, ${r.dropped} decoded frames replaced before painting`);
     if (r.toChromium) console.log(`  latency samples: window → Chromium ${r.toChromium.n} (${r.toChromium.unstamped} frames without a readable stamp), Chromium → window ${r.toWindow?.n ?? 0} over ${r.toWindow?.tiles ?? 0} tiles`);
+    const pct = (/** @type {number} */ x) => Math.round(x * 1000) / 10;
     /** @param {any} j */
-    const jb = (j) => `held ${f(j.delay)} ms a frame (target ${f(j.target)}, minimum ${f(j.minimum)}), RTP jitter ${f(j.jitterMs)} ms, ${j.dropped} dropped, ${j.freezes} freezes, ${j.lost} packets lost, ${j.nacks} NACKs, ${j.plis} PLI/FIR, ${j.keyframes} keyframes, ${f(j.frameBytes)} bytes a frame, RTT ${f(j.rttMs)} ms${j.audio ? `; audio held ${f(j.audio.delay)} ms (target ${f(j.audio.target)}, minimum ${f(j.audio.minimum)}), RTP jitter ${f(j.audio.jitterMs)} ms, ${Math.round(j.audio.concealed * 1000) / 10}% concealed` : ''}`;
+    const jb = (j) => `held ${f(j.delay)} ms a frame (target ${f(j.target)}, minimum ${f(j.minimum)}), RTP jitter ${f(j.jitterMs)} ms, ${j.dropped} dropped, ${j.freezes} freezes, ${j.lost} packets lost, ${j.nacks} NACKs, ${j.plis} PLI/FIR, ${j.keyframes} keyframes, ${f(j.frameBytes)} bytes a frame, RTT ${f(j.rttMs)} ms${j.audio ? `; audio held ${f(j.audio.delay)} ms (target ${f(j.audio.target)}, minimum ${f(j.audio.minimum)}), RTP jitter ${f(j.audio.jitterMs)} ms, ${Math.round(j.audio.concealed * 1000) / 10}% concealed, ${f(j.audio.packetsPerS, 1)} packets/s, ${pct(j.audio.inserted)}% stretched, ${pct(j.audio.removed)}% shrunk` : ''}`;
     if (r.jitter) console.log(`  Chromium's jitter buffer (on C1): the window's video ${jb(r.jitter)}${r.jitterRef ? `; a Chromium page's video ${jb(r.jitterRef)}` : ''}`);
     if (r.refLatency) console.log(`  the reference, Chromium → Chromium (C1 receiving Ref, ${REF_SECONDS} s before the window joined): latency p50 ${f(r.refLatency.p50)} / p95 ${f(r.refLatency.p95)} ms (${r.refLatency.n} samples)${r.refJitter ? `; its video ${jb(r.refJitter)}` : ''}`);
     if (r.launchToJoin !== undefined) console.log(`  launch → Join in the window: ${f(r.launchToJoin)} ms`);

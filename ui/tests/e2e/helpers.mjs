@@ -405,7 +405,8 @@ export function recordPeerConnections() {
 /**
  * @typedef {{delay: number, target: number, minimum: number, emitted: number, dropped: number, freezes: number, jitter: number,
  *   nacks: number, plis: number, firs: number, keyframes: number, received: number, bytes: number, lost: number, rtt: number,
- *   audio: {delay: number, target: number, minimum: number, emitted: number, concealed: number, samples: number, jitter: number} | null}} JitterFigures
+ *   audio: {delay: number, target: number, minimum: number, emitted: number, concealed: number, samples: number, jitter: number,
+ *     packets: number, inserted: number, removed: number, at: number} | null}} JitterFigures
  */
 
 /**
@@ -447,6 +448,9 @@ export async function inboundOf(name) {
     jitter: st.jitter ?? 0,
   });
   (await pc.getStats()).forEach((/** @type {any} */ st) => {
+    // The round trip Chromium knows for this connection (from the far end's RTCP reports
+    // on what Chromium sends): its jitter buffer adds it once it has had to NACK.
+    if (st.type === 'remote-inbound-rtp' && st.kind === 'video') rtt = st.roundTripTime ?? rtt;
     if (st.type !== 'inbound-rtp') return;
     if (st.kind === 'video') {
       frames += st.framesDecoded ?? 0;
@@ -468,11 +472,18 @@ export async function inboundOf(name) {
     if (st.kind === 'audio') {
       energy += st.totalAudioEnergy ?? 0;
       audioPackets += st.packetsReceived ?? 0;
-      audioJitter = { ...held(st), concealed: st.concealedSamples ?? 0, samples: st.totalSamplesReceived ?? 0 };
+      // Packets and the samples NetEq added (slowing down) or removed (speeding up): a
+      // sender whose sound clock runs slow or fast against the wall shows as one of them.
+      audioJitter = {
+        ...held(st),
+        concealed: st.concealedSamples ?? 0,
+        samples: st.totalSamplesReceived ?? 0,
+        packets: st.packetsReceived ?? 0,
+        inserted: st.insertedSamplesForDeceleration ?? 0,
+        removed: st.removedSamplesForAcceleration ?? 0,
+        at: performance.now(),
+      };
     }
-    // The round trip Chromium knows for this connection (from the far end's RTCP reports
-    // on what Chromium sends): its jitter buffer adds it once it has had to NACK.
-    if (st.type === 'remote-inbound-rtp' && st.kind === 'video') rtt = st.roundTripTime ?? rtt;
   });
   const jitter = videoJitter ? { ...videoJitter, rtt, audio: audioJitter } : null;
   return { frames, energy, audioPackets, width, height, playing: !!video && video.videoWidth > 0 && !video.paused, at: performance.now(), jitter };
