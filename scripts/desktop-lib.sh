@@ -125,7 +125,7 @@ desktop_app_env() {
     XDG_DATA_HOME="$DESKTOP_TMP/home/.local/share" XDG_CACHE_HOME="$DESKTOP_TMP/home/.cache" \
     XDG_RUNTIME_DIR="$DESKTOP_TMP/home/run" DISPLAY="$DISPLAY" \
     PATH="$DESKTOP_TMP/bin:$PATH" BROWSER="$DESKTOP_TMP/bin/xdg-open" \
-    NO_AT_BRIDGE=1 LANMEET_MOCK_MEDIA=1
+    NO_AT_BRIDGE=1 ${LANMEET_BENCH_MEDIA_ENV:-LANMEET_MOCK_MEDIA=1}
 }
 
 # Waits (bounded) until PID has exited; returns 0 if it did.

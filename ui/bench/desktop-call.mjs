@@ -32,7 +32,13 @@
 //       with the busiest threads.
 // Both ends read one machine's clock (performance.timeOrigin + now).
 //
-//   node ui/bench/desktop-call.mjs [--sizes 2,4,8] [--seconds 10] [--warmup 3]
+//   node ui/bench/desktop-call.mjs [--sizes 2,4,8] [--seconds 10] [--warmup 3] [--no-sound]
+//
+// --no-sound: the window sends no sound (its video alone), so Chromium has no sound to
+// keep the window's video in step with: what the video path costs by itself.
+// LANMEET_BENCH_MEDIA_ENV (read by scripts/desktop-bench-call) replaces the window's
+// LANMEET_MOCK_MEDIA=1, e.g. `LANMEET_MOCK_MEDIA=0 PULSE_SERVER=unix:/path` for a
+// PulseAudio microphone (the window then has no camera: its sound alone is measured).
 
 import { execFile } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
@@ -71,6 +77,7 @@ const WARMUP_S = Number(opt('warmup', '3'));
 const REF_SECONDS = 5;
 /** How long a join may take before it is reported as not done (a hang guard). */
 const LIMIT_MS = Number(opt('limit', '90')) * 1000;
+const NO_SOUND = argv.includes('--no-sound');
 const driver = process.env.WEBDRIVER_URL ?? 'http://127.0.0.1:4444';
 const appBin = process.env.LANMEET_DESKTOP_BIN ?? '';
 const x11 = join(REPO, 'scripts/desktop-x11');
@@ -367,7 +374,7 @@ async function measure(host, n) {
     // 2. The window.
     const launched = Date.now();
     await driverClient.start(appBin, ['--name', 'Desk', invite]);
-    await until(() => exec('globalThis.__lanmeetBenchStamp = true; return true;'), 10_000);
+    await until(() => exec(`globalThis.__lanmeetBenchStamp = true; globalThis.__lanmeetBenchNoSound = ${NO_SOUND}; return true;`), 10_000);
     app = appPid();
     const joined = await until(async () => {
       const { tl, origin } = await exec('return { tl: window.__lanmeetTimeline ?? [], origin: performance.timeOrigin };');
@@ -415,6 +422,8 @@ async function measure(host, n) {
     if (w0?.sent?.audio && w1?.sent?.audio) r.soundFps = ((w1.sent.audio.frames - w0.sent.audio.frames) * 1000) / (Date.now() - w0At);
     const in1 = await Promise.all(people.map((p) => p.page.evaluate(inboundOf, 'Desk')));
     r.jitter = jitterOver(in0[0]?.jitter, in1[0]?.jitter);
+    // A window without a camera (a real microphone, LANMEET_BENCH_MEDIA_ENV): its sound alone.
+    if (!r.jitter) r.soundOnly = audioJitterOver(in0[0]?.jitter?.audio, in1[0]?.jitter?.audio);
     r.jitterRef = other ? jitterOver(ref0?.jitter, (await people[0].page.evaluate(inboundOf, other))?.jitter) : null;
     const lat = await Promise.all(people.map((p, i) => (started[i] ? p.page.evaluate(stopLatency) : null)));
 
@@ -520,9 +529,11 @@ async function main() {
     if (r.sent) console.log(`  the window sends ${r.sent.width}x${r.sent.height} at ${r.sent.fps} fps (capture ${f(r.sent.captureMs, 1)} ms, encode ${f(r.sent.encodeMs, 1)} ms a frame, self view ${f(r.sent.previewMs, 1)} ms a picture, ${r.sent.dropped} dropped; sound ${f(r.soundFps, 1)} frames/s of 20 ms); tiles: ${r.gaps} frames after gaps, ${r.dropped} decoded frames replaced before painting`);
     if (r.toChromium) console.log(`  latency samples: window → Chromium ${r.toChromium.n} (${r.toChromium.unstamped} frames without a readable stamp), Chromium → window ${r.toWindow?.n ?? 0} over ${r.toWindow?.tiles ?? 0} tiles`);
     const pct = (/** @type {number} */ x) => Math.round(x * 1000) / 10;
+    const sound = (/** @type {any} */ a) => `held ${f(a.delay)} ms (target ${f(a.target)}, minimum ${f(a.minimum)}), RTP jitter ${f(a.jitterMs)} ms, ${pct(a.concealed)}% concealed, ${f(a.packetsPerS, 1)} packets/s, ${pct(a.inserted)}% stretched, ${pct(a.removed)}% shrunk`;
     /** @param {any} j */
-    const jb = (j) => `held ${f(j.delay)} ms a frame (target ${f(j.target)}, minimum ${f(j.minimum)}), RTP jitter ${f(j.jitterMs)} ms, ${j.dropped} dropped, ${j.freezes} freezes, ${j.lost} packets lost, ${j.nacks} NACKs, ${j.plis} PLI/FIR, ${j.keyframes} keyframes, ${f(j.frameBytes)} bytes a frame, RTT ${f(j.rttMs)} ms${j.audio ? `; audio held ${f(j.audio.delay)} ms (target ${f(j.audio.target)}, minimum ${f(j.audio.minimum)}), RTP jitter ${f(j.audio.jitterMs)} ms, ${Math.round(j.audio.concealed * 1000) / 10}% concealed, ${f(j.audio.packetsPerS, 1)} packets/s, ${pct(j.audio.inserted)}% stretched, ${pct(j.audio.removed)}% shrunk` : ''}`;
+    const jb = (j) => `held ${f(j.delay)} ms a frame (target ${f(j.target)}, minimum ${f(j.minimum)}), RTP jitter ${f(j.jitterMs)} ms, ${j.dropped} dropped, ${j.freezes} freezes, ${j.lost} packets lost, ${j.nacks} NACKs, ${j.plis} PLI/FIR, ${j.keyframes} keyframes, ${f(j.frameBytes)} bytes a frame, RTT ${f(j.rttMs)} ms${j.audio ? `; audio ${sound(j.audio)}` : ''}`;
     if (r.jitter) console.log(`  Chromium's jitter buffer (on C1): the window's video ${jb(r.jitter)}${r.jitterRef ? `; a Chromium page's video ${jb(r.jitterRef)}` : ''}`);
+    if (r.soundOnly) console.log(`  Chromium's jitter buffer (on C1): the window's sound (no video from it) ${sound(r.soundOnly)}`);
     if (r.refLatency) console.log(`  the reference, Chromium → Chromium (C1 receiving Ref, ${REF_SECONDS} s before the window joined): latency p50 ${f(r.refLatency.p50)} / p95 ${f(r.refLatency.p95)} ms (${r.refLatency.n} samples)${r.refJitter ? `; its video ${jb(r.refJitter)}` : ''}`);
     if (r.launchToJoin !== undefined) console.log(`  launch → Join in the window: ${f(r.launchToJoin)} ms`);
     if (r.winSteps) console.log(`  window's join, ms after Join: ${r.winSteps}`);

@@ -422,11 +422,14 @@ export function recordPeerConnections() {
  */
 export async function inboundOf(name) {
   const tile = [...document.querySelectorAll('[data-testid=tile][data-self=false]')].find((t) => /** @type {HTMLElement} */ (t).dataset.name === name);
-  const video = /** @type {HTMLVideoElement | null | undefined} */ (tile?.querySelector('video'));
+  if (!tile) return null;
+  const video = /** @type {HTMLVideoElement | null | undefined} */ (tile.querySelector('video'));
   const track = /** @type {MediaStream | null | undefined} */ (video?.srcObject)?.getVideoTracks?.()[0];
-  if (!track) return null;
   const pcs = /** @type {RTCPeerConnection[]} */ (/** @type {any} */ (window).__pcs ?? []);
-  const pc = pcs.find((p) => p.getReceivers().some((r) => r.track === track));
+  // A person who sends no video (no camera): the page's one connected connection, if
+  // it has only one (a call of two).
+  const live = pcs.filter((p) => p.connectionState === 'connected');
+  const pc = track ? pcs.find((p) => p.getReceivers().some((r) => r.track === track)) : live.length === 1 ? live[0] : null;
   if (!pc) return null;
   let frames = 0;
   let energy = 0;
@@ -485,7 +488,7 @@ export async function inboundOf(name) {
       };
     }
   });
-  const jitter = videoJitter ? { ...videoJitter, rtt, audio: audioJitter } : null;
+  const jitter = videoJitter ? { ...videoJitter, rtt, audio: audioJitter } : audioJitter ? { audio: audioJitter } : null;
   return { frames, energy, audioPackets, width, height, playing: !!video && video.videoWidth > 0 && !video.paused, at: performance.now(), jitter };
 }
 
