@@ -277,6 +277,14 @@ function quantile(xs, q) {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))];
 }
 
+/**
+ * The median and 95th percentile of latency samples, and how many there were.
+ * @param {number[]} samples
+ */
+function spread(samples) {
+  return { p50: quantile(samples, 0.5), p95: quantile(samples, 0.95), n: samples.length };
+}
+
 /** The app's process: lanmeet-desktop in this network namespace. */
 function appPid() {
   const ns = readlinkSync('/proc/self/ns/net');
@@ -361,7 +369,7 @@ async function measure(host, n) {
       await sleep(REF_SECONDS * 1000);
       r.refJitter = jitterOver(j0?.jitter, (await c1.evaluate(inboundOf, 'Ref'))?.jitter);
       const samples = timing ? (await c1.evaluate(stopLatency))?.samples ?? [] : [];
-      r.refLatency = { p50: quantile(samples, 0.5), p95: quantile(samples, 0.95), n: samples.length };
+      r.refLatency = spread(samples);
     }
     await ref.context.close();
     for (const p of people) {
@@ -437,7 +445,7 @@ async function measure(host, n) {
     r.decodedFps = decodedFps;
     r.decodedSize = in1.find((v) => v?.width) ? `${in1.find((v) => v?.width)?.width}x${in1.find((v) => v?.width)?.height}` : '—';
     const samples = lat.flatMap((l) => l?.samples ?? []);
-    r.toChromium = { p50: quantile(samples, 0.5), p95: quantile(samples, 0.95), n: samples.length, unstamped: lat.reduce((s, l) => s + (l?.unstamped ?? 0), 0) };
+    r.toChromium = { ...spread(samples), unstamped: lat.reduce((s, l) => s + (l?.unstamped ?? 0), 0) };
 
     // Painted in the window.
     if (w0 && w1) {

@@ -201,8 +201,8 @@ export class BridgeMedia {
     this._remoteQueue = { audio: { posted: 0, taken: 0, dropped: 0 }, video: { posted: 0, taken: 0, dropped: 0 } };
     /** When the worker counted `_remoteStats` (ms, the machine's clock): rates over two reports are exact. */
     this._remoteAt = 0;
-    /** @type {{encodeMs: number | null, previewMs?: number | null, dropped: number}} */
-    this._workerVideo = { encodeMs: null, dropped: 0 };
+    /** @type {{encodeMs: number | null, previewMs: number | null, dropped: number}} */
+    this._workerVideo = { encodeMs: null, previewMs: null, dropped: 0 };
 
     /** @type {(() => void) | null} resumes the AudioContext on a click, while it waits for one */
     this._gesture = null;
@@ -435,7 +435,7 @@ export class BridgeMedia {
           width: v.width,
           height: v.height,
           encodeMs: this._workerVideo.encodeMs,
-          previewMs: this._workerVideo.previewMs ?? null,
+          previewMs: this._workerVideo.previewMs,
           captureMs: this._captureN ? this._captureMsSum / this._captureN : null,
           dropped: this._workerVideo.dropped,
         },

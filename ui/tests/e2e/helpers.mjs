@@ -428,8 +428,11 @@ export async function inboundOf(name) {
   const pcs = /** @type {RTCPeerConnection[]} */ (/** @type {any} */ (window).__pcs ?? []);
   // A person who sends no video (no camera): the page's one connected connection, if
   // it has only one (a call of two).
-  const live = pcs.filter((p) => p.connectionState === 'connected');
-  const pc = track ? pcs.find((p) => p.getReceivers().some((r) => r.track === track)) : live.length === 1 ? live[0] : null;
+  const onlyLive = () => {
+    const live = pcs.filter((p) => p.connectionState === 'connected');
+    return live.length === 1 ? live[0] : null;
+  };
+  const pc = track ? pcs.find((p) => p.getReceivers().some((r) => r.track === track)) : onlyLive();
   if (!pc) return null;
   let frames = 0;
   let energy = 0;
