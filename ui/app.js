@@ -90,7 +90,12 @@ async function boot() {
     location: window.location,
     history: window.history,
     browserOpener: () => w.__lanmeetOpenInBrowser,
-    timers: { setInterval: (fn, ms) => setInterval(fn, ms), clearInterval: (h) => clearInterval(h) },
+    timers: {
+      setInterval: (fn, ms) => setInterval(fn, ms),
+      clearInterval: (h) => clearInterval(h),
+      setTimeout: (fn, ms) => setTimeout(fn, ms),
+      clearTimeout: (h) => clearTimeout(h),
+    },
     setTitle: (title) => {
       document.title = title;
     },

@@ -23,6 +23,13 @@ import { parseIceServers, formatIceServers } from './storage.js';
 
 const NEARBY_POLL_MS = 2000;
 
+/**
+ * A join at launch ({@link LobbyController#launch}) that has not got in after this
+ * long shows the lobby, busy, so the window is not left blank while the host is slow
+ * or being retried. A join on a LAN gets in well before.
+ */
+export const LAUNCH_LOBBY_AFTER_MS = 1500;
+
 /** Control-API error codes (docs/PROTOCOL.md) → the sentence to show. */
 const API_ERRORS = /** @type {Record<string, string>} */ ({
   unreachable: 'lobby.apiUnreachable',
@@ -82,6 +89,8 @@ const API_ERRORS = /** @type {Record<string, string>} */ ({
  * @typedef {object} IntervalTimers
  * @property {(fn: () => void, ms: number) => any} setInterval
  * @property {(handle: any) => void} clearInterval
+ * @property {(fn: () => void, ms: number) => any} setTimeout
+ * @property {(handle: any) => void} clearTimeout
  */
 
 /**
@@ -119,6 +128,48 @@ export class LobbyController {
     this._previewNote = null;
     /** @type {(() => void) | null} */
     this._offLanguage = null;
+    /** The room and name of a join at launch, while the lobby is not drawn. @type {{room: string, name: string} | null} */
+    this._launch = null;
+    this._launchTimer = null;
+  }
+
+  /**
+   * Joins a room at once without drawing the lobby first (the desktop app launched
+   * with `--name NAME ROOM`): a join that gets in goes from a blank window straight
+   * to the call. In WebKitGTK the lobby's first layout and paint, done for nothing on
+   * the way into a call, held the page's main thread some 150 ms of the join, and
+   * building it as long again before it. The lobby (room and name filled in) is shown
+   * as soon as there is something to say in it (a bad code, no such room, a join that
+   * did not get in, the person's name missing), or busy after
+   * {@link LAUNCH_LOBBY_AFTER_MS} if the join is slow.
+   * @param {string} room a code or an invite
+   * @param {string} name
+   */
+  launch(room, name) {
+    this._launch = { room, name };
+    this._launchTimer = this.deps.timers.setTimeout(() => {
+      this._launchTimer = null;
+      if (this._showLaunchLobby()) this.view?.setBusy(true);
+    }, LAUNCH_LOBBY_AFTER_MS);
+    return this.join({ name, room, passcode: '' });
+  }
+
+  /**
+   * Draws the lobby of a join at launch that has not drawn it yet.
+   * @param {LobbyOptions} [opts]
+   * @returns {boolean} whether it drew it now
+   */
+  _showLaunchLobby(opts = {}) {
+    const launch = this._launch;
+    if (!launch || this.view || this.destroyed) return false;
+    this._stopLaunchTimer();
+    this.show({ ...opts, room: launch.room, name: launch.name }).catch(() => {});
+    return true;
+  }
+
+  _stopLaunchTimer() {
+    if (this._launchTimer !== null) this.deps.timers.clearTimeout(this._launchTimer);
+    this._launchTimer = null;
   }
 
   /**
@@ -160,6 +211,7 @@ export class LobbyController {
    * @param {(() => void) | null} say
    */
   _say(say) {
+    if (say) this._showLaunchLobby();
     this._notice = say;
     if (say) say();
     else this.view?.setNotice(null);
@@ -200,6 +252,8 @@ export class LobbyController {
    * @param {string} room the code to leave in the field if it is empty
    */
   report(opts, room) {
+    // A join at launch that did not get in: the lobby it never drew, saying why.
+    if (this._showLaunchLobby(opts)) return;
     const view = this.view;
     if (!view) return;
     view.setBusy(false);
@@ -220,6 +274,7 @@ export class LobbyController {
    * @param {string} [name] the name to join under
    */
   openRoom(room, name) {
+    this._showLaunchLobby();
     const view = this.view;
     if (!view) return false;
     if (name?.trim()) view.nameInput.value = name.trim();
@@ -232,6 +287,7 @@ export class LobbyController {
   /** Stops the poll and removes the view. */
   destroy() {
     this.destroyed = true;
+    this._stopLaunchTimer();
     this._stopNearby();
     this._offDevices?.();
     this._offDevices = null;

@@ -51,8 +51,12 @@ export class Router {
     if (launch.join && launch.room && launch.name) {
       // An explicit command line wins over a call this window was in.
       d.storage.clearCall();
-      this.showLobby({ room: launch.room, name: launch.name }).catch(() => {});
-      this.openRoom(launch.room, launch.name);
+      if (d.hasWebRTC) {
+        this._newLobby().launch(launch.room, launch.name);
+      } else {
+        this.showLobby({ room: launch.room, name: launch.name }).catch(() => {});
+        this.openRoom(launch.room, launch.name);
+      }
       return;
     }
     const saved = d.hasWebRTC ? d.storage.savedCall() : null;
@@ -79,10 +83,15 @@ export class Router {
 
   /** @param {LobbyOptions} [opts] */
   showLobby(opts) {
+    return this._newLobby().show(opts);
+  }
+
+  /** A lobby controller in place of the one there was (its view not drawn yet). */
+  _newLobby() {
     this.lobby?.destroy();
     const lobby = this.deps.makeLobby({ ...this.deps, startCall: (t) => this.startCall(t) });
     this.lobby = lobby;
-    return lobby.show(opts);
+    return lobby;
   }
 
   /** @param {CallTarget} target */

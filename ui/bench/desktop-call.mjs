@@ -32,8 +32,11 @@
 //       with the busiest threads.
 // Both ends read one machine's clock (performance.timeOrigin + now).
 //
-//   node ui/bench/desktop-call.mjs [--sizes 2,4,8] [--seconds 10] [--warmup 3] [--no-sound]
+//   node ui/bench/desktop-call.mjs [--sizes 2,4,8] [--seconds 10] [--warmup 3] [--no-sound] [--lobby-join]
 //
+// --lobby-join: the window is launched into its lobby and joins by Join once the lobby
+// has been drawn and settled, as the Chromium reference joins (by default it is launched
+// into the call with `--name`, and draws the call as its first view).
 // --no-sound: the window sends no sound (its video alone), so Chromium has no sound to
 // keep the window's video in step with: what the video path costs by itself.
 // LANMEET_BENCH_MEDIA_ENV (read by scripts/desktop-bench-call) replaces the window's
@@ -78,6 +81,14 @@ const REF_SECONDS = 5;
 /** How long a join may take before it is reported as not done (a hang guard). */
 const LIMIT_MS = Number(opt('limit', '90')) * 1000;
 const NO_SOUND = argv.includes('--no-sound');
+/**
+ * The window joins the way the Chromium reference does: from its lobby, drawn and
+ * settled, by Join (instead of launched into the call with `--name`, which draws the
+ * call as the page's first view).
+ */
+const LOBBY_JOIN = argv.includes('--lobby-join');
+/** How long the window's lobby is left to settle (camera, preview) before Join. */
+const LOBBY_SETTLE_MS = 3000;
 const driver = process.env.WEBDRIVER_URL ?? 'http://127.0.0.1:4444';
 const appBin = process.env.LANMEET_DESKTOP_BIN ?? '';
 const x11 = join(REPO, 'scripts/desktop-x11');
@@ -381,8 +392,19 @@ async function measure(host, n) {
 
     // 2. The window.
     const launched = Date.now();
-    await driverClient.start(appBin, ['--name', 'Desk', invite]);
+    await driverClient.start(appBin, LOBBY_JOIN ? [] : ['--name', 'Desk', invite]);
     await until(() => exec(`globalThis.__lanmeetBenchStamp = true; globalThis.__lanmeetBenchNoSound = ${NO_SOUND}; return true;`), 10_000);
+    if (LOBBY_JOIN) {
+      const drawn = await until(() => exec("return !!document.querySelector('[data-testid=join]');"), 30_000);
+      if (!drawn) throw new Error('the window did not draw its lobby');
+      await sleep(LOBBY_SETTLE_MS);
+      await exec(
+        `const set = (id, v) => { const i = document.getElementById(id); i.value = v; i.dispatchEvent(new Event('input', { bubbles: true })); };
+         set('name', 'Desk'); set('room', ${JSON.stringify(invite)});
+         document.querySelector('[data-testid=join]').click();
+         return true;`,
+      );
+    }
     app = appPid();
     const joined = await until(async () => {
       const { tl, origin } = await exec('return { tl: window.__lanmeetTimeline ?? [], origin: performance.timeOrigin };');
@@ -403,7 +425,7 @@ async function measure(host, n) {
       const tiles = await exec("return [...document.querySelectorAll('[data-testid=tile]')].map((t) => t.dataset.name + ':' + t.dataset.state + ':' + (t.querySelector('canvas')?.dataset.painted ?? '-')).join(' ');").catch((e) => String(e));
       r.notes.push(`the window did not show everyone within ${LIMIT_MS / 1000} s (tiles: ${tiles})`);
     }
-    log(`n=${n}: window join ${f(r.winJoin)} ms (launch → Join ${f(r.launchToJoin)} ms)`);
+    log(`n=${n}: window join ${f(r.winJoin)} ms (${LOBBY_JOIN ? 'Join clicked in its lobby' : 'launched into the call'}; launch → Join ${f(r.launchToJoin)} ms)`);
     for (const p of people) {
       const sees = await until(() => p.page.evaluate(inboundOf, 'Desk').then((v) => v && v.frames > 0), LIMIT_MS);
       if (!sees) r.notes.push(`${p.name} decoded no video from the window`);
@@ -543,7 +565,7 @@ async function main() {
     if (r.jitter) console.log(`  Chromium's jitter buffer (on C1): the window's video ${jb(r.jitter)}${r.jitterRef ? `; a Chromium page's video ${jb(r.jitterRef)}` : ''}`);
     if (r.soundOnly) console.log(`  Chromium's jitter buffer (on C1): the window's sound (no video from it) ${sound(r.soundOnly)}`);
     if (r.refLatency) console.log(`  the reference, Chromium → Chromium (C1 receiving Ref, ${REF_SECONDS} s before the window joined): latency p50 ${f(r.refLatency.p50)} / p95 ${f(r.refLatency.p95)} ms (${r.refLatency.n} samples)${r.refJitter ? `; its video ${jb(r.refJitter)}` : ''}`);
-    if (r.launchToJoin !== undefined) console.log(`  launch → Join in the window: ${f(r.launchToJoin)} ms`);
+    if (r.launchToJoin !== undefined) console.log(`  launch → Join in the window: ${f(r.launchToJoin)} ms (${LOBBY_JOIN ? `Join clicked in its lobby, ${LOBBY_SETTLE_MS} ms after it was drawn` : "launched into the call with --name"})`);
     if (r.winSteps) console.log(`  window's join, ms after Join: ${r.winSteps}`);
     if (r.winRequests) console.log(`  window's bridge requests, ms after Join + round trip: ${r.winRequests}`);
     if (r.refSteps) console.log(`  Chromium's join, ms after Join: ${r.refSteps}`);

@@ -241,7 +241,10 @@ impl PeerTask {
                 _ = self.cancel.cancelled() => break,
                 msg = input.recv() => match msg {
                     Some((id, op)) => {
+                        let started = std::time::Instant::now();
+                        let name = op.name();
                         let reply = self.handle(op).await;
+                        debug!(pc = self.id, op = name, us = started.elapsed().as_micros() as u64, "request answered");
                         self.outbox.text(match reply {
                             Ok(v) => wire::ok(id, v),
                             Err(e) => wire::error(Some(id), &e),

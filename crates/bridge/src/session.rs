@@ -105,6 +105,7 @@ pub(crate) async fn run(
                 let id = request.id;
                 match request.op {
                     Op::CreatePeer { pc, ice_servers } => {
+                        let started = std::time::Instant::now();
                         let result = if peers.contains_key(&pc) {
                             Err(PageError::PeerExists(pc))
                         } else if peers.len() >= MAX_PEERS {
@@ -128,6 +129,11 @@ pub(crate) async fn run(
                             )
                             .await
                         };
+                        debug!(
+                            pc,
+                            us = started.elapsed().as_micros() as u64,
+                            "createPeer answered"
+                        );
                         match result {
                             Ok(handle) => {
                                 peers.insert(pc, handle);

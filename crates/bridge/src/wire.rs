@@ -289,6 +289,30 @@ fn yes() -> bool {
 }
 
 impl Op {
+    /// The op's name on the wire, for logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::CreatePeer { .. } => "createPeer",
+            Op::ClosePeer { .. } => "closePeer",
+            Op::CreateOffer { .. } => "createOffer",
+            Op::CreateAnswer { .. } => "createAnswer",
+            Op::SetLocalDescription { .. } => "setLocalDescription",
+            Op::SetRemoteDescription { .. } => "setRemoteDescription",
+            Op::AddIceCandidate { .. } => "addIceCandidate",
+            Op::RestartIce { .. } => "restartIce",
+            Op::AddTransceiver { .. } => "addTransceiver",
+            Op::SetDirection { .. } => "setDirection",
+            Op::SetSending { .. } => "setSending",
+            Op::SetParameters { .. } => "setParameters",
+            Op::GetTransceivers { .. } => "getTransceivers",
+            Op::CreateDataChannel { .. } => "createDataChannel",
+            Op::SendData { .. } => "sendData",
+            Op::CloseDataChannel { .. } => "closeDataChannel",
+            Op::GetStats { .. } => "getStats",
+            Op::RequestKeyframe { .. } => "requestKeyframe",
+        }
+    }
+
     /// The peer connection the op is about.
     pub fn pc(&self) -> u32 {
         match self {
