@@ -140,7 +140,7 @@ export class LobbyController {
    * the way into a call, held the page's main thread some 150 ms of the join, and
    * building it as long again before it. The lobby (room and name filled in) is shown
    * as soon as there is something to say in it (a bad code, no such room, a join that
-   * did not get in, the person's name missing), or busy after
+   * did not get in), or busy after
    * {@link LAUNCH_LOBBY_AFTER_MS} if the join is slow.
    * @param {string} room a code or an invite
    * @param {string} name
