@@ -13,7 +13,13 @@
  *   (`signalingState`, descriptions, the transceiver mirror) before its promise
  *   resolves. So the rollback decision of `setRemoteDescription(offer)` is made when
  *   it runs, as in a browser, and a transceiver's bridge id is known before anything
- *   is asked about it.
+ *   is asked about it. The exception: an operation that is one request needing
+ *   nothing from earlier replies (`createDataChannel`, `addTransceiver`,
+ *   `addIceCandidate`) is sent as soon as everything before it has been *sent*, not
+ *   answered (the bridge answers a connection's requests in order, so the order
+ *   holds). A new connection's requests then reach the bridge together instead of a
+ *   turn of the page's main thread apart, which in a busy WebKitGTK page was 5 turns
+ *   and 100–170 ms of a join.
  * - `negotiationneeded` from the bridge is held while operations are pending or the
  *   state is not `stable`, and fired once then (as a browser's negotiation-needed
  *   flag), so an offer is never made on top of another.
@@ -489,20 +495,33 @@ export function createBridgeRTC(opts) {
         return o;
       });
       open.add(this);
-      /** @type {Promise<import('./client.js').BridgeSession>} */
-      this._sessionReady = client.session().then(async (s) => {
+      /** @type {Promise<any>} `createPeer`'s reply, once sent */
+      let created = Promise.resolve();
+      /** @type {Promise<import('./client.js').BridgeSession>} the session, once `createPeer` is sent */
+      this._sessionSent = client.session().then((s) => {
         this._session = s;
         s.route(this._pcId, (ev) => this._onEvent(ev));
         s.on('closed', () => this._onSessionClosed(s));
         if (s.closed) this._onSessionClosed(s);
-        await s.request('createPeer', { pc: this._pcId, iceServers });
+        created = s.request('createPeer', { pc: this._pcId, iceServers });
         return s;
       });
-      // The first operation waits for the connection to exist on the bridge.
+      /** @type {Promise<import('./client.js').BridgeSession>} the session, once the connection exists on the bridge */
+      this._sessionReady = this._sessionSent.then(async (s) => {
+        await created;
+        return s;
+      });
+      // The first operation waits for the connection to exist on the bridge...
       this._chain = this._sessionReady.catch((err) => {
         log('could not create a bridged connection', err);
         this._fail();
       });
+      // ...the first one-request operation only for `createPeer` to be sent.
+      /** @type {Promise<void>} settles once every operation so far has sent all it will send */
+      this._sent = this._sessionSent.then(
+        () => {},
+        () => {},
+      );
     }
 
     /**
@@ -527,6 +546,47 @@ export function createBridgeRTC(opts) {
         () => this._opDone(),
         () => this._opDone(),
       );
+      // It may send any time until it ends: a one-request operation after it waits.
+      this._sent = this._chain;
+      return p;
+    }
+
+    /**
+     * An operation that is one request and needs nothing from earlier replies: sent as
+     * soon as every earlier operation has sent all it will send, without waiting for
+     * their replies (the bridge answers a connection's requests in the order sent).
+     * Its promise resolves with `then(reply)` once its own reply is in; later
+     * operations of the chain still wait for it.
+     * @template T
+     * @param {string} op the request
+     * @param {Record<string, any>} fields
+     * @param {(reply: any) => T} [then] what the reply does to the state
+     * @param {() => void} [check] throws if the operation cannot run now (called when it is sent)
+     * @returns {Promise<T>}
+     */
+    _pipe(op, fields, then = (r) => r, check = () => {}) {
+      if (this._closedByPage) return Promise.reject(new ShimError('InvalidStateError', `${op}: the connection is closed`));
+      this._pendingOps += 1;
+      /** @type {Promise<any>} */
+      let reply = Promise.resolve();
+      const sent = this._sent.then(async () => {
+        if (this._closedByPage) throw new ShimError('InvalidStateError', `${op}: the connection is closed`);
+        const s = await this._sessionSent;
+        if (s.closed) throw new BridgeError('closed', `${op}: the bridge session has ended`);
+        check();
+        reply = s.request(op, { ...fields, pc: this._pcId });
+      });
+      this._sent = sent.then(
+        () => {},
+        () => {},
+      );
+      const p = sent.then(() => reply).then(then);
+      const before = this._chain;
+      const settled = p.then(
+        () => this._opDone(),
+        () => this._opDone(),
+      );
+      this._chain = Promise.all([before, settled]);
       return p;
     }
 
@@ -612,10 +672,14 @@ export function createBridgeRTC(opts) {
       const c = candidate && typeof candidate.candidate === 'string' && candidate.candidate !== ''
         ? { candidate: candidate.candidate, sdpMid: candidate.sdpMid ?? null, sdpMLineIndex: candidate.sdpMLineIndex ?? null }
         : null;
-      return this._op('addIceCandidate', async (s) => {
-        if (!this.remoteDescription && c) throw new ShimError('InvalidStateError', 'no remote description');
-        await s.request('addIceCandidate', { pc: this._pcId, candidate: c });
-      });
+      return this._pipe(
+        'addIceCandidate',
+        { candidate: c },
+        () => undefined,
+        () => {
+          if (!this.remoteDescription && c) throw new ShimError('InvalidStateError', 'no remote description');
+        },
+      );
     }
 
     restartIce() {
@@ -643,24 +707,20 @@ export function createBridgeRTC(opts) {
       if (track) media?.setLocalTrack(kind, track);
       updateSending(kind);
       updateEncoding();
-      this._op('addTransceiver', async (s) => {
-        // Always with a sender (the bridge's stack refuses a sending direction without
-        // one): a transceiver given no track sends nothing until replaceTrack, as in a
-        // browser, and a track given later needs no renegotiation.
-        const r = await s.request('addTransceiver', { pc: this._pcId, kind, direction, send: true });
-        const info = r.transceiver;
+      // Always with a sender (the bridge's stack refuses a sending direction without
+      // one): a transceiver given no track sends nothing until replaceTrack (`sending:
+      // false`), as in a browser, and a track given later needs no renegotiation. The
+      // encodings go in the same request: it needs no id from an earlier reply.
+      /** @type {Record<string, any>} */
+      const fields = { kind, direction, send: true, sending: !!track };
+      if (t.sender._encodings) fields.encodings = t.sender._encodings;
+      this._pipe('addTransceiver', fields, (r) => {
+        const info = r?.transceiver;
         if (info && typeof info.id === 'number') {
           t._id = info.id;
           t._hasSender = true;
-          t._bridgeSending = true;
+          t._bridgeSending = !!track;
           t._update(info);
-        }
-        if (t._id !== null && !t.sender.track) {
-          await s.request('setSending', { pc: this._pcId, transceiver: t._id, send: false });
-          t._bridgeSending = false;
-        }
-        if (t.sender._encodings && t._id !== null) {
-          await s.request('setParameters', { pc: this._pcId, transceiver: t._id, encodings: t.sender._encodings });
         }
       }).catch((err) => log('addTransceiver failed', err));
       return t;
@@ -716,9 +776,7 @@ export function createBridgeRTC(opts) {
       const ordered = init.ordered ?? true;
       const ch = new ShimDataChannel(this, id, String(label), ordered);
       this._channels.set(id, ch);
-      this._op('createDataChannel', async (s) => {
-        await s.request('createDataChannel', { pc: this._pcId, channel: id, label: ch.label, ordered });
-      }).catch((err) => {
+      this._pipe('createDataChannel', { channel: id, label: ch.label, ordered }).catch((err) => {
         log('createDataChannel failed', err);
         ch._closed();
       });

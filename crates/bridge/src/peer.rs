@@ -378,6 +378,8 @@ impl PeerTask {
                 kind,
                 direction,
                 send,
+                sending,
+                encodings,
                 ..
             } => {
                 let init = RTCRtpTransceiverInit {
@@ -391,13 +393,16 @@ impl PeerTask {
                         .pc
                         .add_transceiver_from_track(track.clone(), Some(init))
                         .await?;
-                    self.start_sender(t.id(), kind, track);
+                    self.start_sender(t.id(), kind, track, sending.unwrap_or(true));
                     t
                 } else {
                     self.pc
                         .add_transceiver_from_kind(rtc_kind(kind), Some(init))
                         .await?
                 };
+                if let Some(encodings) = encodings {
+                    self.params.insert(t.id(), encodings);
+                }
                 Ok(json!({"transceiver": self.describe_transceiver(&t).await}))
             }
             Op::SetDirection {
@@ -434,7 +439,7 @@ impl PeerTask {
                 let track = local_track(kind)?;
                 let sender = self.pc.add_track(track.clone()).await?;
                 let id: usize = sender.id().into();
-                self.start_sender(id, kind, track);
+                self.start_sender(id, kind, track, true);
                 Ok(json!({"transceiver": id}))
             }
             Op::SetParameters {
@@ -751,8 +756,14 @@ impl PeerTask {
         }
     }
 
-    fn start_sender(&mut self, transceiver: usize, kind: Kind, track: Arc<TrackLocalStaticRTP>) {
-        let active = Arc::new(AtomicBool::new(true));
+    fn start_sender(
+        &mut self,
+        transceiver: usize,
+        kind: Kind,
+        track: Arc<TrackLocalStaticRTP>,
+        sending: bool,
+    ) {
+        let active = Arc::new(AtomicBool::new(sending));
         self.senders.insert(
             transceiver,
             SenderSlot {

@@ -208,6 +208,14 @@ pub enum Op {
         /// Send the page's encoding of `kind` on it.
         #[serde(default)]
         send: bool,
+        /// With `send`: whether that sender sends at once (`false`: silent until
+        /// `setSending`, a transceiver given no track). Absent: it does.
+        #[serde(default)]
+        sending: Option<bool>,
+        /// Its `encodings`, as `setParameters` would set them (one request instead of
+        /// two, so the page need not wait for the transceiver's id to send them).
+        #[serde(default)]
+        encodings: Option<Value>,
     },
     /// `transceiver.direction = d`.
     SetDirection {
@@ -583,6 +591,34 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(r.op, Op::CreateDataChannel { ordered: true, .. }));
+        // addTransceiver: `sending` and `encodings` are optional (a page of before sends
+        // neither, and follows with setSending / setParameters).
+        let r = parse_request(
+            r#"{"id":8,"op":"addTransceiver","pc":2,"kind":"video","direction":"sendrecv","send":true}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            r.op,
+            Op::AddTransceiver {
+                send: true,
+                sending: None,
+                encodings: None,
+                ..
+            }
+        ));
+        let r = parse_request(
+            r#"{"id":9,"op":"addTransceiver","pc":2,"kind":"video","direction":"sendrecv","send":true,"sending":false,"encodings":[{"maxBitrate":900000}]}"#,
+        )
+        .unwrap();
+        match r.op {
+            Op::AddTransceiver {
+                sending, encodings, ..
+            } => {
+                assert_eq!(sending, Some(false));
+                assert_eq!(encodings, Some(json!([{"maxBitrate": 900000}])));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -69,6 +69,8 @@ class PageSocket extends WebSocket {
 function page(name) {
   /** @type {string[]} */
   const ops = [];
+  /** Each request as it went out (`>op`) and as its reply came in (`<op`), in order. @type {string[]} */
+  const wire = [];
   const client = new BridgeClient({
     locate: async () => {
       const where = await locateBridge((url, init) => fetch(new URL(url, origin), init));
@@ -81,11 +83,17 @@ function page(name) {
     const request = s.request.bind(s);
     s.request = (op, fields) => {
       ops.push(op === 'setLocalDescription' && fields?.description ? `${op}:${fields.description.type}` : op);
-      return request(op, fields);
+      wire.push(`>${op}`);
+      const reply = request(op, fields);
+      reply.then(
+        () => wire.push(`<${op}`),
+        () => wire.push(`<${op}`),
+      );
+      return reply;
     };
   });
   const rtc = createBridgeRTC({ client, log: () => {} });
-  const p = { name, client, rtc, ops };
+  const p = { name, client, rtc, ops, wire };
   pages.push(p);
   return p;
 }
@@ -218,6 +226,17 @@ describe('the RTCPeerConnection shim against a real bridge', { timeout: 6 * WAIT
     // The mids come with the bridge's answer to setLocalDescription: the offer goes out
     // without one more round trip to ask for them.
     assert.ok(!pa.ops.includes('getTransceivers') && !pb.ops.includes('getTransceivers'), `no getTransceivers round trip: A ${pa.ops.join(',')}; B ${pb.ops.join(',')}`);
+    // The offerer's new connection: its data channel and both transceivers (no track:
+    // silent senders, in the same request) went out before createPeer's reply came
+    // back, not one reply apart; no setSending or setParameters follow-ups.
+    const created = pa.wire.indexOf('<createPeer');
+    assert.ok(created > 0, pa.wire.join(' '));
+    assert.deepEqual(pa.wire.slice(0, 4), ['>createPeer', '>createDataChannel', '>addTransceiver', '>addTransceiver'], pa.wire.join(' '));
+    assert.ok(!pa.ops.includes('setSending') && !pa.ops.includes('setParameters'), pa.ops.join(','));
+    // ...and they are silent on the bridge until a track is given.
+    for (const t of a.pc.getTransceivers()) assert.equal(t._bridgeSending, false);
+    const onBridge = await pa.client.request('getTransceivers', { pc: a.pc._pcId });
+    assert.deepEqual(onBridge.transceivers.map((/** @type {any} */ t) => t.sending), [false, false], JSON.stringify(onBridge));
     // Descriptions are kept as a browser keeps them; the verification code's inputs.
     assert.equal(a.pc.localDescription.type, 'offer');
     assert.equal(a.pc.remoteDescription.type, 'answer');
