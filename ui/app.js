@@ -33,6 +33,9 @@ async function boot() {
   const w = /** @type {any} */ (window);
   const root = /** @type {HTMLElement} */ (document.getElementById('app'));
   const hasNativeRTC = typeof globalThis.RTCPeerConnection === 'function';
+  // An engine without WebRTC here is WebKitGTK's, which the desktop app has paint in
+  // software: no blurred shadows there (styles.css, `.flat`).
+  if (!hasNativeRTC) document.documentElement.classList.add('flat');
   // A browser guest's page (HTTPS from the host's LAN port): no control API, rooms of
   // this origin only (guest.js).
   const guest = isGuestPage(window.location);

@@ -251,6 +251,16 @@ describe('a call with a page that has no WebRTC, through the bridge', { timeout:
     await wren.page.locator('canvas[data-testid=preview-canvas][data-painted=true]').waitFor();
     const video = await wren.page.locator('.preview-frame video').evaluate((v) => ({ hidden: /** @type {HTMLVideoElement} */ (v).hidden, src: !!(/** @type {HTMLVideoElement} */ (v).srcObject) }));
     assert.deepEqual(video, { hidden: true, src: false }, 'the lobby plays no <video>');
+    // An engine without WebRTC paints flat (no blurred shadows to redraw at each paint);
+    // one with it keeps them.
+    const shadow = (/** @type {import('playwright-core').Page} */ page) =>
+      page.locator('.card').first().evaluate((el) => [document.documentElement.classList.contains('flat'), getComputedStyle(el).boxShadow]);
+    assert.deepEqual(await shadow(wren.page), [true, 'none']);
+    const plain = await openPerson(browser, host.info.local, 'Plain');
+    const [flat, boxShadow] = await shadow(plain.page);
+    await plain.context.close();
+    assert.equal(flat, false);
+    assert.notEqual(boxShadow, 'none');
   });
 
   test('three people join; everyone is connected to everyone, the bridged page through the bridge', async () => {
