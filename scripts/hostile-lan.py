@@ -507,23 +507,32 @@ async def requests(args):
     await b.join(room, "B")
     host = f"{args.lan[0]}:{args.lan[1]}"
     request = f"GET /api/health HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
-    answered = 0
+    answered = refused = connections = 0
     stop = time.monotonic() + args.seconds
 
     async def flood():
-        nonlocal answered
-        reader, writer = await connect(args.lan, "127.0.0.2")
+        # A connection the node closes (it answers 429 past an address's budget) is
+        # made again at once, for as long as the attack lasts.
+        nonlocal answered, refused, connections
         while time.monotonic() < stop:
-            writer.write(request * 64)
             try:
-                await asyncio.wait_for(writer.drain(), 1)
-                data = await asyncio.wait_for(reader.read(1 << 16), 1)
-            except (asyncio.TimeoutError, OSError):
-                break
-            if not data:
-                break
-            answered += data.count(b"HTTP/1.1 200")
-        writer.close()
+                reader, writer = await connect(args.lan, "127.0.0.2")
+            except OSError:
+                await asyncio.sleep(0.01)
+                continue
+            connections += 1
+            while time.monotonic() < stop:
+                writer.write(request * 64)
+                try:
+                    await asyncio.wait_for(writer.drain(), 1)
+                    data = await asyncio.wait_for(reader.read(1 << 16), 1)
+                except (asyncio.TimeoutError, OSError):
+                    break
+                if not data:
+                    break
+                answered += data.count(b"HTTP/1.1 200")
+                refused += data.count(b"HTTP/1.1 429")
+            writer.close()
 
     async def measure():
         rtts, health = [], []
@@ -549,7 +558,8 @@ async def requests(args):
     if not rtts or not health:
         sys.exit("no signal or health answer came back")
     print(
-        f"{args.count} connections from one address: {answered / elapsed:.0f} health answers/s, "
+        f"{args.count} connections at a time from one address ({connections} made): "
+        f"{answered / elapsed:.0f} health answers/s, {refused / elapsed:.0f} refused (429)/s, "
         f"node CPU {cpu:.0f} %; meanwhile signal A→B median {statistics.median(rtts):.1f} ms "
         f"(max {max(rtts):.1f}, {len(rtts)} sent), local health median "
         f"{statistics.median(health):.1f} ms (max {max(health):.1f})"

@@ -109,6 +109,13 @@ pub struct Limits {
     pub room_check_burst: u32,
     /// Room checks on the LAN listener: refill per second.
     pub room_check_per_sec: u32,
+    /// Requests of any kind on the LAN listener (plain and HTTPS): burst per source
+    /// address. Past it the request is answered 429 and its connection closed, so a
+    /// host cannot keep the node busy with requests on kept-alive connections. A guest's
+    /// page loads some 60 files at once.
+    pub lan_request_burst: u32,
+    /// Requests on the LAN listener: refill per second per source address.
+    pub lan_requests_per_sec: u32,
     /// How long a clean shutdown waits for sockets to finish their close handshake.
     pub shutdown_timeout: Duration,
     /// Time a connection gets to send a complete request head: counted from the
@@ -180,6 +187,8 @@ impl Default for Limits {
             join_failures_per_sec: 1,
             room_check_burst: 20,
             room_check_per_sec: 10,
+            lan_request_burst: 300,
+            lan_requests_per_sec: 100,
             shutdown_timeout: Duration::from_secs(3),
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),

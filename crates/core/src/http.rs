@@ -14,7 +14,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Extension, Path, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, head};
@@ -26,7 +26,7 @@ use tokio_util::task::TaskTracker;
 use crate::budget::{Connections, Side, SocketRefused, SocketSlots};
 use crate::codes::RoomCode;
 use crate::connection::{self, SocketContext};
-use crate::json_errors::json_errors;
+use crate::json_errors::{error_response, json_errors};
 use crate::netif::LanAddress;
 use crate::ratelimit::AddressLimiter;
 use crate::service::{RoomRequest, RoomService};
@@ -43,6 +43,8 @@ pub(crate) struct AppState {
     /// `HEAD /api/rooms/{code}` on the LAN listener, per source address: asking
     /// must not be a practical way to guess room codes.
     pub(crate) room_checks: AddressLimiter,
+    /// Every request on the LAN listener, per source address ([`limit_lan`]).
+    pub(crate) lan_requests: AddressLimiter,
     /// Peer-socket slots.
     pub(crate) sockets: Arc<SocketSlots>,
     /// Connection budgets of both listeners.
@@ -180,7 +182,37 @@ pub(crate) fn lan_router(state: Arc<AppState>) -> Router {
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::not_found() })
         .layer(middleware::from_fn(json_errors))
+        .layer(middleware::from_fn_with_state(state.clone(), limit_lan))
         .with_state(state)
+}
+
+/// Bounds the requests one source address makes of the LAN listener (plain or
+/// HTTPS): past the budget, 429 `rate-limited` and the connection closed. Without
+/// it a host could keep the node answering tens of thousands of requests a second
+/// on a few kept-alive connections, which the connection budgets do not see. The
+/// peer-socket upgrade is left to the socket budgets: it ends the connection's
+/// requests, and a room's joins come in bursts of their own.
+async fn limit_lan(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if req.uri().path() == "/ws"
+        || state
+            .lan_requests
+            .allow(peer.ip(), tokio::time::Instant::now().into_std())
+    {
+        return next.run(req).await;
+    }
+    let mut refused = error_response(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too many requests from this address; try again in a second",
+    );
+    let headers = refused.headers_mut();
+    headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    refused
 }
 
 /// Routes of the LAN listener over TLS: the LAN routes, and the UI's files for
@@ -196,6 +228,7 @@ pub(crate) fn guest_router(state: Arc<AppState>) -> Router {
         .nest("/api", api)
         .route("/ws", get(upgrade).layer(middleware::from_fn(json_errors)))
         .fallback(static_ui::serve)
+        .layer(middleware::from_fn_with_state(state.clone(), limit_lan))
         .with_state(state)
 }
 

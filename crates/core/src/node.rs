@@ -135,6 +135,11 @@ impl Node {
                 limits.room_check_per_sec,
                 4096,
             ),
+            lan_requests: AddressLimiter::new(
+                limits.lan_request_burst,
+                limits.lan_requests_per_sec,
+                4096,
+            ),
             sockets: Arc::new(SocketSlots::new(&limits)),
             connections: connections.clone(),
             socket_ctx: SocketContext {

@@ -14,8 +14,8 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    Client, closed_within, connect_from, health_from, read_answer, start_node, start_node_with,
-    ws_from,
+    Client, closed_within, connect_from, get, health_from, read_answer, start_node,
+    start_node_with, ws_from,
 };
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
@@ -143,6 +143,61 @@ async fn one_address_gets_a_bounded_share_of_the_lan_listener() {
     node.settle("held connections closed", |s| s.connections <= 2)
         .await;
     assert_eq!(health_from(2, lan).await, Some(200));
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_request_flood_on_a_kept_alive_connection_is_cut_off_and_no_one_else_feels_it() {
+    const BURST: usize = 40;
+    const SENT: usize = 400;
+    let node = start_node_with(|c| {
+        c.limits.lan_request_burst = BURST as u32;
+        c.limits.lan_requests_per_sec = 1;
+    })
+    .await;
+    let lan = node.lan;
+    // 127.0.0.2 asks for its health again and again on one kept-alive connection:
+    // answered up to its budget, then 429 `rate-limited` and the connection closed.
+    let mut flood = connect_from(2, lan).await;
+    let one = format!("GET /api/health HTTP/1.1\r\nHost: {lan}\r\n\r\n");
+    let mut ok = 0;
+    let refusal = loop {
+        assert!(ok < SENT, "{SENT} requests answered: no limit");
+        flood.write_all(one.as_bytes()).await.expect("write");
+        let answer = read_answer(&mut flood).await.expect("an answer");
+        if answer.status != 200 {
+            break answer;
+        }
+        ok += 1;
+    };
+    assert!(ok >= BURST, "only {ok} answered before the limit");
+    assert_eq!(refusal.status, 429);
+    assert!(
+        refusal.body.contains(r#""code":"rate-limited""#),
+        "{}",
+        refusal.body
+    );
+    let head = refusal.headers.to_ascii_lowercase();
+    assert!(
+        head.contains("retry-after: 1") && head.contains("connection: close"),
+        "{head}"
+    );
+    assert!(
+        closed_within(&mut flood, LONG).await,
+        "the flooding connection is closed"
+    );
+    // The same address is refused again at once; other hosts, and the local
+    // listener, are served; a room's socket from the flooding address still joins
+    // (the peer socket has budgets of its own).
+    assert_eq!(health_from(2, lan).await, Some(429));
+    assert_eq!(health_from(3, lan).await, Some(200));
+    assert_eq!(get(node.local, "/api/health").await.status, 200);
+    let room = node.room();
+    let mut socket = ws_from(2, lan).await.expect("the flooding host's /ws");
+    socket
+        .send(json!({"type":"join","room":room.code.as_str(),"name":"F"}))
+        .await;
+    socket.expect_welcome().await;
     node.shutdown().await;
 }
 
