@@ -112,7 +112,7 @@ pub struct Limits {
     /// Requests of any kind on the LAN listener (plain and HTTPS): burst per source
     /// address. Past it the request is answered 429 and its connection closed, so a
     /// host cannot keep the node busy with requests on kept-alive connections. A guest's
-    /// page loads some 60 files at once.
+    /// page loads at most the UI's 45 files at once.
     pub lan_request_burst: u32,
     /// Requests on the LAN listener: refill per second per source address.
     pub lan_requests_per_sec: u32,
