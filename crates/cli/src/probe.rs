@@ -3,12 +3,14 @@
 //! With `--bench 2,4,8` it times mesh setup instead, for each N over `--rounds`.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use lanmeet_core::JoinTarget;
-use lanmeet_probe::{MESH_SETUP_TITLE, MeshSetup, ProbeOptions, time_mesh_setup};
+use lanmeet_probe::{Clip, MESH_SETUP_TITLE, MeshSetup, ProbeOptions, time_mesh_setup};
 use tokio_util::sync::CancellationToken;
 
 use crate::node_args::NodeArgs;
@@ -52,6 +54,15 @@ pub(crate) struct ProbeArgs {
     /// Offer recvonly audio/video, so browsers send media in the first negotiation.
     #[arg(long)]
     recv_media: bool,
+    /// Every probe sends this VP8 clip (an IVF file) as its camera, looped, e.g. made
+    /// with `ffmpeg -f lavfi -i testsrc2=size=640x360:rate=30 -t 10 -c:v libvpx clip.ivf`.
+    #[arg(long, value_name = "FILE.ivf")]
+    send_video: Option<PathBuf>,
+    /// Every probe sends this Opus clip (an Ogg file, one packet a page) as its
+    /// microphone, looped, e.g. made with `ffmpeg -f lavfi -i sine=frequency=330 -t 10
+    /// -c:a libopus -page_duration 20000 clip.ogg`.
+    #[arg(long, value_name = "FILE.ogg")]
+    send_audio: Option<PathBuf>,
     /// A STUN/TURN server URL (repeatable); none by default.
     #[arg(long = "ice-server")]
     ice_servers: Vec<String>,
@@ -92,10 +103,24 @@ pub(crate) async fn run(args: ProbeArgs) -> Result<bool> {
     }
     options.recv_media = args.recv_media;
     options.ice_servers = args.ice_servers;
+    if let Some(path) = &args.send_video {
+        options.send_media.video = Some(Arc::new(Clip::read_ivf(path)?));
+    }
+    if let Some(path) = &args.send_audio {
+        options.send_media.audio = Some(Arc::new(Clip::read_ogg_opus(path)?));
+    }
     if let Some(sizes) = args.bench {
         return bench(&options, &sizes, args.rounds, args.json).await;
     }
-    let report = lanmeet_probe::run(options).await?;
+    // Ctrl-C or SIGTERM ends the run early, the probes leaving as at its end.
+    let stop = options.stop.clone();
+    let signal = tokio::spawn(async move {
+        crate::shutdown_signal().await;
+        stop.cancel();
+    });
+    let report = lanmeet_probe::run(options).await;
+    signal.abort();
+    let report = report?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

@@ -23,6 +23,8 @@
 //!   `channel` and `tracks` read what arrives.
 //! - `state`: [`ProbeSnapshot`], what a probe knows, readable at any time, kept in
 //!   a `SnapshotStore` the tasks write to.
+//! - `media`: [`SendMedia`], recorded clips (VP8 IVF, Opus Ogg) a probe sends to
+//!   every peer as a person would, looped.
 //! - `mesh`: [`run`], N probes → [`ProbeReport`] (serde for `--json`, `Display`
 //!   for the human matrix).
 //! - `bench`: [`time_mesh_setup`], mesh setup timed over rounds (`lanmeet probe
@@ -41,6 +43,7 @@
 pub mod bench;
 pub mod error;
 mod link;
+pub mod media;
 pub mod mesh;
 pub mod probe;
 mod protocol;
@@ -49,6 +52,7 @@ pub mod state;
 pub use bench::{MESH_SETUP_TITLE, MeshSetup, time_mesh_setup};
 pub use error::ProbeError;
 pub use lanmeet_native_peer::route::local_address_towards;
+pub use media::{Clip, ClipFrame, ClipKind, SendMedia};
 pub use mesh::{Pair, PeerMedia, ProbeOptions, ProbeReport, run};
 pub use probe::{Probe, ProbeConfig};
 pub use protocol::RoomInfo;

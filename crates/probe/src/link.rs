@@ -15,8 +15,10 @@
 //! - `signaling`: carrying the decisions out: offers, rollback, answers, candidates.
 //! - `channel`: the `lanmeet` data channel: created, read, pinged, nudged open.
 //! - `tracks`: counting the RTP of inbound tracks.
+//! - `sending`: the probe's clips, sent on tracks of the link's own.
 
 mod channel;
+mod sending;
 mod signaling;
 mod tracks;
 
@@ -62,6 +64,8 @@ pub(crate) struct LinkConfig {
     pub(crate) ice_servers: Vec<String>,
     /// The servers of the last `welcome` (the host's relay, with credentials).
     pub(crate) welcome_ice_servers: Vec<crate::protocol::IceServerInfo>,
+    /// The probe's playing clips, sent to every peer; `None` sends nothing.
+    pub(crate) send_media: Option<Arc<crate::media::MediaSources>>,
 }
 
 impl LinkConfig {
@@ -88,7 +92,8 @@ impl LinkConfig {
                     ..Default::default()
                 }))
                 .collect(),
-            keyframe_requests: false,
+            // A sending probe answers keyframe requests as a browser does.
+            keyframe_requests: self.send_media.is_some(),
         }
     }
 }
@@ -189,6 +194,10 @@ struct LinkTask {
     local_candidates: LocalCandidates,
     next_ping: u64,
     readers: Vec<JoinHandle<()>>,
+    /// The tasks writing the probe's clips to this link's tracks.
+    senders: Vec<JoinHandle<()>>,
+    /// The tracks were added (once per link, see `sending`).
+    sending_started: bool,
     /// Until when to nudge the driver (set when the connection becomes connected).
     nudge_until: Option<Instant>,
     /// Local candidates held while our offer awaits its answer.
@@ -232,6 +241,8 @@ async fn run(
         local_candidates: LocalCandidates::default(),
         next_ping: 1,
         readers: Vec::new(),
+        senders: Vec::new(),
+        sending_started: false,
         nudge_until: None,
         held_candidates: Vec::new(),
         rejected_candidate: None,
@@ -387,6 +398,10 @@ impl LinkTask {
     }
 
     async fn shutdown(mut self) {
+        // The writers never end by themselves (the clips loop).
+        for sender in self.senders.drain(..) {
+            sender.abort();
+        }
         if let Some(dc) = self.channel.take() {
             let _ = dc.close().await;
         }

@@ -15,6 +15,9 @@ use lanmeet_native_peer::{SelectedPair, Via};
 use serde::Serialize;
 
 use crate::error::ProbeError;
+use tokio_util::sync::CancellationToken;
+
+use crate::media::SendMedia;
 use crate::probe::{Probe, ProbeConfig};
 use crate::state::{LinkSnapshot, ProbeSnapshot, SessionState, TrackStats, median};
 
@@ -58,6 +61,11 @@ pub struct ProbeOptions {
     pub ping_interval: Duration,
     /// ICE check period.
     pub ice_check_interval: Duration,
+    /// Clips every probe sends (see [`ProbeConfig::send_media`]).
+    pub send_media: SendMedia,
+    /// Cancelled to end the run early: the probes stop waiting or measuring, leave,
+    /// and the report is made of what was seen (e.g. on Ctrl-C or SIGTERM).
+    pub stop: CancellationToken,
 }
 
 impl ProbeOptions {
@@ -84,6 +92,8 @@ impl ProbeOptions {
             ice_servers: Vec::new(),
             ping_interval: base.ping_interval,
             ice_check_interval: base.ice_check_interval,
+            send_media: SendMedia::default(),
+            stop: CancellationToken::new(),
         }
     }
 
@@ -100,6 +110,7 @@ impl ProbeOptions {
         c.ice_servers = self.ice_servers.clone();
         c.ping_interval = self.ping_interval;
         c.ice_check_interval = self.ice_check_interval;
+        c.send_media = self.send_media.clone();
         c
     }
 }
@@ -142,6 +153,8 @@ pub struct PeerMedia {
     pub audio_packets: u64,
     /// RTP packets of video tracks the probes received from it.
     pub video_packets: u64,
+    /// Whole video frames the probes received from it (from a keyframe on).
+    pub video_frames: u64,
     /// The tracks, per receiving probe.
     pub tracks: Vec<InboundTrack>,
 }
@@ -210,7 +223,7 @@ pub async fn run(options: ProbeOptions) -> Result<ProbeReport, ProbeError> {
     let last_join = Instant::now();
     let deadline = last_join + options.connect_timeout;
     let mut complete = false;
-    while Instant::now() < deadline {
+    while Instant::now() < deadline && !options.stop.is_cancelled() {
         let snaps: Vec<ProbeSnapshot> = probes.iter().map(Probe::snapshot).collect();
         if mesh_complete(&snaps, options.expect_members) {
             complete = true;
@@ -232,10 +245,16 @@ pub async fn run(options: ProbeOptions) -> Result<ProbeReport, ProbeError> {
         None
     };
     if complete {
-        tokio::time::sleep(options.duration).await;
+        tokio::select! {
+            _ = tokio::time::sleep(options.duration) => {}
+            _ = options.stop.cancelled() => {}
+        }
         if let Some(want) = options.expect_chats {
             let chat_deadline = Instant::now() + options.connect_timeout;
-            while chats_received(&probes) < want && Instant::now() < chat_deadline {
+            while chats_received(&probes) < want
+                && Instant::now() < chat_deadline
+                && !options.stop.is_cancelled()
+            {
                 tokio::time::sleep(CHECK_EVERY).await;
             }
         }
@@ -393,6 +412,7 @@ pub fn build_report(
             probe,
             audio_packets: 0,
             video_packets: 0,
+            video_frames: 0,
             tracks: Vec::new(),
         };
         for s in snaps {
@@ -400,7 +420,10 @@ pub fn build_report(
                 for t in &link.tracks {
                     match t.kind.as_str() {
                         "audio" => media.audio_packets += t.packets,
-                        "video" => media.video_packets += t.packets,
+                        "video" => {
+                            media.video_packets += t.packets;
+                            media.video_frames += t.frames;
+                        }
                         _ => {}
                     }
                     media.tracks.push(InboundTrack {
@@ -570,10 +593,11 @@ impl fmt::Display for ProbeReport {
             for p in media {
                 writeln!(
                     f,
-                    "  {:<24} audio {:>7}  video {:>7}  ({} track(s))",
+                    "  {:<24} audio {:>7}  video {:>7} ({} frames)  ({} track(s))",
                     label(&p.name, &p.id),
                     p.audio_packets,
                     p.video_packets,
+                    p.video_frames,
                     p.tracks.len()
                 )?;
             }

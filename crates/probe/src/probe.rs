@@ -28,6 +28,7 @@ use crate::error::ProbeError;
 use lanmeet_native_peer::SignalData;
 
 use crate::link::{LinkConfig, LinkContext, LinkHandle, LinkRequest, Outbound};
+use crate::media::{MediaSources, SendMedia};
 use crate::protocol::{
     ClientMessage, IceServerInfo, PeerInfo, RoomInfo, ServerMessage, is_fatal_error,
 };
@@ -75,6 +76,8 @@ pub struct ProbeConfig {
     /// the probe comes back as that member, with new peer connections, as a reloaded
     /// page does. `None` (the default) joins as a new member.
     pub resume: Option<String>,
+    /// Clips to send to every peer, looped (see [`crate::media`]); empty sends nothing.
+    pub send_media: SendMedia,
 }
 
 impl ProbeConfig {
@@ -98,9 +101,11 @@ impl ProbeConfig {
             join_timeout: Duration::from_secs(5),
             reconnect_attempts: 10,
             resume: None,
+            send_media: SendMedia::default(),
         }
     }
 
+    /// The links' settings; starts playing the clips to send (one set per probe).
     fn link_config(&self) -> LinkConfig {
         LinkConfig {
             bind_addr: self.bind_addr,
@@ -109,6 +114,19 @@ impl ProbeConfig {
             recv_media: self.recv_media,
             ice_servers: self.ice_servers.clone(),
             welcome_ice_servers: Vec::new(),
+            send_media: (!self.send_media.is_empty()).then(|| {
+                Arc::new(MediaSources::start(
+                    &self.send_media,
+                    // An SDP token: the name's letters and digits only.
+                    format!(
+                        "lanmeet-probe-{}",
+                        self.name
+                            .chars()
+                            .filter(char::is_ascii_alphanumeric)
+                            .collect::<String>()
+                    ),
+                ))
+            }),
         }
     }
 }

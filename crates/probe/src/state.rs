@@ -62,6 +62,11 @@ pub struct TrackStats {
     pub packets: u64,
     /// RTP payload bytes received so far.
     pub bytes: u64,
+    /// Whole frames received so far: a decoder could take them (video counts from the
+    /// first keyframe on, and skips to the next keyframe after a loss).
+    pub frames: u64,
+    /// How many of those frames were VP8 keyframes (audio: 0).
+    pub keyframes: u64,
 }
 
 /// A chat message received on a data channel.

@@ -12,6 +12,7 @@ use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit}
 use lanmeet_native_peer::channel::{CHANNEL_LABEL, nudge};
 
 use super::{LinkTask, PING_EXPIRY};
+use crate::media::ClipKind;
 use crate::protocol::ChannelMessage;
 use crate::state::{ChatMessage, SnapshotStore};
 
@@ -27,11 +28,31 @@ impl LinkTask {
             Ok(dc) => self.attach_channel(dc),
             Err(e) => self.record_error("create data channel", e),
         }
+        self.start_sending().await;
         if self.ctx.config.recv_media {
-            for kind in [
-                rtc::rtp_transceiver::rtp_sender::RtpCodecKind::Audio,
-                rtc::rtp_transceiver::rtp_sender::RtpCodecKind::Video,
-            ] {
+            let sends = |kind: ClipKind| {
+                self.ctx
+                    .config
+                    .send_media
+                    .as_ref()
+                    .is_some_and(|m| m.sources.iter().any(|s| s.kind == kind))
+            };
+            // A kind the probe sends already has a (sendrecv) transceiver.
+            let wanted = [
+                (
+                    rtc::rtp_transceiver::rtp_sender::RtpCodecKind::Audio,
+                    ClipKind::Audio,
+                ),
+                (
+                    rtc::rtp_transceiver::rtp_sender::RtpCodecKind::Video,
+                    ClipKind::Video,
+                ),
+            ]
+            .into_iter()
+            .filter(|&(_, clip)| !sends(clip))
+            .map(|(kind, _)| kind)
+            .collect::<Vec<_>>();
+            for kind in wanted {
                 let init = RTCRtpTransceiverInit {
                     direction: RTCRtpTransceiverDirection::Recvonly,
                     streams: vec![],

@@ -180,6 +180,8 @@ impl LinkTask {
         let result = async {
             self.pc.set_remote_description(desc).await?;
             if is_offer {
+                // Our tracks go on the offer's transceivers (a no-op after the first).
+                self.start_sending().await;
                 let answer = self.pc.create_answer(None).await?;
                 self.pc.set_local_description(answer.clone()).await?;
                 return Ok::<_, webrtc::error::Error>(Some(answer));

@@ -1,0 +1,182 @@
+//! The media a link sends: one track per playing clip of the probe
+//! ([`MediaSources`](crate::media::MediaSources)), each written by a task of its own.
+//!
+//! The tracks are added where a browser running the UI adds its own: the newcomer
+//! before its first offer (so the offer carries them), the other side when it answers
+//! the first offer (so the offer's transceivers are reused and the answer sends, with
+//! no renegotiation).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use rtc::media::Sample;
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use tokio::sync::broadcast::error::RecvError;
+use tracing::debug;
+use webrtc::media_stream::Track;
+use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
+use webrtc::rtp_transceiver::RtpSender;
+
+use lanmeet_native_peer::is_keyframe_request;
+
+use super::LinkTask;
+use crate::media::{ClipKind, Source};
+
+impl LinkTask {
+    /// Adds a track per playing clip and starts writing them, once per link.
+    pub(super) async fn start_sending(&mut self) {
+        if self.sending_started {
+            return;
+        }
+        self.sending_started = true;
+        let Some(media) = self.ctx.config.send_media.clone() else {
+            return;
+        };
+        for index in 0..media.sources.len() {
+            let source = &media.sources[index];
+            let track = match local_track(source.kind, &media.stream_id) {
+                Ok(track) => Arc::new(track),
+                Err(e) => {
+                    self.record_error("local track", e);
+                    continue;
+                }
+            };
+            let sender = match self.pc.add_track(track.clone()).await {
+                Ok(sender) => sender,
+                Err(e) => {
+                    self.record_error("add track", e);
+                    continue;
+                }
+            };
+            let task = tokio::spawn(write_track(media.clone(), index, track, sender));
+            self.senders.push(task);
+        }
+    }
+}
+
+/// A track of `kind` with its own SSRC, VP8 or Opus only (the codecs the clips hold).
+fn local_track(kind: ClipKind, stream_id: &str) -> webrtc::error::Result<TrackLocalStaticSample> {
+    let (rtc_kind, codec) = match kind {
+        ClipKind::Video => (
+            RtpCodecKind::Video,
+            RTCRtpCodec {
+                mime_type: MIME_TYPE_VP8.to_owned(),
+                clock_rate: 90_000,
+                channels: 0,
+                sdp_fmtp_line: String::new(),
+                rtcp_feedback: vec![],
+            },
+        ),
+        ClipKind::Audio => (
+            RtpCodecKind::Audio,
+            RTCRtpCodec {
+                mime_type: MIME_TYPE_OPUS.to_owned(),
+                clock_rate: 48_000,
+                channels: 2,
+                sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+                rtcp_feedback: vec![],
+            },
+        ),
+    };
+    let ssrc = rand::random::<u32>();
+    let track = MediaStreamTrack::new(
+        stream_id.to_owned(),
+        format!("{stream_id}-{rtc_kind}-{ssrc:08x}"),
+        format!("{stream_id}-{rtc_kind}"),
+        rtc_kind,
+        vec![RTCRtpEncodingParameters {
+            rtp_coding_parameters: RTCRtpCodingParameters {
+                ssrc: Some(ssrc),
+                ..Default::default()
+            },
+            codec,
+            ..Default::default()
+        }],
+    );
+    TrackLocalStaticSample::new(Instant::now(), track)
+}
+
+/// Writes the source's frames to the track, from a keyframe on; asks the source for a
+/// keyframe when the remote does (PLI, FIR) and after frames were lost. Ends when the
+/// link aborts it (its shutdown).
+async fn write_track(
+    media: Arc<crate::media::MediaSources>,
+    index: usize,
+    track: Arc<TrackLocalStaticSample>,
+    sender: Arc<dyn RtpSender>,
+) {
+    let Some(source) = media.sources.get(index) else {
+        return;
+    };
+    let mut frames = source.subscribe();
+    let ssrc = track.ssrcs().await.first().copied().unwrap_or(0);
+    let mut payload_type = None;
+    let mut need_keyframe = true;
+    let mut polling = true;
+    source.want_keyframe();
+    loop {
+        tokio::select! {
+            frame = frames.recv() => match frame {
+                Ok(frame) => {
+                    if need_keyframe && !frame.keyframe {
+                        continue;
+                    }
+                    if payload_type.is_none() {
+                        payload_type = negotiated(&sender, source).await;
+                    }
+                    // Not negotiated (or not connected) yet: start with a keyframe once it is.
+                    let Some(pt) = payload_type else {
+                        need_keyframe = true;
+                        continue;
+                    };
+                    need_keyframe = false;
+                    let sample = Sample {
+                        data: frame.data,
+                        duration: frame.duration,
+                        ..Sample::new(Instant::now())
+                    };
+                    if let Err(e) = track.sample_writer(ssrc, pt).write_sample(&sample).await {
+                        debug!("write a {:?} frame: {e}", source.kind);
+                        // Renegotiated (a new payload type) or closing: look again.
+                        payload_type = None;
+                        need_keyframe = true;
+                    }
+                }
+                Err(RecvError::Lagged(_)) => {
+                    need_keyframe = true;
+                    source.want_keyframe();
+                }
+                Err(RecvError::Closed) => break,
+            },
+            event = track.poll(), if polling => match event {
+                Some(TrackLocalEvent::OnRtcpPacket(packets)) => {
+                    if packets.iter().any(|p| is_keyframe_request(p.as_ref())) {
+                        source.want_keyframe();
+                    }
+                }
+                Some(_) => {}
+                None => polling = false,
+            },
+        }
+    }
+}
+
+/// The payload type the sender's codec was negotiated with, once it was.
+async fn negotiated(sender: &Arc<dyn RtpSender>, source: &Source) -> Option<u8> {
+    let mime = match source.kind {
+        ClipKind::Video => MIME_TYPE_VP8,
+        ClipKind::Audio => MIME_TYPE_OPUS,
+    };
+    let params = sender.get_parameters().await.ok()?;
+    params
+        .rtp_parameters
+        .codecs
+        .iter()
+        .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(mime))
+        .map(|c| c.payload_type)
+}
