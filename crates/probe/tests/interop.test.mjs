@@ -4,7 +4,8 @@
  * one room of a real `lanmeet host`. Every pair connects (browser–browser, and each
  * browser with the probe), the probe counts RTP from both browsers, and chat typed in a
  * page arrives at the probe. Run twice: the probe joining last (it offers to the
- * browsers) and first (the browsers offer to it).
+ * browsers) and first (the browsers offer to it). Then a probe that sends recorded
+ * clips (`--send-video`, `--send-audio`): both pages decode its video and hear it.
  *
  * Reuses the UI's e2e helpers (ui/tests/e2e/helpers.mjs: host, Chromium flags, people).
  * Needs root, and runs inside a namespace made for it (browsers ignore loopback ICE
@@ -21,8 +22,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import {
   LANMEET_BIN, WAIT_MS, startHost, launchBrowser, openPerson, typeAndJoin, waitInCall, waitPlaying,
-  selfId, tileOf, debugDump, testAddr, openChat,
+  selfId, tileOf, debugDump, testAddr, openChat, recordPeerConnections, inboundOf,
 } from '../../../ui/tests/e2e/helpers.mjs';
+
+/** The probe's test clips (crates/probe/tests/clips): 320x180 VP8 at 12 fps, an Opus tone. */
+const CLIPS = new URL('./clips/', import.meta.url).pathname;
 
 /**
  * Starts one probe run; resolves with its JSON report once it exits.
@@ -195,5 +199,48 @@ describe('the native probe in a call with two Chromium pages', { timeout: 10 * W
     checkReport(report, ids, 'Hello probe (first)', ids[0]);
     assert.equal(status, 0);
     for (const p of people) await waitPlaying(p, 1);
+    for (const p of people) await p.context.close();
+  });
+
+  test('a probe sending clips: both pages play its video and hear its sound', async (t) => {
+    people = [
+      await openPerson(browser, host.info.local, 'Eve', { initScript: recordPeerConnections }),
+      await openPerson(browser, host.info.local, 'Fay', { initScript: recordPeerConnections }),
+    ];
+    // Stays until told to stop (SIGTERM, below), which it answers by leaving cleanly.
+    const probe = startProbe(host.info, [
+      '--duration', '120',
+      '--send-video', `${CLIPS}video-320x180-12.ivf`, '--send-audio', `${CLIPS}audio.ogg`,
+    ]);
+    if (probe.proc) probes.push(probe.proc);
+    await new Promise((r) => setTimeout(r, 1000));
+    for (const p of people) {
+      await typeAndJoin(p, host.info.code);
+      await waitInCall(p);
+    }
+    // Two remote tiles playing on each page: the other page and the probe.
+    for (const p of people) await waitPlaying(p, 2);
+    for (const p of people) {
+      // Decoded at the clip's size, and frames go on (the clip loops), with sound.
+      const first = await p.page.evaluate(inboundOf, 'probe-1');
+      assert.ok(first, `${p.name} has the probe's connection`);
+      assert.equal(`${first.width}x${first.height}`, '320x180', `${p.name}: ${JSON.stringify(first)}`);
+      let now = first;
+      const end = Date.now() + WAIT_MS;
+      while (!(now && now.frames > first.frames + 6 && now.energy > 0) && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 250));
+        now = await p.page.evaluate(inboundOf, 'probe-1');
+      }
+      assert.ok(now && now.frames > first.frames + 6 && now.energy > 0,
+        `${p.name}: the probe's video advances, with sound: ${JSON.stringify(first)} then ${JSON.stringify(now)}`);
+    }
+    const probeId = await tileIdByName(people[0], 'probe-1');
+    probe.proc?.kill('SIGTERM');
+    const { status, report } = /** @type {any} */ (await probe.done);
+    t.diagnostic(summary(report));
+    assert.equal(status, 0, JSON.stringify(report));
+    assert.equal(report.pairs.filter((/** @type {any} */ p) => p.connected).length, 2);
+    // It left: the pages take its tile down at once (no grace period).
+    for (const p of people) await tileOf(p, probeId).waitFor({ state: 'detached' });
   });
 });
