@@ -32,7 +32,15 @@
 //       with the busiest threads.
 // Both ends read one machine's clock (performance.timeOrigin + now).
 //
-//   node ui/bench/desktop-call.mjs [--sizes 2,4,8] [--seconds 10] [--warmup 3] [--no-sound] [--lobby-join]
+//   node ui/bench/desktop-call.mjs [--sizes 2,4,8] [--seconds 10] [--warmup 3] [--no-sound] [--lobby-join] [--probes]
+//
+// --probes: from 3 people on, everyone but C1 (and the reference, and the window) is a
+// native probe (`lanmeet probe --send-video --send-audio`, one process) sending a
+// recorded test picture and tone at the size, rate and bitrate the UI sends for the
+// call's size (ui/peer.js videoEncodingFor; clips made by scripts/probe-clips with
+// ffmpeg). Two cores cannot run seven Chromium pages next to WebKit; a probe costs a
+// few % of a core. C1 still gives the latency both ways; the window paints and
+// decodes every person's video as in a call of Chromium pages.
 //
 // --lobby-join: the window is launched into its lobby and joins by Join once the lobby
 // has been drawn and settled, as the Chromium reference joins (by default it is launched
@@ -65,6 +73,10 @@ import {
 import { startCpu } from './proc-cpu.mjs';
 import { formatJoinSteps, joinToEveryone } from './join-steps.mjs';
 import { webDriver } from '../../scripts/lib/webdriver.mjs';
+import { videoEncodingFor } from '../peer.js';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 const run = promisify(execFile);
 const argv = process.argv.slice(2);
@@ -87,6 +99,8 @@ const NO_SOUND = argv.includes('--no-sound');
  * call as the page's first view).
  */
 const LOBBY_JOIN = argv.includes('--lobby-join');
+/** From 3 people on, the people past C1 are native probes sending clips (see the header). */
+const PROBES = argv.includes('--probes');
 /** How long the window's lobby is left to settle (camera, preview) before Join. */
 const LOBBY_SETTLE_MS = 3000;
 const driver = process.env.WEBDRIVER_URL ?? 'http://127.0.0.1:4444';
@@ -334,6 +348,56 @@ async function launch() {
 const f = (v, d = 0) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
 
 /**
+ * The clips a probe sends in a call of `n`: what the UI sends to n-1 people (size,
+ * rate, bitrate), 10 s looped, and a tone; made once per size with ffmpeg.
+ * @param {number} n
+ * @returns {Promise<{video: string, audio: string, label: string}>}
+ */
+async function clipsFor(n) {
+  const enc = videoEncodingFor(n - 1, false);
+  const even = (/** @type {number} */ x) => Math.round(x / 2) * 2;
+  const size = `${even(640 / enc.scaleResolutionDownBy)}x${even(360 / enc.scaleResolutionDownBy)}`;
+  const dir = mkdtempSync(join(tmpdir(), 'lanmeet-clips-'));
+  const { stdout } = await run(join(REPO, 'scripts/probe-clips'), [dir, size, String(enc.maxFramerate), String(enc.maxBitrate / 1000), '10']);
+  const [video, audio] = stdout.trim().split('\n');
+  return { video, audio, label: `${size} at ${enc.maxFramerate} fps, ${enc.maxBitrate / 1000} kbit/s` };
+}
+
+/**
+ * Starts `count` native probes (one `lanmeet probe` process) in the room, sending the
+ * clips; they stay until `stop` (SIGTERM: they leave cleanly).
+ * @param {{code: string, ws: string}} room
+ * @param {number} count
+ * @param {{video: string, audio: string}} clips
+ */
+function startProbes(room, count, clips) {
+  const bin = process.env.LANMEET_BIN ?? join(REPO, 'target/debug/lanmeet');
+  const args = ['probe', room.code, '--ws', room.ws, '--peers', String(count), '--name', 'P',
+    '--bind', process.env.LANMEET_TEST_ADDR ?? '127.0.0.1', '--duration', '3600', '--timeout', '60',
+    '--send-video', clips.video, '--send-audio', clips.audio, '--json'];
+  const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  proc.stdout?.on('data', (d) => { out += String(d); });
+  proc.stderr?.on('data', (d) => { err += String(d); });
+  const done = new Promise((resolve) => proc.once('exit', (status) => resolve({ status, out, err })));
+  return {
+    pid: proc.pid ?? 0,
+    /** Ends the probes (SIGTERM), at most 20 s; returns their report, if any. */
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      const end = await Promise.race([done, sleep(20_000).then(() => null)]);
+      if (!end) proc.kill('SIGKILL');
+      try {
+        return JSON.parse(/** @type {any} */ (end)?.out ?? '');
+      } catch {
+        return null;
+      }
+    },
+  };
+}
+
+/**
  * One size: the reference join, the window's join, the figures.
  * @param {Awaited<ReturnType<typeof startHost>>} host
  * @param {number} n
@@ -345,10 +409,18 @@ async function measure(host, n) {
   const { server, browser, pid: chromiumPid } = await launch();
   /** @type {number} */
   let app = 0;
+  const probeCount = PROBES ? Math.max(0, n - 2) : 0;
+  /** @type {ReturnType<typeof startProbes> | null} */
+  let probes = null;
   try {
+    if (probeCount) {
+      const clips = await clipsFor(n);
+      r.probeClips = clips.label;
+      probes = startProbes({ code, ws: host.info.ws }, probeCount, clips);
+    }
     /** @type {import('../tests/e2e/helpers.mjs').Person[]} */
     const people = [];
-    for (let i = 0; i < n - 1; i++) {
+    for (let i = 0; i < n - 1 - probeCount; i++) {
       const p = await openPerson(browser, host.info.local, `C${i + 1}`, { initScript: benchPage });
       await typeAndJoin(p, code);
       await waitInCall(p);
@@ -357,7 +429,7 @@ async function measure(host, n) {
     for (const p of people) {
       if (n > 2) await waitPlaying(p, n - 2).catch(() => r.notes.push(`${p.name} did not play all ${n - 2} others before the joins were timed`));
     }
-    log(`n=${n}: ${n - 1} Chromium pages in the call`);
+    log(`n=${n}: ${n - 1 - probeCount} Chromium page(s)${probeCount ? ` and ${probeCount} native probes` : ''} in the call`);
 
     // 1. The reference: a Chromium page in the window's place.
     const ref = await openPerson(browser, host.info.local, 'Ref', { initScript: benchPage });
@@ -444,9 +516,11 @@ async function measure(host, n) {
     const w0At = Date.now();
     const cpuApp = startCpu(app ? [app] : []);
     const cpuChromium = startCpu([chromiumPid]);
+    const cpuProbes = probes ? startCpu([probes.pid]) : null;
     await sleep(SECONDS * 1000);
     const appCpu = cpuApp.stop();
     const chromiumCpu = cpuChromium.stop();
+    r.probesCpu = cpuProbes?.stop();
     const w1 = await exec('return globalThis.__lanmeetBridgeMedia?.stats() ?? null;');
     // 20 ms sound frames the window's worklet and encoder gave the bridge, per second.
     if (w0?.sent?.audio && w1?.sent?.audio) r.soundFps = ((w1.sent.audio.frames - w0.sent.audio.frames) * 1000) / (Date.now() - w0At);
@@ -494,12 +568,31 @@ async function measure(host, n) {
     }
     r.appCpu = appCpu;
     r.chromiumCpu = chromiumCpu;
+    // The bridge's side of each connection: frames it dropped for the page (it did not
+    // read them in time) and the most media it ever held for it.
+    r.bridgeCounters = await driverClient.execAwait(
+      `const c = window.__lanmeetBridge?.client;
+       const out = [];
+       for (let pc = 1; pc <= 32 && c; pc++) {
+         try { out.push({ pc, ...(await c.request('getStats', { pc })) }); } catch { /* no such connection */ }
+       }
+       return out.filter((s) => s.connectionState === 'connected');`,
+    ).then((v) => (Array.isArray(v) ? v : null), () => null);
   } finally {
     if (driverClient.active) {
       // One close request, as a person's click: the window leaves the call.
       await run(x11, ['close', 'lanmeet'], { env: process.env }).catch((e) => r.notes.push(`close: ${e.message}`));
       if (app && !(await waitExit(app, 60_000))) r.notes.push('the app was still running 60 s after the close request');
       await driverClient.end();
+    }
+    if (probes) {
+      const report = await probes.stop();
+      if (!report) r.notes.push('the probes gave no report');
+      else {
+        // What the probes received from the window: whole frames, from its keyframes.
+        const desk = report.peers?.find((/** @type {any} */ p) => p.name === 'Desk');
+        if (desk) r.probesGotFromWindow = desk.tracks.filter((/** @type {any} */ t) => t.kind === 'video').map((/** @type {any} */ t) => t.frames);
+      }
     }
     await browser.close().catch(() => {});
     await server.close().catch(() => {});
@@ -541,7 +634,8 @@ async function main() {
   }
   const cores = readFileSync('/proc/cpuinfo', 'utf8').split('\n').filter((l) => l.startsWith('processor')).length;
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  console.log(`\nThe desktop window (release build, WebKitGTK + the bridge) in a call with N-1 headless Chromium pages, one namespace, Xvfb; ${cores} cores, load average at the end ${load}; figures over ${SECONDS} s after ${WARMUP_S} s of warm-up; CPU in % of one core.\n`);
+  const others = PROBES ? 'one headless Chromium page and N-2 native probes sending recorded clips (--probes)' : 'N-1 headless Chromium pages';
+  console.log(`\nThe desktop window (release build, WebKitGTK + the bridge) in a call with ${others}, one namespace, Xvfb; ${cores} cores, load average at the end ${load}; figures over ${SECONDS} s after ${WARMUP_S} s of warm-up; CPU in % of one core.\n`);
   console.log('| people | window video decoded in Chromium, fps min / mean (size) | painted in the window per tile, fps min / mean (size) | target | latency window → Chromium p50 / p95 ms | latency Chromium → window p50 / worst p95 ms | app CPU (tree) | Chromium CPU (all pages) | Join → everyone: window / Chromium (ratio) |');
   console.log('| ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
@@ -549,7 +643,7 @@ async function main() {
     const ratio = r.winJoin && r.refJoin ? (r.winJoin / r.refJoin).toFixed(2) : '—';
     console.log(
       `| ${r.n} | ${minMean(r.decodedFps ?? [])} (${r.decodedSize ?? '—'}) | ${minMean(r.paintedFps ?? [])} (${r.paintedSize ?? '—'}) | ${t.size} ≥ ${t.fps} fps both ways, p95 < 150 ms, join ≤ 1.5× |` +
-        ` ${f(r.toChromium?.p50)} / ${f(r.toChromium?.p95)} | ${f(r.toWindow?.p50)} / ${f(r.toWindow?.p95)} | ${f(r.appCpu?.total)}% | ${f(r.chromiumCpu?.total)}% |` +
+        ` ${f(r.toChromium?.p50)} / ${f(r.toChromium?.p95)} | ${f(r.toWindow?.p50)} / ${f(r.toWindow?.p95)} | ${f(r.appCpu?.total)}% | ${f(r.chromiumCpu?.total)}%${r.probesCpu ? ` (+ probes ${f(r.probesCpu.total)}%)` : ''} |` +
         ` ${f(r.winJoin)} / ${f(r.refJoin)} ms (${ratio}×) |`,
     );
   }
@@ -570,7 +664,13 @@ async function main() {
     if (r.winRequests) console.log(`  window's bridge requests, ms after Join + round trip: ${r.winRequests}`);
     if (r.refSteps) console.log(`  Chromium's join, ms after Join: ${r.refSteps}`);
     if (r.appCpu) console.log(`  app: ${profile(r.appCpu)}; RSS ${f(r.appCpu.rssMb)} MB`);
+    if (r.bridgeCounters?.length) {
+      const b = r.bridgeCounters;
+      const sum = (/** @type {string} */ k) => b.reduce((s, /** @type {any} */ x) => s + (x[k] ?? 0), 0);
+      console.log(`  bridge, over the whole call (${b.length} connections): ${sum('framesReceived')} frames to the page, ${b[0].pageFramesDropped} dropped for it (it did not read them in time), most held for it ${f(b[0].pageMaxBacklogBytes / 1024)} KiB; ${sum('framesSent')} frames sent, ${sum('framesDropped')} not; keyframe requests ${sum('keyframeRequestsSent')} sent, ${sum('keyframeRequestsReceived')} received`);
+    }
     if (r.chromiumCpu) console.log(`  Chromium: ${profile(r.chromiumCpu)}`);
+    if (r.probeClips) console.log(`  ${r.n - 2} native probes (one process) sending ${r.probeClips}${r.probesCpu ? `: ${f(r.probesCpu.total)}% CPU` : ''}${r.probesGotFromWindow ? `; video frames each got from the window over the whole run: ${r.probesGotFromWindow.join(', ')}` : ''}`);
     for (const note of r.notes) console.log(`  note: ${note}`);
   }
 }
