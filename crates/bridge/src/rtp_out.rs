@@ -14,7 +14,19 @@
 //!
 //! Here:
 //! - **audio** advances by its samples: Opus frames are contiguous, and the receiver's
-//!   audio buffer (NetEq) places them by timestamp;
+//!   audio buffer (NetEq) places them by timestamp. Except where sound was never
+//!   captured: a starved page (its audio thread not run in time) or a microphone whose
+//!   clock runs slow hands over fewer samples than time passes, and a stamp that only
+//!   counts samples falls further and further behind the wall clock. A receiver lines
+//!   video up with sound by those stamps (lip sync), so the window's video then reached
+//!   Chromium later and later: measured with WebKit's mock microphone in a call of four
+//!   on this 2-core machine (48.6 sound frames a second instead of 50), the window's
+//!   picture was shown 5.6 s late at the median and 10.9 s at p95 (`scripts/desktop-bench-call
+//!   --sizes 4 --probes`), growing as the call went on. So the clock also follows the
+//!   frames' capture times ([`AudioClock`]): once the shortfall has held for a second
+//!   (every frame over it, so a late delivery of frames that were captured in time is
+//!   not mistaken for one), the stamp jumps ahead by it, as over lost packets, and the
+//!   receiver conceals the gap;
 //! - **video** is stamped, by default, with the time the bridge sends it (90 kHz): on a
 //!   LAN a frame's stamp and its arrival then agree. Motion follows the page's delivery
 //!   rhythm rather than the camera's, which a call prefers to a steadier picture shown
@@ -61,10 +73,94 @@ impl VideoClock {
     }
 }
 
+/// The shortfall of sound (captured time not covered by samples) that moves the audio
+/// clock ahead: smaller gaps are a receiver's jitter to absorb, not worth a jump.
+const AUDIO_RESYNC_US: i64 = 40_000;
+/// How long a shortfall must hold, on every frame, before it counts (see [`AudioClock`]).
+const AUDIO_SHORTFALL_SPAN_US: u64 = 1_000_000;
+/// Frames kept at most to find the smallest shortfall over the last span (a bound
+/// whatever durations the page claims; 20 ms frames need 60).
+const AUDIO_WINDOW_FRAMES: usize = 200;
+
+/// The audio clock: samples, plus the sound that was never captured.
+///
+/// For each frame, the shortfall is how much more capture time than sound has passed
+/// since the first frame. A frame delivered late (the page's worker was busy) shows a
+/// large shortfall that the frames after it, delivered in a burst, take back; sound
+/// that was never captured shows one that stays. So the clock moves ahead only by the
+/// smallest shortfall of the last second or more of frames, and only forward.
+#[derive(Debug, Default)]
+struct AudioClock {
+    /// The first frame's capture time and stamp.
+    base: Option<(u64, u32)>,
+    /// Samples stamped since the first frame.
+    samples: u64,
+    /// The shortfall the clock has moved ahead by, µs.
+    ahead_us: i64,
+    /// The last frames' capture times and shortfalls, oldest first.
+    recent: std::collections::VecDeque<(u64, i64)>,
+    last_capture: u64,
+}
+
+impl AudioClock {
+    /// The stamp of a frame of `samples` (48 kHz) captured at `capture_us`; `start_ts`
+    /// is the first frame's.
+    fn stamp(&mut self, start_ts: u32, capture_us: u64, samples: u64) -> u32 {
+        let page_clock_reset = self.base.is_some()
+            && (capture_us < self.last_capture || capture_us - self.last_capture > CAPTURE_JUMP_US);
+        if page_clock_reset {
+            // The page's clock went back or jumped: measure from here on, keeping the
+            // stamps going where they were.
+            let ts = self.ts(start_ts);
+            self.base = Some((capture_us, ts));
+            self.samples = 0;
+            self.ahead_us = 0;
+            self.recent.clear();
+        }
+        let (base_capture, _) = *self.base.get_or_insert((capture_us, start_ts));
+        self.last_capture = capture_us;
+        let sound_us = i64::try_from(self.samples * 1_000_000 / AUDIO_RATE).unwrap_or(i64::MAX);
+        let captured_us = i64::try_from(capture_us - base_capture).unwrap_or(i64::MAX);
+        self.recent
+            .push_back((capture_us, captured_us.saturating_sub(sound_us)));
+        // Keep just over a span: the smallest shortfall then lags a steady one by about
+        // a span's worth (3% short: ~35 ms), and never grows with the call.
+        while self.recent.len() > AUDIO_WINDOW_FRAMES
+            || self.recent.get(1).is_some_and(|&(second, _)| {
+                capture_us.saturating_sub(second) >= AUDIO_SHORTFALL_SPAN_US
+            })
+        {
+            self.recent.pop_front();
+        }
+        let span = self
+            .recent
+            .front()
+            .map_or(0, |&(first, _)| capture_us.saturating_sub(first));
+        if span >= AUDIO_SHORTFALL_SPAN_US
+            && let Some(shortfall) = self.recent.iter().map(|&(_, s)| s).min()
+            && shortfall - self.ahead_us >= AUDIO_RESYNC_US
+        {
+            self.ahead_us = shortfall;
+        }
+        let ts = self.ts(start_ts);
+        self.samples += samples;
+        ts
+    }
+
+    /// The stamp of the next frame, from the base.
+    fn ts(&self, start_ts: u32) -> u32 {
+        let base_ts = self.base.map_or(start_ts, |(_, ts)| ts);
+        let ahead = u64::try_from(self.ahead_us).unwrap_or(0) * AUDIO_RATE / 1_000_000;
+        base_ts.wrapping_add(((self.samples + ahead) % (1u64 << 32)) as u32)
+    }
+}
+
 /// How a sender's RTP timestamps advance.
 #[derive(Debug)]
 enum Clock {
-    /// By each frame's samples (audio; video with [`VideoClock::Durations`]).
+    /// Audio: by its samples, and ahead over sound never captured ([`AudioClock`]).
+    Audio { start_ts: u32, clock: AudioClock },
+    /// By each frame's samples (video with [`VideoClock::Durations`]).
     Samples { next: u32, rate: u64 },
     /// By the time each frame is sent (video): `base_ts` at `base`, then 90 kHz.
     Sent {
@@ -127,9 +223,9 @@ impl RtpOut {
             ),
             Kind::Audio => (
                 Box::new(OpusPayloader),
-                Clock::Samples {
-                    next: start_ts,
-                    rate: AUDIO_RATE,
+                Clock::Audio {
+                    start_ts,
+                    clock: AudioClock::default(),
                 },
             ),
         };
@@ -144,6 +240,15 @@ impl RtpOut {
     /// `now`, that lasts `duration`.
     fn timestamp(&mut self, now: Instant, capture_us: u64, duration: Duration) -> u32 {
         match &mut self.clock {
+            Clock::Audio { start_ts, clock } => {
+                let samples =
+                    duration.as_micros().saturating_mul(u128::from(AUDIO_RATE)) / 1_000_000;
+                clock.stamp(
+                    *start_ts,
+                    capture_us,
+                    u64::try_from(samples).unwrap_or(u64::MAX),
+                )
+            }
             Clock::Samples { next, rate } => {
                 let ts = *next;
                 let samples = duration.as_micros().saturating_mul(u128::from(*rate)) / 1_000_000;
@@ -356,6 +461,70 @@ mod tests {
             3600,
             "the first frame's 40 ms moved the clock"
         );
+    }
+
+    /// Stamps of 20 ms audio frames captured at `captures` (µs), relative to the first.
+    fn audio_stamps(captures: impl IntoIterator<Item = u64>) -> Vec<i64> {
+        let mut out = RtpOut::new(Kind::Audio, VideoClock::Sent);
+        let t = Instant::now();
+        let mut first = None;
+        captures
+            .into_iter()
+            .map(|c| {
+                let ts = stamp(&mut out, c, Duration::from_millis(20), t);
+                let first = *first.get_or_insert(ts);
+                i64::from(ts.wrapping_sub(first) as i32)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn audio_captured_in_time_advances_by_its_samples_even_when_delivered_in_bursts() {
+        // 3 s of frames every 20 ms, but the page delivered 10 of them 300 ms late, in a
+        // burst (its worker was busy): captured in time, so no jump.
+        let captures = (0..150u64).map(|i| {
+            let t = 1_000_000 + i * 20_000;
+            if (50..60).contains(&i) {
+                1_000_000 + 60 * 20_000
+            } else {
+                t
+            }
+        });
+        let stamps = audio_stamps(captures);
+        for (i, ts) in stamps.iter().enumerate() {
+            assert_eq!(*ts, i as i64 * 960, "frame {i}");
+        }
+    }
+
+    #[test]
+    fn audio_moves_ahead_over_sound_that_was_never_captured() {
+        // A slow or starved capture: 20 ms frames, but 25 ms of time between them (a
+        // fifth of the sound missing), for 4 s.
+        let stamps = audio_stamps((0..160u64).map(|i| 1_000_000 + i * 25_000));
+        let last = *stamps.last().unwrap();
+        let wall = 159 * 25 * 48; // the last frame's capture time, in 48 kHz ticks
+        // Behind the wall clock by about the resync step plus a span's shortfall (1 s
+        // at 5 ms a frame): not by the 0.8 s that samples alone give, and not growing.
+        let samples_only = 159 * 960;
+        assert!(
+            last > samples_only + 20_000,
+            "moved ahead: {last} vs {samples_only}"
+        );
+        assert!(
+            wall - last <= 300 * 48,
+            "within 300 ms of the wall clock: {} ticks",
+            wall - last
+        );
+        // Never backwards.
+        for w in stamps.windows(2) {
+            assert!(w[1] > w[0]);
+        }
+    }
+
+    #[test]
+    fn audio_survives_a_page_clock_that_goes_back() {
+        let stamps = audio_stamps([5_000_000, 5_020_000, 1_000_000, 1_020_000]);
+        assert_eq!(stamps, vec![0, 960, 1920, 2880]);
     }
 
     #[test]
