@@ -523,6 +523,7 @@ async function measure(host, n) {
     r.probesCpu = cpuProbes?.stop();
     const w1 = await exec('return globalThis.__lanmeetBridgeMedia?.stats() ?? null;');
     // 20 ms sound frames the window's worklet and encoder gave the bridge, per second.
+    r.soundGaps = w1?.sent?.audio;
     if (w0?.sent?.audio && w1?.sent?.audio) r.soundFps = ((w1.sent.audio.frames - w0.sent.audio.frames) * 1000) / (Date.now() - w0At);
     const in1 = await Promise.all(people.map((p) => p.page.evaluate(inboundOf, 'Desk')));
     r.jitter = jitterOver(in0[0]?.jitter, in1[0]?.jitter);
@@ -650,6 +651,8 @@ async function main() {
   console.log('');
   for (const r of rows) {
     console.log(`n=${r.n}:`);
+    const gaps = (/** @type {any} */ g) => (g ? `${f(g.p50)} / ${f(g.p95)} / ${f(g.max)} ms` : '—');
+    if (r.soundGaps) console.log(`  the window's sound, ms between 20 ms frames p50 / p95 / max: from the capture worklet ${gaps(r.soundGaps.captureGapMs)}, sent by the page ${gaps(r.soundGaps.sendGapMs)}`);
     if (r.sent) console.log(`  the window sends ${r.sent.width}x${r.sent.height} at ${r.sent.fps} fps (capture ${f(r.sent.captureMs, 1)} ms, encode ${f(r.sent.encodeMs, 1)} ms a frame, self view ${f(r.sent.previewMs, 1)} ms a picture, ${r.sent.dropped} dropped; sound ${f(r.soundFps, 1)} frames/s of 20 ms); tiles: ${r.gaps} frames after gaps, ${r.dropped} decoded frames replaced before painting`);
     if (r.toChromium) console.log(`  latency samples: window → Chromium ${r.toChromium.n} (${r.toChromium.unstamped} frames without a readable stamp), Chromium → window ${r.toWindow?.n ?? 0} over ${r.toWindow?.tiles ?? 0} tiles`);
     const pct = (/** @type {number} */ x) => Math.round(x * 1000) / 10;

@@ -602,3 +602,16 @@ function decodeStampBits(bits) {
   for (let k = 4; k >= 0; k--) v = v * 256 + bytes[k];
   return v;
 }
+
+/**
+ * The median, 95th percentile and largest of some gaps between events (ms), or null
+ * without any: how evenly media came (the benchmark's rhythm figures).
+ * @param {number[]} gaps
+ * @returns {{p50: number, p95: number, max: number, n: number} | null}
+ */
+export function gapFigures(gaps) {
+  if (!gaps.length) return null;
+  const s = [...gaps].sort((a, b) => a - b);
+  const at = (/** @type {number} */ q) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
+  return { p50: at(0.5), p95: at(0.95), max: s[s.length - 1], n: s.length };
+}

@@ -17,7 +17,9 @@
  * previous ones (at most {@link MAX_FRAMES_IN_FLIGHT}); the worker bounds the rest.
  */
 import { BridgeVideoTrack, BridgeMediaStream } from './media-stream.js';
-import { nowUs } from './frames.js';
+import { gapFigures, nowUs } from './frames.js';
+
+/** @typedef {{p50: number, p95: number, max: number, n: number}} GapFigures */
 
 export { BridgeMediaStream, BridgeVideoTrack };
 
@@ -203,6 +205,11 @@ export class BridgeMedia {
     this._remoteAt = 0;
     /** @type {{encodeMs: number | null, previewMs: number | null, dropped: number}} */
     this._workerVideo = { encodeMs: null, previewMs: null, dropped: 0 };
+    /** The audio worker's figures: gaps between the capture worklet's frames. */
+    this._workerAudio = { captureGapMs: /** @type {any} */ (null) };
+    /** ms between sound frames sent to the bridge (the last ones, for the benchmark). */
+    this._audioSendGaps = /** @type {number[]} */ ([]);
+    this._audioSentAt = 0;
 
     /** @type {(() => void) | null} resumes the AudioContext on a click, while it waits for one */
     this._gesture = null;
@@ -422,7 +429,7 @@ export class BridgeMedia {
   /**
    * Figures for the UI and the benchmark.
    * `remote` is the worker's last report (once a second), counted at `remoteAt`.
-   * @returns {{sent: {video: {frames: number, keyframes: number, fps: number, width: number, height: number, encodeMs: number | null, previewMs: number | null, captureMs: number | null, dropped: number}, audio: {frames: number}}, remote: RemoteStats[], remoteAt: number, droppedBeforeWorker: {audio: number, video: number}}}
+   * @returns {{sent: {video: {frames: number, keyframes: number, fps: number, width: number, height: number, encodeMs: number | null, previewMs: number | null, captureMs: number | null, dropped: number}, audio: {frames: number, captureGapMs: GapFigures | null, sendGapMs: GapFigures | null}}, remote: RemoteStats[], remoteAt: number, droppedBeforeWorker: {audio: number, video: number}}}
    */
   stats() {
     const v = this.sent.video;
@@ -439,7 +446,7 @@ export class BridgeMedia {
           captureMs: this._captureN ? this._captureMsSum / this._captureN : null,
           dropped: this._workerVideo.dropped,
         },
-        audio: { frames: this.sent.audio.frames },
+        audio: { frames: this.sent.audio.frames, captureGapMs: this._workerAudio.captureGapMs, sendGapMs: gapFigures(this._audioSendGaps) },
       },
       remote: [...this._remoteStats.video, ...this._remoteStats.audio].map((r) => {
         const play = r.kind === 'audio' ? this._audio.get(`${r.pc}:${r.transceiver}`)?.playback : null;
@@ -452,6 +459,7 @@ export class BridgeMedia {
 
   /** The benchmark's figures (encode, decode+paint, capture ms; latency samples) start over. */
   resetFigures() {
+    this._audioSendGaps = [];
     this._captureMsSum = 0;
     this._captureN = 0;
     this._post({ t: 'reset-figures' }, [], 'audio');
@@ -539,6 +547,10 @@ export class BridgeMedia {
           v.rate.mark();
         } else {
           this.sent.audio.frames++;
+          // How evenly sound leaves the page (its worker's frames wait for this thread).
+          const at = performance.now();
+          if (this._audioSentAt && this._audioSendGaps.length < 500) this._audioSendGaps.push(at - this._audioSentAt);
+          this._audioSentAt = at;
         }
         try {
           this.deps.sendFrame(m.buf);
@@ -580,6 +592,7 @@ export class BridgeMedia {
           this._remoteAt = m.at;
           this._workerVideo = m.video;
         }
+        if (role === 'audio' && m.audio) this._workerAudio = m.audio;
         for (const r of m.remote) {
           const t = r.kind === 'video' ? this._videoTracks.get(`${r.pc}:${r.transceiver}`) : null;
           if (t) t.framesPainted = r.framesPainted;

@@ -22,7 +22,7 @@
  * To the page: `out` (a page frame), `ack`, `taken` (remote frames taken so far),
  * `request-keyframe`, `size`, `stats`, `closed-remote`, `log`.
  */
-import { buildPageFrame, parseRemoteFrame, i420ToRgba, nv12ToRgba, frameToRgba, frameToRgbaHalf, scaleRgba, writeStampFrame, readStamp, stampAgeUs, nowUs } from './frames.js';
+import { buildPageFrame, gapFigures, parseRemoteFrame, i420ToRgba, nv12ToRgba, frameToRgba, frameToRgbaHalf, scaleRgba, writeStampFrame, readStamp, stampAgeUs, nowUs } from './frames.js';
 
 /** @type {any} */
 const self_ = globalThis;
@@ -301,7 +301,12 @@ const mic = {
   samples: 0,
   /** capture µs by AudioData timestamp (a few 20 ms frames at most) */
   capture: /** @type {Map<number, number>} */ (new Map()),
+  /** ms between 20 ms frames from the capture worklet (the last ones, for the benchmark) */
+  gaps: /** @type {number[]} */ ([]),
+  lastAt: 0,
 };
+/** Gaps kept for the benchmark's figures (bounded: about 10 s of sound). */
+const GAPS_KEPT = 500;
 
 function audioEncoder() {
   if (mic.encoder && mic.encoder.state !== 'closed') return mic.encoder;
@@ -328,6 +333,11 @@ function audioEncoder() {
 /** @param {Float32Array} pcm 20 ms of mono samples at 48 kHz from the capture worklet */
 function encodeAudio(pcm) {
   if (!mic.sending || !(pcm instanceof Float32Array) || pcm.length !== OPUS_FRAME) return;
+  // How evenly the worklet's frames come (every 20 ms at best): the sound's rhythm
+  // before the page's main thread and the bridge.
+  const at = performance.now();
+  if (mic.lastAt && mic.gaps.length < GAPS_KEPT) mic.gaps.push(at - mic.lastAt);
+  mic.lastAt = at;
   const encoder = audioEncoder();
   if (encoder.encodeQueueSize > 4) return;
   const timestamp = Math.round((mic.samples * 1e6) / OPUS_RATE);
@@ -723,6 +733,7 @@ function postStats() {
       previewMs: preview.msN ? preview.msSum / preview.msN : null,
       dropped: enc.dropped,
     },
+    audio: { captureGapMs: gapFigures(mic.gaps) },
   });
 }
 
@@ -802,6 +813,7 @@ self_.onmessage = (/** @type {MessageEvent} */ ev) => {
         stampOn = !!m.on;
         break;
       case 'reset-figures':
+        mic.gaps = [];
         enc.encodeMsSum = 0;
         enc.encodeMsN = 0;
         preview.msSum = 0;
