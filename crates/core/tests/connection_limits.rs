@@ -14,7 +14,7 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    Client, closed_within, connect_from, get, health_from, read_answer, start_node,
+    Client, closed_within, connect_from, get, health_from, join_from, read_answer, start_node,
     start_node_with, ws_from,
 };
 use serde_json::json;
@@ -131,11 +131,7 @@ async fn one_address_gets_a_bounded_share_of_the_lan_listener() {
     // ... while other hosts, and the local listener, are served.
     assert_eq!(health_from(3, lan).await, Some(200));
     let room = node.room();
-    let mut other = ws_from(3, lan).await.expect("another host's /ws");
-    other
-        .send(json!({"type":"join","room":room.code.as_str(),"name":"B"}))
-        .await;
-    other.expect_welcome().await;
+    let _other = join_from(3, lan, room.code.as_str(), "B").await;
     let local = Client::join(&format!("ws://{}/ws", node.local), room.code.as_str(), "A").await;
     drop(local);
     // Freed connections are the address's again.
@@ -193,11 +189,7 @@ async fn a_request_flood_on_a_kept_alive_connection_is_cut_off_and_no_one_else_f
     assert_eq!(health_from(3, lan).await, Some(200));
     assert_eq!(get(node.local, "/api/health").await.status, 200);
     let room = node.room();
-    let mut socket = ws_from(2, lan).await.expect("the flooding host's /ws");
-    socket
-        .send(json!({"type":"join","room":room.code.as_str(),"name":"F"}))
-        .await;
-    socket.expect_welcome().await;
+    let _socket = join_from(2, lan, room.code.as_str(), "F").await;
     node.shutdown().await;
 }
 

@@ -420,3 +420,17 @@ pub async fn ws_from(host: u8, to: SocketAddr) -> Result<Client, u16> {
         Ok(Err(_)) | Err(_) => Err(0),
     }
 }
+
+/// A room member joined over a WebSocket from `127.0.0.{host}` (welcome received):
+/// a host on the LAN that gets in although the test's other traffic from it is
+/// refused or counted.
+pub async fn join_from(host: u8, to: SocketAddr, room: &str, name: &str) -> Client {
+    let mut client = ws_from(host, to)
+        .await
+        .unwrap_or_else(|status| panic!("127.0.0.{host}'s /ws was refused ({status})"));
+    client
+        .send(serde_json::json!({"type": "join", "room": room, "name": name}))
+        .await;
+    client.expect_welcome().await;
+    client
+}
