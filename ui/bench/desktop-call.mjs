@@ -569,6 +569,40 @@ async function measure(host, n) {
     }
     r.appCpu = appCpu;
     r.chromiumCpu = chromiumCpu;
+    // The round trip C1's Chromium knows to each member (from their RTCP receiver
+    // reports on its video): the window's bridge, the probes, other Chromium pages.
+    r.c1Rtt = await people[0].page.evaluate(async () => {
+      const pcs = /** @type {RTCPeerConnection[]} */ (/** @type {any} */ (window).__pcs ?? []);
+      const out = [];
+      for (const pc of pcs) {
+        if (pc.connectionState !== 'connected') continue;
+        let rtt = null;
+        (await pc.getStats()).forEach((/** @type {any} */ st) => {
+          if (st.type === 'remote-inbound-rtp' && st.kind === 'video' && typeof st.roundTripTime === 'number') rtt = st.roundTripTime * 1000;
+        });
+        const tile = [...document.querySelectorAll('[data-testid=tile][data-self=false]')].find((t) => {
+          const v = /** @type {HTMLVideoElement | null} */ (t.querySelector('video'));
+          const track = /** @type {MediaStream | null} */ (v?.srcObject ?? null)?.getVideoTracks?.()[0];
+          return track && pc.getReceivers().some((rc) => rc.track === track);
+        });
+        out.push({ name: /** @type {HTMLElement | undefined} */ (tile)?.dataset.name ?? '?', rtt });
+      }
+      return out;
+    }).catch(() => null);
+    if (probes) {
+      // The probes leave while the window is still in the call, so their report has it:
+      // the whole video frames each got from it, and their data-channel round trips to
+      // it (answered by the window's page).
+      const report = await probes.stop();
+      const desk = report?.peers?.find((/** @type {any} */ p) => p.name === 'Desk');
+      if (!report) r.notes.push('the probes gave no report');
+      else if (desk) {
+        r.probesFromWindow = {
+          frames: desk.tracks.filter((/** @type {any} */ t) => t.kind === 'video').map((/** @type {any} */ t) => t.frames),
+          rttMs: report.pairs.filter((/** @type {any} */ p) => p.b === desk.id && typeof p.rtt_ms === 'number').map((/** @type {any} */ p) => p.rtt_ms),
+        };
+      }
+    }
     // The bridge's side of each connection: frames it dropped for the page (it did not
     // read them in time) and the most media it ever held for it.
     r.bridgeCounters = await driverClient.execAwait(
@@ -586,15 +620,7 @@ async function measure(host, n) {
       if (app && !(await waitExit(app, 60_000))) r.notes.push('the app was still running 60 s after the close request');
       await driverClient.end();
     }
-    if (probes) {
-      const report = await probes.stop();
-      if (!report) r.notes.push('the probes gave no report');
-      else {
-        // What the probes received from the window: whole frames, from its keyframes.
-        const desk = report.peers?.find((/** @type {any} */ p) => p.name === 'Desk');
-        if (desk) r.probesGotFromWindow = desk.tracks.filter((/** @type {any} */ t) => t.kind === 'video').map((/** @type {any} */ t) => t.frames);
-      }
-    }
+    await probes?.stop();
     await browser.close().catch(() => {});
     await server.close().catch(() => {});
   }
@@ -667,13 +693,14 @@ async function main() {
     if (r.winRequests) console.log(`  window's bridge requests, ms after Join + round trip: ${r.winRequests}`);
     if (r.refSteps) console.log(`  Chromium's join, ms after Join: ${r.refSteps}`);
     if (r.appCpu) console.log(`  app: ${profile(r.appCpu)}; RSS ${f(r.appCpu.rssMb)} MB`);
+    if (r.c1Rtt?.length) console.log(`  round trip C1's Chromium knows from each member's RTCP reports: ${r.c1Rtt.map((/** @type {any} */ x) => `${x.name} ${f(x.rtt)} ms`).join(', ')}`);
     if (r.bridgeCounters?.length) {
       const b = r.bridgeCounters;
       const sum = (/** @type {string} */ k) => b.reduce((s, /** @type {any} */ x) => s + (x[k] ?? 0), 0);
       console.log(`  bridge, over the whole call (${b.length} connections): ${sum('framesReceived')} frames to the page, ${b[0].pageFramesDropped} dropped for it (it did not read them in time), most held for it ${f(b[0].pageMaxBacklogBytes / 1024)} KiB; ${sum('framesSent')} frames sent, ${sum('framesDropped')} not; keyframe requests ${sum('keyframeRequestsSent')} sent, ${sum('keyframeRequestsReceived')} received`);
     }
     if (r.chromiumCpu) console.log(`  Chromium: ${profile(r.chromiumCpu)}`);
-    if (r.probeClips) console.log(`  ${r.n - 2} native probes (one process) sending ${r.probeClips}${r.probesCpu ? `: ${f(r.probesCpu.total)}% CPU` : ''}${r.probesGotFromWindow ? `; video frames each got from the window over the whole run: ${r.probesGotFromWindow.join(', ')}` : ''}`);
+    if (r.probeClips) console.log(`  ${r.n - 2} native probes (one process) sending ${r.probeClips}${r.probesCpu ? `: ${f(r.probesCpu.total)}% CPU` : ''}${r.probesFromWindow ? `; video frames each got from the window over the whole call: ${r.probesFromWindow.frames.join(', ')}; their data-channel round trip to the window: ${r.probesFromWindow.rttMs.map((/** @type {number} */ x) => f(x)).join(', ')} ms` : ''}`);
     for (const note of r.notes) console.log(`  note: ${note}`);
   }
 }
