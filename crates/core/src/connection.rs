@@ -67,6 +67,9 @@ struct Session {
     slot: SocketSlot,
 }
 
+/// The close reason of a socket dropped for two unanswered pings (status 1001).
+const PING_TIMEOUT: &str = "ping-timeout";
+
 /// Frames the reader still takes once the join deadline has passed, if they had
 /// already arrived: a stalled process must not refuse a `join` it was sent in
 /// time, and a client cannot put the deadline off by sending more.
@@ -121,9 +124,13 @@ pub(crate) async fn serve(socket: WebSocket, ctx: SocketContext, from: IpAddr, s
                 Exit::Shutdown { joined: false } => {
                     link.push(Outbound::Close(close::GOING_AWAY, "shutdown"));
                 }
-                Exit::Gone | Exit::Dead | Exit::Left | Exit::Shutdown { .. } | Exit::Slow => {}
+                // The client may be gone for good, or only its pongs lost (a
+                // half-broken link): if it still reads, it learns why. The flush
+                // below is bounded like any other.
+                Exit::Dead => link.push(Outbound::Close(close::GOING_AWAY, PING_TIMEOUT)),
+                Exit::Gone | Exit::Left | Exit::Shutdown { .. } | Exit::Slow => {}
             }
-            if matches!(exit, Exit::Gone | Exit::Dead) {
+            if matches!(exit, Exit::Gone) {
                 false
             } else {
                 // Let the writer flush what is queued, ending with the close.

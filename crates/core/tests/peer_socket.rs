@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Client, Closed, start_node, start_node_with};
+use common::{Client, Closed, MuteSocket, start_node, start_node_with};
 use futures_util::SinkExt;
 use lanmeet_core::RoomRequest;
 use serde_json::json;
@@ -471,7 +471,7 @@ async fn a_slow_reader_is_cut_off_and_the_others_keep_working() {
 }
 
 #[tokio::test]
-async fn sockets_that_stop_answering_pings_are_dropped() {
+async fn sockets_that_stop_answering_pings_are_dropped_and_told_why() {
     let node = start_node_with(|c| {
         c.limits.ping_interval = Duration::from_millis(100);
         c.limits.grace = Duration::from_millis(100);
@@ -480,15 +480,19 @@ async fn sockets_that_stop_answering_pings_are_dropped() {
     let room = node.room();
     let url = node.ws_url();
     let mut a = Client::join(&url, room.code.as_str(), "A").await;
-    // A client that never reads never answers pings (tungstenite answers while reading).
-    let silent = Client::join(&url, room.code.as_str(), "Silent").await;
+    // A member that reads everything but answers no ping (its pongs lost on the way).
+    let mut mute = MuteSocket::join(node.lan, room.code.as_str(), "Mute").await;
+    let mute = tokio::spawn(async move { mute.read_to_close().await });
     // `a` reads (and so answers pings) throughout.
-    a.expect("peer-joined").await;
+    let joined = a.expect("peer-joined").await;
     let left = a.expect("peer-left").await;
-    assert_eq!(left["id"], silent.id.as_str());
-    node.settle("silent socket dropped", |s| s.sockets == 1 && s.held == 0)
+    assert_eq!(left["id"], joined["peer"]["id"]);
+    // The node pinged twice unanswered, then closed: 1001 "ping-timeout".
+    let (closed, pings) = mute.await.unwrap();
+    assert_eq!(closed, Closed::Frame(1001, "ping-timeout".into()));
+    assert!(pings >= 2, "{pings} pings before the close");
+    node.settle("mute socket dropped", |s| s.sockets == 1 && s.held == 0)
         .await;
-    drop(silent);
     node.shutdown().await;
 }
 

@@ -434,3 +434,99 @@ pub async fn join_from(host: u8, to: SocketAddr, room: &str, name: &str) -> Clie
     client.expect_welcome().await;
     client
 }
+
+/// A peer socket that reads but never writes once joined: unlike a tungstenite
+/// client, which answers every ping it reads, it lets pings go unanswered while
+/// still seeing what the node sends (a client whose pongs are lost on the way).
+pub struct MuteSocket {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl MuteSocket {
+    /// Upgrades `ws://{to}/ws` by hand and sends `join` (a masked text frame).
+    pub async fn join(to: SocketAddr, room: &str, name: &str) -> MuteSocket {
+        let mut stream = TcpStream::connect(to).await.expect("connect");
+        let upgrade = format!(
+            "GET /ws HTTP/1.1\r\nHost: {to}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        stream.write_all(upgrade.as_bytes()).await.expect("upgrade");
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 1024];
+        let end = loop {
+            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break end + 4;
+            }
+            let n = stream.read(&mut chunk).await.expect("upgrade answer");
+            assert!(n > 0, "the node closed during the upgrade");
+            buf.extend_from_slice(&chunk[..n]);
+        };
+        assert!(
+            buf.starts_with(b"HTTP/1.1 101"),
+            "not upgraded: {}",
+            String::from_utf8_lossy(&buf)
+        );
+        let join = serde_json::json!({"type": "join", "room": room, "name": name}).to_string();
+        let payload = join.as_bytes();
+        assert!(payload.len() < 126, "a short join");
+        let mask = [1u8, 2, 3, 4];
+        let mut frame = vec![0x81, 0x80 | payload.len() as u8];
+        frame.extend_from_slice(&mask);
+        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        stream.write_all(&frame).await.expect("join frame");
+        MuteSocket {
+            stream,
+            buf: buf.split_off(end),
+        }
+    }
+
+    /// Reads frames (answering none) until a close frame: its status and reason, or
+    /// `Closed::Dropped` if the connection ended first. Counts the pings seen.
+    pub async fn read_to_close(&mut self) -> (Closed, usize) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        let mut pings = 0;
+        loop {
+            while let Some((opcode, payload, used)) = parse_frame(&self.buf) {
+                self.buf.drain(..used);
+                match opcode {
+                    0x9 => pings += 1,
+                    0x8 => {
+                        let status = payload
+                            .get(..2)
+                            .map_or(1005, |s| u16::from_be_bytes([s[0], s[1]]));
+                        let reason =
+                            String::from_utf8_lossy(payload.get(2..).unwrap_or(&[])).into_owned();
+                        return (Closed::Frame(status, reason), pings);
+                    }
+                    _ => {}
+                }
+            }
+            let mut chunk = [0u8; 4096];
+            match tokio::time::timeout_at(deadline, self.stream.read(&mut chunk)).await {
+                Ok(Ok(n)) if n > 0 => self.buf.extend_from_slice(&chunk[..n]),
+                Ok(_) => return (Closed::Dropped, pings),
+                Err(_) => panic!("no close within {PATIENCE:?} ({pings} pings)"),
+            }
+        }
+    }
+}
+
+/// One unmasked server frame at the start of `buf`: opcode, payload, bytes used.
+fn parse_frame(buf: &[u8]) -> Option<(u8, Vec<u8>, usize)> {
+    let opcode = buf.first()? & 0x0f;
+    let len7 = usize::from(buf.get(1)? & 0x7f);
+    let (len, start) = match len7 {
+        126 => (
+            usize::from(u16::from_be_bytes([*buf.get(2)?, *buf.get(3)?])),
+            4,
+        ),
+        127 => {
+            let b: [u8; 8] = buf.get(2..10)?.try_into().ok()?;
+            (usize::try_from(u64::from_be_bytes(b)).ok()?, 10)
+        }
+        n => (n, 2),
+    };
+    let payload = buf.get(start..start + len)?.to_vec();
+    Some((opcode, payload, start + len))
+}
