@@ -17,12 +17,13 @@
 //!   audio buffer (NetEq) places them by timestamp. Except where sound was never
 //!   captured: a starved page (its audio thread not run in time) or a microphone whose
 //!   clock runs slow hands over fewer samples than time passes, and a stamp that only
-//!   counts samples falls further and further behind the wall clock. A receiver lines
-//!   video up with sound by those stamps (lip sync), so the window's video then reached
-//!   Chromium later and later: measured with WebKit's mock microphone in a call of four
-//!   on this 2-core machine (48.6 sound frames a second instead of 50), the window's
-//!   picture was shown 5.6 s late at the median and 10.9 s at p95 (`scripts/desktop-bench-call
-//!   --sizes 4 --probes`), growing as the call went on. So the clock also follows the
+//!   counts samples falls further and further behind the wall clock (the missing sound
+//!   only adds up). A receiver lines video up with sound by those stamps (lip sync), so
+//!   the window's video reached Chromium later than it needed to: with WebKit's mock
+//!   microphone (48.4–49.8 sound frames a second instead of 50), in a call of two,
+//!   window → Chromium p95 was 293–491 ms in 4 runs, and 214–308 ms with this clock in
+//!   4 runs alternating with them (`scripts/desktop-bench-call --sizes 2`); in a call of
+//!   four (`--probes`), one run each, p50 6.0 s against 1.4 s. So the clock also follows the
 //!   frames' capture times ([`AudioClock`]): once the shortfall has held for a second
 //!   (every frame over it, so a late delivery of frames that were captured in time is
 //!   not mistaken for one), the stamp jumps ahead by it, as over lost packets, and the
