@@ -2,16 +2,17 @@
 /**
  * One remote person's sound (an AudioWorklet processor, `lanmeet-playback`): decoded
  * 48 kHz mono PCM arrives from the media worker over a MessagePort (`{port}` on the
- * node's port) into a small jitter buffer, and plays out to a
- * MediaStreamAudioDestinationNode whose real track the UI's `<audio>` element and level
- * monitor use.
+ * node's port) into a small jitter buffer, and plays out to the page's AudioContext
+ * output (through a gain the tile's "mute on this device" sets) and to a
+ * MediaStreamAudioDestinationNode whose real track the UI's level monitor uses.
  *
  * The buffer adapts, within bounds: playback starts (and restarts after running dry)
  * once `target` samples are queued; each time it runs dry the target grows by 20 ms (up
  * to {@link MAX_TARGET}), and after 10 s without running dry it shrinks by 10 ms (down to
  * {@link MIN_TARGET}). Beyond twice the target (and at least 100 ms more) the oldest
  * samples are dropped down to the target, so delay never builds up. About once a
- * second it tells its node how it went (underruns, dropped and buffered ms, target).
+ * second it tells its node how it went (underruns, dropped and buffered ms, target, the
+ * loudest sample played).
  */
 const MS = 48;
 /** 60 ms: three Opus frames, enough on a quiet machine. */
@@ -39,6 +40,7 @@ class PlaybackProcessor extends AudioWorkletProcessor {
     this.underruns = 0;
     this.droppedSamples = 0;
     this.quanta = 0;
+    this.peak = 0;
     this.calm = 0;
     this.port.onmessage = (ev) => {
       const d = ev.data;
@@ -102,9 +104,15 @@ class PlaybackProcessor extends AudioWorkletProcessor {
       }
     }
     out.fill(0, i);
+    for (let k = 0; k < i; k++) {
+      const a = out[k] < 0 ? -out[k] : out[k];
+      if (a > this.peak) this.peak = a;
+    }
     for (let c = 1; c < outputs[0].length; c++) outputs[0][c].set(out);
     if (++this.quanta % REPORT_EVERY === 0) {
-      this.port.postMessage({ underruns: this.underruns, droppedMs: this.droppedSamples / MS, bufferedMs: this.buffered / MS, targetMs: this.target / MS });
+      // `peak`: the loudest sample played since the last report (0-1), what a test hears.
+      this.port.postMessage({ underruns: this.underruns, droppedMs: this.droppedSamples / MS, bufferedMs: this.buffered / MS, targetMs: this.target / MS, peak: this.peak });
+      this.peak = 0;
     }
     return true;
   }

@@ -190,7 +190,7 @@ export class BridgeMedia {
 
     /** @type {Map<string, BridgeVideoTrack>} */
     this._videoTracks = new Map();
-    /** @type {Map<string, {track: MediaStreamTrack, dest: MediaStreamAudioDestinationNode, node: AudioWorkletNode | null, pc: number, playback: {underruns: number, droppedMs: number, bufferedMs: number, targetMs: number} | null}>} */
+    /** @type {Map<string, {track: MediaStreamTrack, dest: MediaStreamAudioDestinationNode, gain: GainNode, node: AudioWorkletNode | null, pc: number, playback: {underruns: number, droppedMs: number, bufferedMs: number, targetMs: number, peak: number} | null}>} */
     this._audio = new Map();
 
     this.sent = {
@@ -385,12 +385,33 @@ export class BridgeMedia {
     const dest = ctx.createMediaStreamDestination();
     dest.channelCount = 1;
     const track = dest.stream.getAudioTracks()[0];
-    const entry = { track, dest, node: /** @type {AudioWorkletNode | null} */ (null), pc, playback: /** @type {any} */ (null) };
+    // The sound plays here, in the engine's AudioContext, not through the tile's
+    // `<audio>` element: WebKitGTK plays each MediaStream `<audio>` through a media
+    // pipeline of its own. Measured (`scripts/desktop-bench-call --probes`, alternating
+    // runs): a debug window in a call of 4, the web process 107-124% of a core through
+    // `<audio>` elements, 71-81% this way; a release window in a call of 3, 108-116%
+    // against 98-113%, tiles painted at 17.3/23.3 and 6.9/16.8 fps (worst/mean) against
+    // 23.1/25.7 and 13.9/21.9. The track still carries the sound, for the UI's speaking
+    // meter; `__bridgePlayback` tells the UI to leave it out of the `<audio>` element and
+    // lets the tile's "mute on this device" reach the gain.
+    const gain = ctx.createGain();
+    gain.connect(ctx.destination);
+    Object.defineProperty(track, '__bridgePlayback', {
+      value: {
+        /** @param {boolean} muted */
+        setMuted: (muted) => {
+          gain.gain.value = muted ? 0 : 1;
+        },
+        muted: () => gain.gain.value === 0,
+      },
+    });
+    const entry = { track, dest, gain, node: /** @type {AudioWorkletNode | null} */ (null), pc, playback: /** @type {any} */ (null) };
     this._audio.set(key, entry);
     this._loadWorklets().then((ok) => {
       if (!ok || this.closed || this._audio.get(key) !== entry) return;
       const node = new AudioWorkletNode(ctx, 'lanmeet-playback', { numberOfInputs: 0, numberOfOutputs: 1, outputChannelCount: [1] });
       node.connect(dest);
+      node.connect(gain);
       node.port.onmessage = (ev) => {
         entry.playback = ev.data;
       };
@@ -449,8 +470,8 @@ export class BridgeMedia {
         audio: { frames: this.sent.audio.frames, captureGapMs: this._workerAudio.captureGapMs, sendGapMs: gapFigures(this._audioSendGaps) },
       },
       remote: [...this._remoteStats.video, ...this._remoteStats.audio].map((r) => {
-        const play = r.kind === 'audio' ? this._audio.get(`${r.pc}:${r.transceiver}`)?.playback : null;
-        return play ? { ...r, ...play } : { ...r };
+        const a = r.kind === 'audio' ? this._audio.get(`${r.pc}:${r.transceiver}`) : null;
+        return a?.playback ? { ...r, ...a.playback, localMuted: a.gain.gain.value === 0 } : { ...r };
       }),
       remoteAt: this._remoteAt,
       droppedBeforeWorker: { audio: this._remoteQueue.audio.dropped, video: this._remoteQueue.video.dropped },
@@ -908,7 +929,7 @@ export class BridgeMedia {
     });
   }
 
-  /** @param {{track: MediaStreamTrack, dest: MediaStreamAudioDestinationNode, node: AudioWorkletNode | null}} a */
+  /** @param {{track: MediaStreamTrack, dest: MediaStreamAudioDestinationNode, gain: GainNode, node: AudioWorkletNode | null}} a */
   _dropAudio(a) {
     if (a.node) {
       a.node.port.postMessage({ stop: true });
@@ -916,6 +937,7 @@ export class BridgeMedia {
       a.node = null;
     }
     a.dest.disconnect();
+    a.gain.disconnect();
     a.track.stop();
   }
 }

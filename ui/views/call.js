@@ -155,6 +155,8 @@ class Tile {
       actions.append(this.localMuteButton);
     }
     this.localMuted = false;
+    /** @type {{setMuted(muted: boolean): void} | null} the bridge's playback of this tile's sound, if it plays it */
+    this.bridgePlayback = null;
 
     this.el = h(
       'div',
@@ -269,6 +271,7 @@ class Tile {
   setLocalMuted(muted) {
     this.localMuted = muted;
     if (this.audio) this.audio.muted = muted;
+    this.bridgePlayback?.setMuted(muted);
     this.el.dataset.localMuted = String(muted);
     this.localMuteButton?.setAttribute('aria-pressed', String(muted));
     if (this.localMuteButton) setIcon(/** @type {SVGSVGElement} */ (this.localMuteButton.firstElementChild), muted ? 'speaker-off' : 'speaker');
@@ -303,7 +306,12 @@ class Tile {
     if (this.video.srcObject !== video) this.video.srcObject = video;
     if (video) tryPlay(this.video);
     if (!this.audio) return true;
-    const audio = stream && stream.getAudioTracks().length ? realStream(stream) : null;
+    // A bridged person's sound plays in the bridge's own AudioContext, not here (see
+    // bridge/media-engine.js remoteAudioTrack): this tile only passes its local mute on.
+    const playback = /** @type {any} */ (stream?.getAudioTracks()[0])?.__bridgePlayback ?? null;
+    this.bridgePlayback = playback;
+    playback?.setMuted(this.localMuted);
+    const audio = stream && !playback && stream.getAudioTracks().length ? realStream(stream) : null;
     if (this.audio.srcObject !== audio) this.audio.srcObject = audio;
     if (!audio) return true;
     return tryPlay(this.audio);

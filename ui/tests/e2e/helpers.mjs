@@ -505,3 +505,31 @@ export function removeWebRTC() {
     delete w[name];
   }
 }
+
+/**
+ * Waits until a bridged page (no WebRTC) has played sound from `n` remote people: each
+ * of its media engine's remote sounds has played a sample louder than 0.01 (the
+ * playback worklet's `peak`, reported about once a second). The engine plays remote
+ * sound in its own AudioContext, not through the tiles' `<audio>` elements.
+ * @param {Person} p
+ * @param {number} n
+ */
+export async function waitBridgedSounds(p, n) {
+  await withDiagnosis(p, `${p.name} plays the sound of ${n} people`, () =>
+    p.page.waitForFunction(
+      (n) => {
+        const w = /** @type {any} */ (window);
+        const remote = w.__lanmeetBridgeMedia?.stats().remote ?? [];
+        w.__loudest ??= new Map();
+        for (const r of remote) {
+          if (r.kind !== 'audio') continue;
+          const key = `${r.pc}:${r.transceiver}`;
+          w.__loudest.set(key, Math.max(w.__loudest.get(key) ?? 0, r.peak ?? 0));
+        }
+        return [...w.__loudest.values()].filter((v) => v > 0.01).length >= n;
+      },
+      n,
+      { timeout: WAIT_MS, polling: 250 },
+    ),
+  );
+}
