@@ -75,7 +75,7 @@ import { formatJoinSteps, joinToEveryone } from './join-steps.mjs';
 import { webDriver } from '../../scripts/lib/webdriver.mjs';
 import { videoEncodingFor } from '../peer.js';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 const run = promisify(execFile);
@@ -347,6 +347,9 @@ async function launch() {
 /** @param {number | null | undefined} v @param {number} [d] */
 const f = (v, d = 0) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
 
+/** The clip directories made by this run, removed at its end. */
+const clipDirs = /** @type {string[]} */ ([]);
+
 /**
  * The clips a probe sends in a call of `n`: what the UI sends to n-1 people (size,
  * rate, bitrate), 10 s looped, and a tone; made once per size with ffmpeg.
@@ -358,6 +361,7 @@ async function clipsFor(n) {
   const even = (/** @type {number} */ x) => Math.round(x / 2) * 2;
   const size = `${even(640 / enc.scaleResolutionDownBy)}x${even(360 / enc.scaleResolutionDownBy)}`;
   const dir = mkdtempSync(join(tmpdir(), 'lanmeet-clips-'));
+  clipDirs.push(dir);
   const { stdout } = await run(join(REPO, 'scripts/probe-clips'), [dir, size, String(enc.maxFramerate), String(enc.maxBitrate / 1000), '10']);
   const [video, audio] = stdout.trim().split('\n');
   return { video, audio, label: `${size} at ${enc.maxFramerate} fps, ${enc.maxBitrate / 1000} kbit/s` };
@@ -379,7 +383,8 @@ function startProbes(room, count, clips) {
   let out = '';
   let err = '';
   proc.stdout?.on('data', (d) => { out += String(d); });
-  proc.stderr?.on('data', (d) => { err += String(d); });
+  // The last 64 KiB of its log is plenty to say what went wrong.
+  proc.stderr?.on('data', (d) => { err = (err + String(d)).slice(-65536); });
   const done = new Promise((resolve) => proc.once('exit', (status) => resolve({ status, out, err })));
   return {
     pid: proc.pid ?? 0,
@@ -658,6 +663,7 @@ async function main() {
     }
   } finally {
     await host.stop();
+    for (const dir of clipDirs) rmSync(dir, { recursive: true, force: true });
   }
   const cores = readFileSync('/proc/cpuinfo', 'utf8').split('\n').filter((l) => l.startsWith('processor')).length;
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');

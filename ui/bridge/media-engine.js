@@ -207,7 +207,7 @@ export class BridgeMedia {
     this._workerVideo = { encodeMs: null, previewMs: null, dropped: 0 };
     /** The audio worker's figures: gaps between the capture worklet's frames. */
     this._workerAudio = { captureGapMs: /** @type {any} */ (null) };
-    /** ms between sound frames sent to the bridge (the last ones, for the benchmark). */
+    /** ms between sound frames sent to the bridge (the first 500 since the benchmark's last reset). */
     this._audioSendGaps = /** @type {number[]} */ ([]);
     this._audioSentAt = 0;
 

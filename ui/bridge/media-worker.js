@@ -301,7 +301,7 @@ const mic = {
   samples: 0,
   /** capture µs by AudioData timestamp (a few 20 ms frames at most) */
   capture: /** @type {Map<number, number>} */ (new Map()),
-  /** ms between 20 ms frames from the capture worklet (the last ones, for the benchmark) */
+  /** ms between 20 ms frames from the capture worklet (the first 500 since the benchmark's last reset) */
   gaps: /** @type {number[]} */ ([]),
   lastAt: 0,
 };

@@ -12,17 +12,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use lanmeet_native_peer::channel::{NUDGE_EVERY, NUDGE_FOR};
-use lanmeet_native_peer::media::{Codec, FrameAssembler};
+use lanmeet_native_peer::media::{Codec, FrameAssembler, outbound_track};
 use lanmeet_native_peer::{
     EventForwarder, IceServer, LocalCandidates, PcEvent, PeerSettings, is_keyframe_request, sdp,
     signal,
 };
-use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
-use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
-};
+use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -1015,37 +1012,13 @@ fn wire_kind(k: RtpCodecKind) -> Kind {
 /// negotiation offers the codec the page encodes).
 fn local_track(kind: Kind) -> Result<Arc<TrackLocalStaticRTP>, PageError> {
     let codec = match kind {
-        Kind::Video => RTCRtpCodec {
-            mime_type: MIME_TYPE_VP8.to_owned(),
-            clock_rate: 90_000,
-            channels: 0,
-            sdp_fmtp_line: String::new(),
-            rtcp_feedback: vec![],
-        },
-        Kind::Audio => RTCRtpCodec {
-            mime_type: MIME_TYPE_OPUS.to_owned(),
-            clock_rate: 48_000,
-            channels: 2,
-            sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
-            rtcp_feedback: vec![],
-        },
+        Kind::Audio => Codec::Opus,
+        Kind::Video => Codec::Vp8,
     };
-    let ssrc = rand::random::<u32>();
-    let track = MediaStreamTrack::new(
-        "lanmeet-bridge".to_owned(),
-        format!("lanmeet-bridge-{}-{ssrc:08x}", kind.as_str()),
-        format!("lanmeet-bridge-{}", kind.as_str()),
-        rtc_kind(kind),
-        vec![RTCRtpEncodingParameters {
-            rtp_coding_parameters: RTCRtpCodingParameters {
-                ssrc: Some(ssrc),
-                ..Default::default()
-            },
-            codec,
-            ..Default::default()
-        }],
-    );
-    Ok(Arc::new(TrackLocalStaticRTP::new(track)))
+    Ok(Arc::new(TrackLocalStaticRTP::new(outbound_track(
+        codec,
+        "lanmeet-bridge",
+    ))))
 }
 
 #[cfg(test)]

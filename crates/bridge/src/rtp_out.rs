@@ -80,7 +80,9 @@ const AUDIO_RESYNC_US: i64 = 40_000;
 /// How long a shortfall must hold, on every frame, before it counts (see [`AudioClock`]).
 const AUDIO_SHORTFALL_SPAN_US: u64 = 1_000_000;
 /// Frames kept at most to find the smallest shortfall over the last span (a bound
-/// whatever durations the page claims; 20 ms frames need 60).
+/// whatever durations the page claims; 20 ms frames need 60). Frames shorter than 5 ms
+/// would never fill a span, and the clock would then only count samples: the page sends
+/// 20 ms (Opus's frame).
 const AUDIO_WINDOW_FRAMES: usize = 200;
 
 /// The audio clock: samples, plus the sound that was never captured.
@@ -120,7 +122,9 @@ impl AudioClock {
         }
         let (base_capture, _) = *self.base.get_or_insert((capture_us, start_ts));
         self.last_capture = capture_us;
-        let sound_us = i64::try_from(self.samples * 1_000_000 / AUDIO_RATE).unwrap_or(i64::MAX);
+        // u128: the page chooses the durations, and a sum of them must not overflow.
+        let sound_us = i64::try_from(u128::from(self.samples) * 1_000_000 / u128::from(AUDIO_RATE))
+            .unwrap_or(i64::MAX);
         let captured_us = i64::try_from(capture_us - base_capture).unwrap_or(i64::MAX);
         self.recent
             .push_back((capture_us, captured_us.saturating_sub(sound_us)));
@@ -144,15 +148,18 @@ impl AudioClock {
             self.ahead_us = shortfall;
         }
         let ts = self.ts(start_ts);
-        self.samples += samples;
+        self.samples = self.samples.saturating_add(samples);
         ts
     }
 
     /// The stamp of the next frame, from the base.
     fn ts(&self, start_ts: u32) -> u32 {
         let base_ts = self.base.map_or(start_ts, |(_, ts)| ts);
-        let ahead = u64::try_from(self.ahead_us).unwrap_or(0) * AUDIO_RATE / 1_000_000;
-        base_ts.wrapping_add(((self.samples + ahead) % (1u64 << 32)) as u32)
+        let ahead = u64::try_from(self.ahead_us)
+            .unwrap_or(0)
+            .saturating_mul(AUDIO_RATE)
+            / 1_000_000;
+        base_ts.wrapping_add((self.samples.wrapping_add(ahead) % (1u64 << 32)) as u32)
     }
 }
 

@@ -69,6 +69,8 @@ struct Session {
 
 /// The close reason of a socket dropped for two unanswered pings (status 1001).
 const PING_TIMEOUT: &str = "ping-timeout";
+/// How long a socket dropped for unanswered pings is given to take its close frame.
+const DEAD_FLUSH: Duration = Duration::from_millis(300);
 
 /// Frames the reader still takes once the join deadline has passed, if they had
 /// already arrived: a stalled process must not refuse a `join` it was sent in
@@ -131,6 +133,11 @@ pub(crate) async fn serve(socket: WebSocket, ctx: SocketContext, from: IpAddr, s
                 Exit::Gone | Exit::Left | Exit::Shutdown { .. } | Exit::Slow => {}
             }
             if matches!(exit, Exit::Gone) {
+                false
+            } else if matches!(exit, Exit::Dead) {
+                // Likely gone for good: a short try at the close frame, and no wait for
+                // a reply (the socket's slot is freed about as soon as before).
+                let _ = tokio::time::timeout(DEAD_FLUSH, &mut writer).await;
                 false
             } else {
                 // Let the writer flush what is queued, ending with the close.

@@ -491,8 +491,19 @@ async fn sockets_that_stop_answering_pings_are_dropped_and_told_why() {
     let (closed, pings) = mute.await.unwrap();
     assert_eq!(closed, Closed::Frame(1001, "ping-timeout".into()));
     assert!(pings >= 2, "{pings} pings before the close");
-    node.settle("mute socket dropped", |s| s.sockets == 1 && s.held == 0)
-        .await;
+    // `a` keeps reading (answering pings) while the node settles.
+    {
+        let settled = node.settle("mute socket dropped", |s| s.sockets == 1 && s.held == 0);
+        tokio::pin!(settled);
+        loop {
+            tokio::select! {
+                _ = &mut settled => break,
+                event = a.next_event(Duration::from_secs(60)) => {
+                    assert!(!matches!(event, Some(Err(_))), "A was dropped: {event:?}");
+                }
+            }
+        }
+    }
     node.shutdown().await;
 }
 

@@ -62,6 +62,56 @@ pub struct Assembled {
     pub lost: bool,
 }
 
+/// The description of a track a native peer sends: `codec` only (VP8 at 90 kHz, or Opus
+/// 48 kHz stereo with in-band FEC, as browsers offer it), so the negotiation settles on
+/// the codec the sender has, on a fresh random SSRC. The bridge wraps it in a
+/// `TrackLocalStaticRTP` (it packetizes itself), the probe in a `TrackLocalStaticSample`.
+/// `name` makes the stream id (shared by one sender's audio and video, so a browser
+/// shows them as one person's), the track id and the label.
+pub fn outbound_track(codec: Codec, name: &str) -> rtc::media_stream::MediaStreamTrack {
+    use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
+    use rtc::rtp_transceiver::rtp_sender::{
+        RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+    };
+    let (kind, rtp_codec) = match codec {
+        Codec::Vp8 => (
+            RtpCodecKind::Video,
+            RTCRtpCodec {
+                mime_type: MIME_TYPE_VP8.to_owned(),
+                clock_rate: 90_000,
+                channels: 0,
+                sdp_fmtp_line: String::new(),
+                rtcp_feedback: vec![],
+            },
+        ),
+        Codec::Opus => (
+            RtpCodecKind::Audio,
+            RTCRtpCodec {
+                mime_type: MIME_TYPE_OPUS.to_owned(),
+                clock_rate: 48_000,
+                channels: 2,
+                sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+                rtcp_feedback: vec![],
+            },
+        ),
+    };
+    let ssrc = rand::random::<u32>();
+    rtc::media_stream::MediaStreamTrack::new(
+        name.to_owned(),
+        format!("{name}-{kind}-{ssrc:08x}"),
+        format!("{name}-{kind}"),
+        kind,
+        vec![RTCRtpEncodingParameters {
+            rtp_coding_parameters: RTCRtpCodingParameters {
+                ssrc: Some(ssrc),
+                ..Default::default()
+            },
+            codec: rtp_codec,
+            ..Default::default()
+        }],
+    )
+}
+
 /// Whether a VP8 frame (payload descriptor removed) is a keyframe: bit 0 of the first
 /// byte of the frame tag is 0 for a keyframe (RFC 6386 9.1).
 pub fn is_vp8_keyframe(frame: &[u8]) -> bool {

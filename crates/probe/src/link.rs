@@ -194,8 +194,9 @@ struct LinkTask {
     local_candidates: LocalCandidates,
     next_ping: u64,
     readers: Vec<JoinHandle<()>>,
-    /// The tasks writing the probe's clips to this link's tracks.
-    senders: Vec<JoinHandle<()>>,
+    /// The tasks writing the probe's clips to this link's tracks: a set, so they end
+    /// with the link even when its task is aborted (a close that timed out).
+    senders: tokio::task::JoinSet<()>,
     /// The tracks were added (once per link, see `sending`).
     sending_started: bool,
     /// Until when to nudge the driver (set when the connection becomes connected).
@@ -241,7 +242,7 @@ async fn run(
         local_candidates: LocalCandidates::default(),
         next_ping: 1,
         readers: Vec::new(),
-        senders: Vec::new(),
+        senders: tokio::task::JoinSet::new(),
         sending_started: false,
         nudge_until: None,
         held_candidates: Vec::new(),
@@ -399,9 +400,7 @@ impl LinkTask {
 
     async fn shutdown(mut self) {
         // The writers never end by themselves (the clips loop).
-        for sender in self.senders.drain(..) {
-            sender.abort();
-        }
+        self.senders.abort_all();
         if let Some(dc) = self.channel.take() {
             let _ = dc.close().await;
         }

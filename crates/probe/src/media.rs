@@ -33,6 +33,8 @@ const FANOUT_DEPTH: usize = 16;
 /// The longest Opus packet (RFC 6716: 120 ms), in 48 kHz samples: longer pages hold
 /// more than one packet, which a probe cannot split.
 const MAX_OPUS_SAMPLES: u64 = 5_760;
+/// The largest clip file read (a 10-minute 640x360 VP8 clip is some 60 MB).
+const MAX_CLIP_BYTES: u64 = 256 << 20;
 /// Frames a clip may have: ten minutes of 30 fps video, or of 20 ms audio.
 const MAX_FRAMES: usize = 30_000;
 
@@ -94,9 +96,10 @@ impl Clip {
     /// Reads a VP8 IVF file (e.g. `ffmpeg -c:v libvpx … clip.ivf`). The frame rate is
     /// the file's: its timestamps over its time base.
     pub fn read_ivf(path: &Path) -> Result<Clip, ProbeError> {
-        let file = open(path)?;
+        let bytes = read_bounded(path)?;
+        check_ivf_frames(&bytes).map_err(|why| media_err(path, why))?;
         let (mut reader, header) =
-            IVFReader::new(std::io::BufReader::new(file)).map_err(|e| media_err(path, e))?;
+            IVFReader::new(std::io::Cursor::new(bytes)).map_err(|e| media_err(path, e))?;
         if &header.four_cc != b"VP80" {
             return Err(ProbeError::InvalidOptions(format!(
                 "{}: {} video, only VP8 is sent",
@@ -107,7 +110,7 @@ impl Clip {
         let mut frames = Vec::new();
         let mut stamps = Vec::new();
         // The reader's only way to say "end of file" is an error; a truncated last
-        // frame ends the clip too.
+        // frame ends the clip too (sizes were checked against the file above).
         while let Ok((data, frame)) = reader.parse_next_frame() {
             if frames.len() > MAX_FRAMES {
                 break;
@@ -136,9 +139,9 @@ impl Clip {
     /// -page_duration 20000 clip.ogg`); the packets' duration is the pages' granule
     /// step.
     pub fn read_ogg_opus(path: &Path) -> Result<Clip, ProbeError> {
-        let file = open(path)?;
+        let bytes = read_bounded(path)?;
         let (mut reader, _head) =
-            OggReader::new(std::io::BufReader::new(file), true).map_err(|e| media_err(path, e))?;
+            OggReader::new(std::io::Cursor::new(bytes), true).map_err(|e| media_err(path, e))?;
         let mut frames = Vec::new();
         let mut steps = Vec::new();
         let mut last_granule = None;
@@ -206,9 +209,41 @@ impl Clip {
     }
 }
 
-fn open(path: &Path) -> Result<std::fs::File, ProbeError> {
-    std::fs::File::open(path)
-        .map_err(|e| ProbeError::InvalidOptions(format!("{}: {e}", path.display())))
+/// A clip file read whole, refused past [`MAX_CLIP_BYTES`].
+fn read_bounded(path: &Path) -> Result<Vec<u8>, ProbeError> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).map_err(|e| media_err(path, e))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_CLIP_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| media_err(path, e))?;
+    if bytes.len() as u64 > MAX_CLIP_BYTES {
+        return Err(media_err(
+            path,
+            format!("larger than {MAX_CLIP_BYTES} bytes"),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Whether every IVF frame header claims no more bytes than the file has: the reader
+/// allocates what a header claims before reading it (up to 4 GiB).
+fn check_ivf_frames(bytes: &[u8]) -> Result<(), String> {
+    const FILE_HEADER: usize = 32;
+    const FRAME_HEADER: usize = 12;
+    let mut at = FILE_HEADER;
+    while at + FRAME_HEADER <= bytes.len() {
+        let size = u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+        let size = usize::try_from(size).unwrap_or(usize::MAX);
+        let end = (at + FRAME_HEADER).saturating_add(size);
+        if end > bytes.len() {
+            return Err(format!(
+                "a frame at byte {at} claims {size} bytes past the end of the file"
+            ));
+        }
+        at = end;
+    }
+    Ok(())
 }
 
 fn media_err(path: &Path, e: impl std::fmt::Display) -> ProbeError {
@@ -237,6 +272,9 @@ pub(crate) struct SentFrame {
     pub(crate) data: Bytes,
     pub(crate) keyframe: bool,
     pub(crate) duration: Duration,
+    /// The pacing tick it went out on (counts ticks skipped too): a link that missed
+    /// frames moves its RTP clock over them, so the stamps keep up with real time.
+    pub(crate) tick: u64,
 }
 
 /// One clip being played: its pace, its frames to every link, keyframes on request.
@@ -284,8 +322,15 @@ async fn play(clip: Arc<Clip>, out: broadcast::Sender<SentFrame>, want_keyframe:
     // A late tick is not made up for: a real encoder drops frames too.
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut next = 0;
+    let start = tokio::time::Instant::now();
     loop {
-        tick.tick().await;
+        let at = tick.tick().await;
+        // Ticks missed while this task was not run count as frames not sent.
+        let n = u64::try_from(
+            at.saturating_duration_since(start).as_micros()
+                / clip.frame_duration.as_micros().max(1),
+        )
+        .unwrap_or(u64::MAX);
         if want_keyframe.swap(false, Ordering::Relaxed) && !clip.frames[next].keyframe {
             next = clip.next_keyframe(next);
         }
@@ -295,6 +340,7 @@ async fn play(clip: Arc<Clip>, out: broadcast::Sender<SentFrame>, want_keyframe:
             data: frame.data.clone(),
             keyframe: frame.keyframe,
             duration: clip.frame_duration,
+            tick: n,
         });
         next = (next + 1) % clip.frames.len();
     }

@@ -84,6 +84,17 @@ fn a_wrong_or_missing_clip_is_refused_with_the_reason() {
         not_ogg.to_string().contains("video-320x180-12.ivf"),
         "{not_ogg}"
     );
+    // A frame header claiming 3 GiB in a small file: refused, nothing that size allocated.
+    let mut bytes = std::fs::read(clip("video-320x180-12.ivf")).unwrap();
+    bytes[32..36].copy_from_slice(&3_000_000_000u32.to_le_bytes());
+    let path = std::env::temp_dir().join(format!("lanmeet-bad-{}.ivf", std::process::id()));
+    std::fs::write(&path, &bytes).unwrap();
+    let bad = Clip::read_ivf(&path).unwrap_err();
+    std::fs::remove_file(&path).unwrap();
+    assert!(
+        bad.to_string().contains("past the end of the file"),
+        "{bad}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

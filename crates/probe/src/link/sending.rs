@@ -10,11 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rtc::media::Sample;
-use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
-use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
-};
 use tokio::sync::broadcast::error::RecvError;
 use tracing::debug;
 use webrtc::media_stream::Track;
@@ -23,6 +19,7 @@ use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::rtp_transceiver::RtpSender;
 
 use lanmeet_native_peer::is_keyframe_request;
+use lanmeet_native_peer::media::{Codec, outbound_track};
 
 use super::LinkTask;
 use crate::media::{ClipKind, Source};
@@ -53,52 +50,19 @@ impl LinkTask {
                     continue;
                 }
             };
-            let task = tokio::spawn(write_track(media.clone(), index, track, sender));
-            self.senders.push(task);
+            self.senders
+                .spawn(write_track(media.clone(), index, track, sender));
         }
     }
 }
 
 /// A track of `kind` with its own SSRC, VP8 or Opus only (the codecs the clips hold).
 fn local_track(kind: ClipKind, stream_id: &str) -> webrtc::error::Result<TrackLocalStaticSample> {
-    let (rtc_kind, codec) = match kind {
-        ClipKind::Video => (
-            RtpCodecKind::Video,
-            RTCRtpCodec {
-                mime_type: MIME_TYPE_VP8.to_owned(),
-                clock_rate: 90_000,
-                channels: 0,
-                sdp_fmtp_line: String::new(),
-                rtcp_feedback: vec![],
-            },
-        ),
-        ClipKind::Audio => (
-            RtpCodecKind::Audio,
-            RTCRtpCodec {
-                mime_type: MIME_TYPE_OPUS.to_owned(),
-                clock_rate: 48_000,
-                channels: 2,
-                sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
-                rtcp_feedback: vec![],
-            },
-        ),
+    let codec = match kind {
+        ClipKind::Video => Codec::Vp8,
+        ClipKind::Audio => Codec::Opus,
     };
-    let ssrc = rand::random::<u32>();
-    let track = MediaStreamTrack::new(
-        stream_id.to_owned(),
-        format!("{stream_id}-{rtc_kind}-{ssrc:08x}"),
-        format!("{stream_id}-{rtc_kind}"),
-        rtc_kind,
-        vec![RTCRtpEncodingParameters {
-            rtp_coding_parameters: RTCRtpCodingParameters {
-                ssrc: Some(ssrc),
-                ..Default::default()
-            },
-            codec,
-            ..Default::default()
-        }],
-    );
-    TrackLocalStaticSample::new(Instant::now(), track)
+    TrackLocalStaticSample::new(Instant::now(), outbound_track(codec, stream_id))
 }
 
 /// Writes the source's frames to the track, from a keyframe on; asks the source for a
@@ -118,7 +82,9 @@ async fn write_track(
     let mut payload_type = None;
     let mut need_keyframe = true;
     let mut polling = true;
-    source.want_keyframe();
+    // The pacing tick of the last frame written: frames skipped since then (a lag, a
+    // wait for a keyframe) move the RTP clock and sequence on, as lost packets.
+    let mut last_tick: Option<u64> = None;
     loop {
         tokio::select! {
             frame = frames.recv() => match frame {
@@ -128,6 +94,10 @@ async fn write_track(
                     }
                     if payload_type.is_none() {
                         payload_type = negotiated(&sender, source).await;
+                        // Negotiated now: the first picture is the next keyframe.
+                        if payload_type.is_some() {
+                            source.want_keyframe();
+                        }
                     }
                     // Not negotiated (or not connected) yet: start with a keyframe once it is.
                     let Some(pt) = payload_type else {
@@ -135,9 +105,12 @@ async fn write_track(
                         continue;
                     };
                     need_keyframe = false;
+                    let skipped = last_tick.map_or(0, |t| frame.tick.saturating_sub(t + 1));
+                    last_tick = Some(frame.tick);
                     let sample = Sample {
                         data: frame.data,
                         duration: frame.duration,
+                        prev_dropped_packets: u16::try_from(skipped).unwrap_or(u16::MAX),
                         ..Sample::new(Instant::now())
                     };
                     if let Err(e) = track.sample_writer(ssrc, pt).write_sample(&sample).await {
