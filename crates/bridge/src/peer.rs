@@ -12,12 +12,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use lanmeet_native_peer::channel::{NUDGE_EVERY, NUDGE_FOR};
-use lanmeet_native_peer::media::{Codec, FrameAssembler, outbound_track};
+use lanmeet_native_peer::media::{Codec, FrameAssembler, negotiated_payload_type, outbound_track};
 use lanmeet_native_peer::{
     EventForwarder, IceServer, LocalCandidates, PcEvent, PeerSettings, is_keyframe_request, sdp,
     signal,
 };
-use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use serde_json::{Value, json};
@@ -854,17 +853,15 @@ async fn negotiated(pc: &Arc<dyn PeerConnection>, transceiver: usize, kind: Kind
         .into_iter()
         .find(|t| t.id() == transceiver)?;
     let sender: Arc<dyn RtpSender> = t.sender().await.ok()??;
-    let params = sender.get_parameters().await.ok()?;
-    let mime = match kind {
-        Kind::Audio => MIME_TYPE_OPUS,
-        Kind::Video => MIME_TYPE_VP8,
-    };
-    params
-        .rtp_parameters
-        .codecs
-        .iter()
-        .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(mime))
-        .map(|c| c.payload_type)
+    negotiated_payload_type(sender.as_ref(), codec_of(kind)).await
+}
+
+/// The codec the page encodes for `kind`.
+fn codec_of(kind: Kind) -> Codec {
+    match kind {
+        Kind::Audio => Codec::Opus,
+        Kind::Video => Codec::Vp8,
+    }
 }
 
 /// Reads one inbound track: RTP → whole frames → the page; PLI when frames are lost.
@@ -880,11 +877,7 @@ struct TrackReader {
 
 impl TrackReader {
     async fn run(self) {
-        let codec = match self.kind {
-            Kind::Audio => Codec::Opus,
-            Kind::Video => Codec::Vp8,
-        };
-        let mut assembler = FrameAssembler::new(codec);
+        let mut assembler = FrameAssembler::new(codec_of(self.kind));
         let mut sequence: u32 = 0;
         let mut gap = false;
         // The page dropped a frame for want of room: skip deltas until a keyframe.
@@ -1011,12 +1004,8 @@ fn wire_kind(k: RtpCodecKind) -> Kind {
 /// A local track of `kind` for one sender: its own SSRC, VP8 or Opus only (so the
 /// negotiation offers the codec the page encodes).
 fn local_track(kind: Kind) -> Result<Arc<TrackLocalStaticRTP>, PageError> {
-    let codec = match kind {
-        Kind::Audio => Codec::Opus,
-        Kind::Video => Codec::Vp8,
-    };
     Ok(Arc::new(TrackLocalStaticRTP::new(outbound_track(
-        codec,
+        codec_of(kind),
         "lanmeet-bridge",
     ))))
 }

@@ -41,6 +41,17 @@ pub enum Codec {
     Opus,
 }
 
+impl Codec {
+    /// The codec's MIME type as SDP and webrtc name it (`video/VP8`, `audio/opus`).
+    pub fn mime_type(self) -> &'static str {
+        use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
+        match self {
+            Codec::Vp8 => MIME_TYPE_VP8,
+            Codec::Opus => MIME_TYPE_OPUS,
+        }
+    }
+}
+
 /// One whole encoded frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {
@@ -69,7 +80,6 @@ pub struct Assembled {
 /// `name` makes the stream id (shared by one sender's audio and video, so a browser
 /// shows them as one person's), the track id and the label.
 pub fn outbound_track(codec: Codec, name: &str) -> rtc::media_stream::MediaStreamTrack {
-    use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
     use rtc::rtp_transceiver::rtp_sender::{
         RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
     };
@@ -77,7 +87,7 @@ pub fn outbound_track(codec: Codec, name: &str) -> rtc::media_stream::MediaStrea
         Codec::Vp8 => (
             RtpCodecKind::Video,
             RTCRtpCodec {
-                mime_type: MIME_TYPE_VP8.to_owned(),
+                mime_type: codec.mime_type().to_owned(),
                 clock_rate: 90_000,
                 channels: 0,
                 sdp_fmtp_line: String::new(),
@@ -87,7 +97,7 @@ pub fn outbound_track(codec: Codec, name: &str) -> rtc::media_stream::MediaStrea
         Codec::Opus => (
             RtpCodecKind::Audio,
             RTCRtpCodec {
-                mime_type: MIME_TYPE_OPUS.to_owned(),
+                mime_type: codec.mime_type().to_owned(),
                 clock_rate: 48_000,
                 channels: 2,
                 sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
@@ -110,6 +120,26 @@ pub fn outbound_track(codec: Codec, name: &str) -> rtc::media_stream::MediaStrea
             ..Default::default()
         }],
     )
+}
+
+/// The payload type `sender`'s `codec` was negotiated with; `None` until an offer and
+/// answer settled it (a native sender stamps it on every packet it writes, and writes
+/// nothing before).
+pub async fn negotiated_payload_type(
+    sender: &dyn webrtc::rtp_transceiver::RtpSender,
+    codec: Codec,
+) -> Option<u8> {
+    let params = sender.get_parameters().await.ok()?;
+    params
+        .rtp_parameters
+        .codecs
+        .iter()
+        .find(|c| {
+            c.rtp_codec
+                .mime_type
+                .eq_ignore_ascii_case(codec.mime_type())
+        })
+        .map(|c| c.payload_type)
 }
 
 /// Whether a VP8 frame (payload descriptor removed) is a keyframe: bit 0 of the first

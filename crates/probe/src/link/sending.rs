@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rtc::media::Sample;
-use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
 use tokio::sync::broadcast::error::RecvError;
 use tracing::debug;
 use webrtc::media_stream::Track;
@@ -19,10 +18,10 @@ use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::rtp_transceiver::RtpSender;
 
 use lanmeet_native_peer::is_keyframe_request;
-use lanmeet_native_peer::media::{Codec, outbound_track};
+use lanmeet_native_peer::media::{Codec, negotiated_payload_type, outbound_track};
 
 use super::LinkTask;
-use crate::media::{ClipKind, Source};
+use crate::media::ClipKind;
 
 impl LinkTask {
     /// Adds a track per playing clip and starts writing them, once per link.
@@ -58,11 +57,15 @@ impl LinkTask {
 
 /// A track of `kind` with its own SSRC, VP8 or Opus only (the codecs the clips hold).
 fn local_track(kind: ClipKind, stream_id: &str) -> webrtc::error::Result<TrackLocalStaticSample> {
-    let codec = match kind {
+    TrackLocalStaticSample::new(Instant::now(), outbound_track(codec_of(kind), stream_id))
+}
+
+/// The codec a clip of `kind` holds.
+fn codec_of(kind: ClipKind) -> Codec {
+    match kind {
         ClipKind::Video => Codec::Vp8,
         ClipKind::Audio => Codec::Opus,
-    };
-    TrackLocalStaticSample::new(Instant::now(), outbound_track(codec, stream_id))
+    }
 }
 
 /// Writes the source's frames to the track, from a keyframe on; asks the source for a
@@ -93,7 +96,7 @@ async fn write_track(
                         continue;
                     }
                     if payload_type.is_none() {
-                        payload_type = negotiated(&sender, source).await;
+                        payload_type = negotiated_payload_type(sender.as_ref(), codec_of(source.kind)).await;
                         // Negotiated now: the first picture is the next keyframe.
                         if payload_type.is_some() {
                             source.want_keyframe();
@@ -137,19 +140,4 @@ async fn write_track(
             },
         }
     }
-}
-
-/// The payload type the sender's codec was negotiated with, once it was.
-async fn negotiated(sender: &Arc<dyn RtpSender>, source: &Source) -> Option<u8> {
-    let mime = match source.kind {
-        ClipKind::Video => MIME_TYPE_VP8,
-        ClipKind::Audio => MIME_TYPE_OPUS,
-    };
-    let params = sender.get_parameters().await.ok()?;
-    params
-        .rtp_parameters
-        .codecs
-        .iter()
-        .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(mime))
-        .map(|c| c.payload_type)
 }
