@@ -92,21 +92,20 @@ async fn write_track(
         tokio::select! {
             frame = frames.recv() => match frame {
                 Ok(frame) => {
-                    if need_keyframe && !frame.keyframe {
-                        continue;
-                    }
                     if payload_type.is_none() {
                         payload_type = negotiated_payload_type(sender.as_ref(), codec_of(source.kind)).await;
-                        // Negotiated now: the first picture is the next keyframe.
-                        if payload_type.is_some() {
-                            source.want_keyframe();
-                        }
                     }
-                    // Not negotiated (or not connected) yet: start with a keyframe once it is.
+                    // Not negotiated yet: nothing can be written.
                     let Some(pt) = payload_type else {
                         need_keyframe = true;
                         continue;
                     };
+                    // A delta we cannot start from: the source skips to a keyframe at its
+                    // next tick (rather than this link waiting for the clip's own).
+                    if need_keyframe && !frame.keyframe {
+                        source.want_keyframe();
+                        continue;
+                    }
                     need_keyframe = false;
                     let skipped = last_tick.map_or(0, |t| frame.tick.saturating_sub(t + 1));
                     last_tick = Some(frame.tick);
