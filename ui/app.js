@@ -106,7 +106,10 @@ async function boot() {
     createLobbyView: (handlers, initial) =>
       guest ? createGuestLobbyView(root, handlers, initial, window.location) : new LobbyView(root, handlers, initial, { selfStream }),
     createCallView: (handlers, room) => new CallView(root, handlers, room, { selfStream }),
-    createMonitor: (onChange) => new LevelMonitor(onChange),
+    // A bridged page measures its speaking meters in the media engine's AudioContext
+    // (which plays the remote sound): no second AudioContext in WebKitGTK.
+    createMonitor: (onChange) =>
+      new LevelMonitor(onChange, bridge?.media ? { tap: (track) => bridge.media.levelOf(track), resume: () => bridge.media.resume() } : {}),
     createSignaling: (opts) => new SignalingClient(opts),
     createMesh: (opts) =>
       new Mesh({ ...opts, RTCPeerConnection: RTC, peerOptions: { log: (...m) => console.debug('lanmeet:', ...m) } }),

@@ -232,16 +232,36 @@ export class SpeakingGate {
 }
 
 /**
+ * A running level measurement of one audio track.
+ * @typedef {object} LevelTap
+ * @property {() => number} read the level now (RMS of the latest ~10 ms, 0..1)
+ * @property {() => void} close
+ */
+
+/**
+ * @typedef {object} LevelMonitorOptions
+ * @property {(track: MediaStreamTrack) => LevelTap | null} [tap] measures a track
+ *   somewhere else: a bridged page (no WebRTC) measures in its media engine, which
+ *   already runs an AudioContext and plays the remote sound itself (ui/bridge), so the
+ *   page does not start a second AudioContext tapping MediaStreams (null: measure here)
+ * @property {() => void} [resume] lets `tap`'s audio run after a click
+ */
+
+/**
  * Watches audio levels of several tracks with one AudioContext and one timer.
  * `onChange(key, speaking)` is called when someone starts or stops speaking.
  */
 export class LevelMonitor {
-  /** @param {(key: string, speaking: boolean) => void} onChange */
-  constructor(onChange) {
+  /**
+   * @param {(key: string, speaking: boolean) => void} onChange
+   * @param {LevelMonitorOptions} [opts]
+   */
+  constructor(onChange, opts = {}) {
     this.onChange = onChange;
+    this.opts = opts;
     /** @type {AudioContext | null} */
     this.ctx = null;
-    /** @type {Map<string, {track: MediaStreamTrack, source: MediaStreamAudioSourceNode, analyser: AnalyserNode, buf: Float32Array, gate: SpeakingGate}>} */
+    /** @type {Map<string, {track: MediaStreamTrack, tap: LevelTap, gate: SpeakingGate}>} */
     this.entries = new Map();
     this.timer = 0;
   }
@@ -254,25 +274,38 @@ export class LevelMonitor {
   watch(key, track) {
     this.unwatch(key);
     if (!track) return;
-    const AC = globalThis.AudioContext ?? /** @type {any} */ (globalThis).webkitAudioContext;
-    if (!AC) return;
+    let tap = null;
     try {
-      this.ctx ??= new AC();
-      const ctx = /** @type {AudioContext} */ (this.ctx);
-      const source = ctx.createMediaStreamSource(new MediaStream([track]));
-      const analyser = ctx.createAnalyser();
-      analyser.fftSize = 512;
-      source.connect(analyser);
-      this.entries.set(key, { track, source, analyser, buf: new Float32Array(analyser.fftSize), gate: new SpeakingGate() });
+      tap = this.opts.tap?.(track) ?? this._analyserTap(track);
     } catch {
-      return;
+      tap = null;
     }
+    if (!tap) return;
+    this.entries.set(key, { track, tap, gate: new SpeakingGate() });
     if (!this.timer) this.timer = /** @type {any} */ (setInterval(() => this._poll(), 100));
+  }
+
+  /**
+   * An AnalyserNode on `track` in this monitor's own AudioContext.
+   * @param {MediaStreamTrack} track
+   * @returns {LevelTap | null}
+   */
+  _analyserTap(track) {
+    const AC = globalThis.AudioContext ?? /** @type {any} */ (globalThis).webkitAudioContext;
+    if (!AC) return null;
+    this.ctx ??= new AC();
+    const ctx = /** @type {AudioContext} */ (this.ctx);
+    const source = ctx.createMediaStreamSource(new MediaStream([track]));
+    const analyser = ctx.createAnalyser();
+    analyser.fftSize = 512;
+    source.connect(analyser);
+    return analyserLevel(analyser, () => source.disconnect());
   }
 
   /** Lets the AudioContext run after a click (autoplay rules). */
   resume() {
     if (this.ctx && this.ctx.state === 'suspended') this.ctx.resume().catch(() => {});
+    this.opts.resume?.();
   }
 
   /** @param {string} key */
@@ -281,7 +314,7 @@ export class LevelMonitor {
     if (!e) return;
     this.entries.delete(key);
     try {
-      e.source.disconnect();
+      e.tap.close();
     } catch {
       // already disconnected
     }
@@ -291,13 +324,7 @@ export class LevelMonitor {
   _poll() {
     const now = performance.now();
     for (const [key, e] of this.entries) {
-      let level = 0;
-      if (e.track.readyState === 'live' && e.track.enabled) {
-        e.analyser.getFloatTimeDomainData(/** @type {any} */ (e.buf));
-        let sum = 0;
-        for (const v of e.buf) sum += v * v;
-        level = Math.sqrt(sum / e.buf.length);
-      }
+      const level = e.track.readyState === 'live' && e.track.enabled ? e.tap.read() : 0;
       const was = e.gate.speaking;
       const is = e.gate.update(level, now);
       if (was !== is) this.onChange(key, is);
@@ -311,6 +338,25 @@ export class LevelMonitor {
     this.ctx?.close().catch(() => {});
     this.ctx = null;
   }
+}
+
+/**
+ * The level an AnalyserNode reads now: RMS of its latest `fftSize` samples.
+ * @param {AnalyserNode} analyser
+ * @param {() => void} close disconnects what feeds it
+ * @returns {LevelTap}
+ */
+export function analyserLevel(analyser, close) {
+  const buf = new Float32Array(analyser.fftSize);
+  return {
+    read: () => {
+      analyser.getFloatTimeDomainData(/** @type {any} */ (buf));
+      let sum = 0;
+      for (const v of buf) sum += v * v;
+      return Math.sqrt(sum / buf.length);
+    },
+    close,
+  };
 }
 
 /** @param {MediaStreamTrack | null | undefined} t */

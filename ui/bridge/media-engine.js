@@ -10,8 +10,10 @@
  *   (48 kHz) into the capture worklet, which posts 20 ms frames straight to the worker.
  * - the media worker (media-worker.js): encoders, per-remote decoders, painting.
  * - remote tracks: a {@link BridgeVideoTrack} per remote video (painted into its tile's
- *   canvas by the worker) and, per remote audio, a playback worklet node feeding a
- *   MediaStreamAudioDestinationNode whose REAL track the UI plays and level-meters.
+ *   canvas by the worker) and, per remote audio, a REAL (silent) track the UI shows;
+ *   the sound itself plays in this engine's AudioContext, every person mixed by one
+ *   playback worklet (audio-playback-worklet.js), which also measures their levels for
+ *   the speaking meter ({@link BridgeMedia.levelOf}).
  *
  * Bounded everywhere: a camera frame is taken only when the worker has taken the
  * previous ones (at most {@link MAX_FRAMES_IN_FLIGHT}); the worker bounds the rest.
@@ -66,6 +68,19 @@ const DEFAULT_FPS = 30;
  * @property {number} [droppedMs] audio: sound dropped to keep the delay down
  * @property {number} [bufferedMs] audio: queued for playback now
  * @property {number} [targetMs] audio: the jitter buffer's target now (grows after underruns)
+ * @property {number} [peak] audio: the loudest sample played over the last second (0-1)
+ * @property {number} [heardPeak] audio: the same after the tile's gain (0 while muted on this device)
+ * @property {boolean} [localMuted] audio: muted on this device
+ */
+
+/**
+ * @typedef {object} RemoteAudio
+ * @property {MediaStreamTrack} track what the UI got (silent; the mixer plays the sound)
+ * @property {number} pc
+ * @property {boolean} muted muted on this device (the mixer's gain for it is 0)
+ * @property {number} level the mixer's last level of it (RMS, 0..1)
+ * @property {{underruns: number, droppedMs: number, bufferedMs: number, targetMs: number, peak: number, heardPeak: number} | null} playback
+ *   the mixer's last figures
  */
 
 /**
@@ -180,8 +195,8 @@ export class BridgeMedia {
     this._preview = null;
 
     // Microphone capture.
-    /** @type {MediaStreamAudioSourceNode | null} */
-    this._micSource = null;
+    /** The track the capture worklet is fed from. @type {MediaStreamTrack | null} */
+    this._micTrack = null;
     /** @type {AudioWorkletNode | null} */
     this._micNode = null;
     /** @type {GainNode | null} */
@@ -190,8 +205,24 @@ export class BridgeMedia {
 
     /** @type {Map<string, BridgeVideoTrack>} */
     this._videoTracks = new Map();
-    /** @type {Map<string, {track: MediaStreamTrack, dest: MediaStreamAudioDestinationNode, gain: GainNode, node: AudioWorkletNode | null, pc: number, playback: {underruns: number, droppedMs: number, bufferedMs: number, targetMs: number, peak: number} | null}>} */
+    /**
+     * Remote sounds by `pc:tid`: the track the UI got, whether the tile muted it on this
+     * device, its level and playback figures as the mixer last reported them.
+     * @type {Map<string, RemoteAudio>}
+     */
     this._audio = new Map();
+    /** The playback worklet node mixing every remote sound (made once the worklets load). @type {AudioWorkletNode | null} */
+    this._mixer = null;
+    /** @type {Promise<AudioWorkletNode | null> | null} */
+    this._mixerReady = null;
+    /** The silent source every remote audio track is a clone of. @type {MediaStreamAudioDestinationNode | null} */
+    this._silence = null;
+    /**
+     * One MediaStreamAudioSourceNode per local track, shared by the capture worklet and
+     * the speaking meter (each source node is a consumer of the track in WebKit).
+     * @type {Map<MediaStreamTrack, {node: MediaStreamAudioSourceNode, users: number}>}
+     */
+    this._sources = new Map();
 
     this.sent = {
       video: { frames: 0, keyframes: 0, width: 0, height: 0, rate: new RateMeter() },
@@ -382,42 +413,36 @@ export class BridgeMedia {
     const have = this._audio.get(key);
     if (have && have.track.readyState === 'live') return have.track;
     const ctx = this._audioContext();
-    const dest = ctx.createMediaStreamDestination();
-    dest.channelCount = 1;
-    const track = dest.stream.getAudioTracks()[0];
     // The sound plays here, in the engine's AudioContext, not through the tile's
     // `<audio>` element: WebKitGTK plays each MediaStream `<audio>` through a media
     // pipeline of its own. Measured (`scripts/desktop-bench-call --probes`, alternating
     // runs): a debug window in a call of 4, the web process 107-124% of a core through
-    // `<audio>` elements, 71-81% this way; a release window in a call of 3, 108-116%
-    // against 98-113%, tiles painted at 17.3/23.3 and 6.9/16.8 fps (worst/mean) against
-    // 23.1/25.7 and 13.9/21.9. The track still carries the sound, for the UI's speaking
-    // meter; `__bridgePlayback` tells the UI to leave it out of the `<audio>` element and
-    // lets the tile's "mute on this device" reach the gain.
-    const gain = ctx.createGain();
-    gain.connect(ctx.destination);
+    // `<audio>` elements, 71-81% this way. Every person is mixed by one worklet node,
+    // which also measures their levels: the track carries no sound (a clone of one
+    // silent destination), so nothing taps it. `__bridgePlayback` tells the UI to leave
+    // it out of the `<audio>` element, lets the tile's "mute on this device" reach the
+    // mixer and gives the speaking meter the level ({@link levelOf}).
+    this._silence ??= ctx.createMediaStreamDestination();
+    const track = this._silence.stream.getAudioTracks()[0].clone();
+    /** @type {RemoteAudio} */
+    const entry = { track, pc, muted: false, level: 0, playback: null };
     Object.defineProperty(track, '__bridgePlayback', {
       value: {
         /** @param {boolean} muted */
         setMuted: (muted) => {
-          gain.gain.value = muted ? 0 : 1;
+          entry.muted = muted;
+          this._mixer?.port.postMessage({ gain: key, value: muted ? 0 : 1 });
         },
-        muted: () => gain.gain.value === 0,
+        muted: () => entry.muted,
+        level: () => entry.level,
       },
     });
-    const entry = { track, dest, gain, node: /** @type {AudioWorkletNode | null} */ (null), pc, playback: /** @type {any} */ (null) };
     this._audio.set(key, entry);
-    this._loadWorklets().then((ok) => {
-      if (!ok || this.closed || this._audio.get(key) !== entry) return;
-      const node = new AudioWorkletNode(ctx, 'lanmeet-playback', { numberOfInputs: 0, numberOfOutputs: 1, outputChannelCount: [1] });
-      node.connect(dest);
-      node.connect(gain);
-      node.port.onmessage = (ev) => {
-        entry.playback = ev.data;
-      };
-      entry.node = node;
+    this._loadMixer().then((mixer) => {
+      if (!mixer || this.closed || this._audio.get(key) !== entry) return;
       const ch = new MessageChannel();
-      node.port.postMessage({ port: ch.port1 }, [ch.port1]);
+      mixer.port.postMessage({ add: key, port: ch.port1 }, [ch.port1]);
+      if (entry.muted) mixer.port.postMessage({ gain: key, value: 0 });
       this._post({ t: 'remote', key, pc, tid, kind: 'audio', port: ch.port2 }, [ch.port2], 'audio');
     });
     return track;
@@ -436,10 +461,7 @@ export class BridgeMedia {
       }
     }
     for (const [key, a] of [...this._audio]) {
-      if (a.pc === pc) {
-        this._audio.delete(key);
-        this._dropAudio(a);
-      }
+      if (a.pc === pc) this._dropAudio(key, a);
     }
     for (const role of /** @type {const} */ (['audio', 'video'])) {
       this._remoteStats[role] = this._remoteStats[role].filter((r) => r.pc !== pc);
@@ -471,7 +493,7 @@ export class BridgeMedia {
       },
       remote: [...this._remoteStats.video, ...this._remoteStats.audio].map((r) => {
         const a = r.kind === 'audio' ? this._audio.get(`${r.pc}:${r.transceiver}`) : null;
-        return a?.playback ? { ...r, ...a.playback, localMuted: a.gain.gain.value === 0 } : { ...r };
+        return a?.playback ? { ...r, ...a.playback, localMuted: a.muted } : { ...r };
       }),
       remoteAt: this._remoteAt,
       droppedBeforeWorker: { audio: this._remoteQueue.audio.dropped, video: this._remoteQueue.video.dropped },
@@ -485,6 +507,34 @@ export class BridgeMedia {
     this._captureN = 0;
     this._post({ t: 'reset-figures' }, [], 'audio');
     this._post({ t: 'reset-figures' }, [], 'video');
+  }
+
+  /**
+   * The speaking meter's level of `track`, measured in this engine's AudioContext, so
+   * a bridged page runs one AudioContext, not a second one for its meters
+   * (`LevelMonitor`'s `tap`). A remote sound's level comes from the mixer (RMS of what
+   * it played over the last ~100 ms); a local microphone's from an
+   * AnalyserNode on the source node the capture uses too. Null once closed.
+   * @param {MediaStreamTrack} track
+   * @returns {{read: () => number, close: () => void} | null}
+   */
+  levelOf(track) {
+    const playback = /** @type {any} */ (track).__bridgePlayback;
+    if (playback?.level) return { read: () => playback.level(), close: () => {} };
+    if (this.closed || track.kind !== 'audio') return null;
+    const analyser = this._audioContext().createAnalyser();
+    analyser.fftSize = 512;
+    this._useSource(track).connect(analyser);
+    const buf = new Float32Array(analyser.fftSize);
+    return {
+      read: () => {
+        analyser.getFloatTimeDomainData(buf);
+        let sum = 0;
+        for (const v of buf) sum += v * v;
+        return Math.sqrt(sum / buf.length);
+      },
+      close: () => this._unuseSource(track, analyser),
+    };
   }
 
   /** Lets sound run after a click (autoplay rules). */
@@ -502,6 +552,8 @@ export class BridgeMedia {
       capture: !!this._captureTimer,
       captureVideo: !!this._video,
       micNode: !!this._micNode,
+      mixer: !!this._mixer,
+      sources: this._sources.size,
       remoteVideo: this._videoTracks.size,
       remoteAudio: this._audio.size,
     };
@@ -520,8 +572,17 @@ export class BridgeMedia {
     this._setMicTrack(null);
     for (const t of this._videoTracks.values()) t._end();
     this._videoTracks.clear();
-    for (const a of this._audio.values()) this._dropAudio(a);
-    this._audio.clear();
+    for (const [key, a] of [...this._audio]) this._dropAudio(key, a);
+    if (this._mixer) {
+      this._mixer.port.postMessage({ stop: true });
+      this._mixer.port.onmessage = null;
+      this._mixer.disconnect();
+      this._mixer = null;
+    }
+    this._silence?.disconnect();
+    this._silence = null;
+    for (const s of this._sources.values()) s.node.disconnect();
+    this._sources.clear();
     for (const w of Object.values(this.workers ?? {})) {
       w.postMessage({ t: 'close' });
       w.terminate();
@@ -896,24 +957,91 @@ export class BridgeMedia {
     return this._worklets;
   }
 
+  /**
+   * The playback worklet node that mixes every remote sound into the output, made once.
+   * @returns {Promise<AudioWorkletNode | null>}
+   */
+  _loadMixer() {
+    if (!this._mixerReady) {
+      this._mixerReady = this._loadWorklets().then((ok) => {
+        if (!ok || this.closed) return null;
+        const ctx = this._audioContext();
+        const node = new AudioWorkletNode(ctx, 'lanmeet-playback', { numberOfInputs: 0, numberOfOutputs: 1, outputChannelCount: [1] });
+        node.connect(ctx.destination);
+        node.port.onmessage = (ev) => this._onMixer(ev.data);
+        this._mixer = node;
+        return node;
+      });
+    }
+    return this._mixerReady;
+  }
+
+  /**
+   * The mixer's reports: levels ~10 times a second, playback figures once a second.
+   * @param {any} d
+   */
+  _onMixer(d) {
+    for (const [key, level] of Object.entries(d?.levels ?? {})) {
+      const a = this._audio.get(key);
+      if (a && typeof level === 'number') a.level = level;
+    }
+    for (const [key, figures] of Object.entries(d?.stats ?? {})) {
+      const a = this._audio.get(key);
+      if (a) a.playback = figures;
+    }
+  }
+
+  /**
+   * The source node of local `track` in the engine's AudioContext, one per track
+   * whoever uses it; each use is given back with {@link _unuseSource}.
+   * @param {MediaStreamTrack} track
+   * @returns {MediaStreamAudioSourceNode}
+   */
+  _useSource(track) {
+    let s = this._sources.get(track);
+    if (!s) {
+      s = { node: this._audioContext().createMediaStreamSource(new MediaStream([track])), users: 0 };
+      this._sources.set(track, s);
+    }
+    s.users++;
+    return s.node;
+  }
+
+  /**
+   * @param {MediaStreamTrack} track
+   * @param {AudioNode} from what this use connected the source to
+   */
+  _unuseSource(track, from) {
+    const s = this._sources.get(track);
+    if (!s) return;
+    try {
+      s.node.disconnect(from);
+    } catch {
+      // not connected (any more)
+    }
+    if (--s.users > 0) return;
+    s.node.disconnect();
+    this._sources.delete(track);
+  }
+
   /** @param {MediaStreamTrack | null} track */
   _setMicTrack(track) {
     const gen = ++this._micGen;
     if (this._micNode) {
+      if (this._micTrack) this._unuseSource(this._micTrack, this._micNode);
       this._micNode.port.postMessage({ stop: true });
       this._micNode.disconnect();
       this._micNode = null;
     }
-    this._micSource?.disconnect();
-    this._micSource = null;
+    this._micTrack = null;
     this._micSink?.disconnect();
     this._micSink = null;
     if (!track || this.closed) return;
     const ctx = this._audioContext();
     this._loadWorklets().then((ok) => {
       if (!ok || gen !== this._micGen || this.closed) return;
-      const source = ctx.createMediaStreamSource(new MediaStream([track]));
       const node = new AudioWorkletNode(ctx, 'lanmeet-capture', { numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [1] });
+      const source = this._useSource(track);
       // The node runs only while pulled: into the destination through a silent gain.
       const sink = ctx.createGain();
       sink.gain.value = 0;
@@ -923,21 +1051,20 @@ export class BridgeMedia {
       const ch = new MessageChannel();
       node.port.postMessage({ port: ch.port1 }, [ch.port1]);
       this._post({ t: 'audio-port', port: ch.port2 }, [ch.port2], 'audio');
-      this._micSource = source;
+      this._micTrack = track;
       this._micNode = node;
       this._micSink = sink;
     });
   }
 
-  /** @param {{track: MediaStreamTrack, dest: MediaStreamAudioDestinationNode, gain: GainNode, node: AudioWorkletNode | null}} a */
-  _dropAudio(a) {
-    if (a.node) {
-      a.node.port.postMessage({ stop: true });
-      a.node.disconnect();
-      a.node = null;
-    }
-    a.dest.disconnect();
-    a.gain.disconnect();
+  /**
+   * A remote sound goes: out of the mixer, its track ended.
+   * @param {string} key
+   * @param {RemoteAudio} a
+   */
+  _dropAudio(key, a) {
+    if (this._audio.get(key) === a) this._audio.delete(key);
+    this._mixer?.port.postMessage({ remove: key });
     a.track.stop();
   }
 }

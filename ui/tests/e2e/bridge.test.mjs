@@ -288,6 +288,20 @@ describe('a call with a page that has no WebRTC, through the bridge', { timeout:
     await tileOf(wren, ids[1]).locator('[data-testid=tile-local-mute]').click({ force: true });
     await wren.page.waitForFunction(() => /** @type {any} */ (window).__lanmeetBridgeMedia.stats().remote.some((/** @type {any} */ r) => r.kind === 'audio' && r.localMuted));
     assert.equal(await localMuted(), 1, 'one remote sound muted on this device');
+    // ...in the output: a second's figures with the muted sound arriving (peak, before
+    // the gain) but not heard (after it), while the other is heard.
+    await withDiagnosis(wren, 'the muted sound arrives but is not heard; the other is heard', () =>
+      wren.page.waitForFunction(
+        () => {
+          const audio = /** @type {any} */ (window).__lanmeetBridgeMedia.stats().remote.filter((/** @type {any} */ r) => r.kind === 'audio');
+          const muted = audio.find((/** @type {any} */ r) => r.localMuted);
+          const other = audio.find((/** @type {any} */ r) => !r.localMuted);
+          return muted?.peak > 0.01 && muted.heardPeak === 0 && other?.heardPeak > 0.01;
+        },
+        null,
+        { timeout: WAIT_MS, polling: 250 },
+      ),
+    );
     await tileOf(wren, ids[1]).locator('[data-testid=tile-local-mute]').click({ force: true });
     await wren.page.waitForFunction(() => !(/** @type {any} */ (window).__lanmeetBridgeMedia.stats().remote.some((/** @type {any} */ r) => r.kind === 'audio' && r.localMuted)));
     // Its own picture too, painted by the worker from the camera frames it encodes: no
@@ -301,6 +315,30 @@ describe('a call with a page that has no WebRTC, through the bridge', { timeout:
     console.log(`frames drawn per second: bridged page ${await drawRate(wren)}, a normal page ${await drawRate(ada)}`);
     const sent = await wren.page.evaluate(() => /** @type {any} */ (window).__lanmeetBridgeMedia.stats().sent);
     assert.ok(sent.video.frames > 0 && sent.video.keyframes > 0 && sent.audio.frames > 0, `the bridged page sends (${JSON.stringify(sent)})`);
+  });
+
+  test('the bridged page shows who speaks, itself too, measured in its media engine', async () => {
+    const [wren] = people;
+    // Chromium's fake microphones beep: every tile of the bridged page shows speaking
+    // at some point. The others' levels come from the engine's mixer, its own from an
+    // analyser on the source node its capture uses (one AudioContext in all).
+    await withDiagnosis(wren, 'every tile on the bridged page showed speaking', () =>
+      wren.page.waitForFunction(
+        () => {
+          const w = /** @type {any} */ (window);
+          w.__spoke ??= new Set();
+          for (const el of document.querySelectorAll('[data-testid=tile][data-speaking=true]')) {
+            w.__spoke.add(el.getAttribute('data-self') === 'true' ? 'self' : el.getAttribute('data-peer-id'));
+          }
+          return w.__spoke.size >= 3;
+        },
+        null,
+        { timeout: WAIT_MS, polling: 100 },
+      ),
+    );
+    const live = await wren.page.evaluate(() => /** @type {any} */ (window).__lanmeetBridgeMedia.liveness());
+    assert.equal(live.mixer, true, 'one mixer plays the others');
+    assert.equal(live.sources, 1, 'the microphone has one source node, shared by capture and meter');
   });
 
   test('chat both ways between the bridged page and the others', async () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { acquireMedia, classifyMediaError, describeMediaProblems, SpeakingGate, videoConstraints } from '../../media.js';
+import { acquireMedia, classifyMediaError, describeMediaProblems, LevelMonitor, SpeakingGate, videoConstraints } from '../../media.js';
 
 const track = (kind) => ({ kind, id: `${kind}-1` });
 const stream = (kinds) => ({
@@ -113,4 +113,82 @@ test('a short dip does not end speaking', () => {
   g.update(0.2, 200);
   assert.equal(g.update(0.01, 450), true, 'the quiet clock restarted at 450');
   assert.equal(g.update(0.01, 760), false);
+});
+
+test('LevelMonitor measures through a given tap (a bridged page): no AudioContext of its own, speaking follows the tap, unwatch closes it', async (t) => {
+  t.mock.timers.enable({ apis: ['setInterval'] });
+  // The gate's hold counts performance.now(): it advances with the mocked timers.
+  let now = 0;
+  t.mock.method(performance, 'now', () => now);
+  const tick = () => {
+    now += 100;
+    t.mock.timers.tick(100);
+  };
+  const made = [];
+  const saved = globalThis.AudioContext;
+  globalThis.AudioContext = class {
+    constructor() {
+      made.push(this);
+    }
+  };
+  t.after(() => {
+    globalThis.AudioContext = saved;
+  });
+  let level = 0;
+  let closed = 0;
+  let resumed = 0;
+  const changes = [];
+  const monitor = new LevelMonitor((key, speaking) => changes.push([key, speaking]), {
+    tap: () => ({ read: () => level, close: () => closed++ }),
+    resume: () => resumed++,
+  });
+  const live = { kind: 'audio', readyState: 'live', enabled: true };
+  monitor.watch('p1', /** @type {any} */ (live));
+  tick();
+  assert.deepEqual(changes, [], 'quiet');
+  level = 0.2;
+  tick();
+  assert.deepEqual(changes, [['p1', true]], 'speaking from the tap\'s level');
+  live.enabled = false;
+  for (let i = 0; i < 5; i++) tick();
+  assert.deepEqual(changes.at(-1), ['p1', false], 'a disabled track is quiet whatever the tap reads');
+  live.enabled = true;
+  tick();
+  monitor.resume();
+  assert.equal(resumed, 1, 'resume reaches the tap\'s audio');
+  monitor.unwatch('p1');
+  assert.equal(closed, 1, 'the tap is closed');
+  assert.deepEqual(changes.at(-1), ['p1', false], 'speaking ends with the watch');
+  monitor.close();
+  assert.equal(made.length, 0, 'no AudioContext was made');
+});
+
+test('LevelMonitor without a tap, or when the tap declines, measures in its own AudioContext', (t) => {
+  const made = [];
+  const saved = { AudioContext: globalThis.AudioContext, MediaStream: globalThis.MediaStream };
+  globalThis.MediaStream = class {
+    constructor(tracks) {
+      this.tracks = tracks;
+    }
+  };
+  globalThis.AudioContext = class {
+    constructor() {
+      made.push(this);
+    }
+    createMediaStreamSource() {
+      return { connect() {}, disconnect() {} };
+    }
+    createAnalyser() {
+      return { fftSize: 0, getFloatTimeDomainData: (b) => b.fill(0.5) };
+    }
+    close() {
+      return Promise.resolve();
+    }
+  };
+  t.after(() => Object.assign(globalThis, saved));
+  const monitor = new LevelMonitor(() => {}, { tap: () => null });
+  monitor.watch('self', /** @type {any} */ ({ kind: 'audio', readyState: 'live', enabled: true }));
+  assert.equal(made.length, 1);
+  assert.equal(monitor.entries.get('self')?.tap.read(), 0.5, 'the analyser\'s RMS');
+  monitor.close();
 });
