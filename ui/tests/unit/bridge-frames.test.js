@@ -149,6 +149,60 @@ test('I420 → RGBA: odd sizes convert every pixel and write nothing past the en
   assert.deepEqual([...out.slice(w * h * 4)], [7, 7, 7, 7]);
 });
 
+/**
+ * The conversion written out plainly, pixel by pixel (BT.601 limited range, the
+ * coefficients × 256): what the table-driven, two-rows-at-a-time code must equal.
+ */
+function referenceRgba(src, ly, uOff, uStride, vOff, vStride, step, width, height) {
+  const clamp = (x) => (x < 0 ? 0 : x > 255 ? 255 : x);
+  const out = new Uint8Array(width * height * 4);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const c = 298 * (src[ly.offset + y * ly.stride + x] - 16);
+      const d = src[uOff + (y >> 1) * uStride + (x >> 1) * step] - 128;
+      const e = src[vOff + (y >> 1) * vStride + (x >> 1) * step] - 128;
+      const o = (y * width + x) * 4;
+      out[o] = clamp((c + 409 * e + 128) >> 8);
+      out[o + 1] = clamp((c - 100 * d - 208 * e + 128) >> 8);
+      out[o + 2] = clamp((c + 516 * d + 128) >> 8);
+      out[o + 3] = 255;
+    }
+  }
+  return out;
+}
+
+test('I420 and NV12 → RGBA equal the plain formula on random pictures of every size parity, padded strides, aligned or not', () => {
+  let seed = 12345;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) >> 16) & 255;
+  for (const [w, h] of [[6, 4], [7, 5], [1, 1], [2, 3], [33, 17]]) {
+    const cw = (w + 1) >> 1;
+    const ch = (h + 1) >> 1;
+    const ly = { offset: 3, stride: w + 5 };
+    const uOff = ly.offset + h * ly.stride + 2;
+    const uStride = cw + 3;
+    const vOff = uOff + ch * uStride + 1;
+    const src = new Uint8Array(vOff + ch * uStride + 8);
+    for (let i = 0; i < src.length; i++) src[i] = rand();
+    const want = referenceRgba(src, ly, uOff, uStride, vOff, uStride, 1, w, h);
+    const layout = [ly, { offset: uOff, stride: uStride }, { offset: vOff, stride: uStride }];
+    const aligned = new Uint8ClampedArray(w * h * 4);
+    i420ToRgba(src, layout, w, h, aligned);
+    assert.deepEqual([...aligned], [...want], `I420 ${w}x${h}`);
+    // An `out` at an odd byte offset takes the byte-at-a-time path: the same bytes.
+    const unaligned = new Uint8Array(new ArrayBuffer(w * h * 4 + 1), 1);
+    i420ToRgba(src, layout, w, h, unaligned);
+    assert.deepEqual([...unaligned], [...want], `I420 ${w}x${h}, unaligned`);
+    // NV12: U and V interleaved in one plane.
+    const uvStride = 2 * cw + 2;
+    const nv = new Uint8Array(uOff + ch * uvStride + 4);
+    for (let i = 0; i < nv.length; i++) nv[i] = rand();
+    const nvWant = referenceRgba(nv, ly, uOff, uvStride, uOff + 1, uvStride, 2, w, h);
+    const nvOut = new Uint8ClampedArray(w * h * 4);
+    nv12ToRgba(nv, [ly, { offset: uOff, stride: uvStride }], w, h, nvOut);
+    assert.deepEqual([...nvOut], [...nvWant], `NV12 ${w}x${h}`);
+  }
+});
+
 test('stamp: written into pixels, read back; a picture without one reads as none', () => {
   for (const [w, h] of [[640, 360], [320, 180], [160, 90]]) {
     const rgba = new Uint8ClampedArray(w * h * 4).fill(128);
