@@ -46,16 +46,11 @@ export async function startLoopback(opts = {}) {
     sentAudio: 0,
     ended: 0,
     copies,
-    /** @type {AnalyserNode | null} */
-    analyser: null,
-    /** RMS of the remote audio (pc 1) now. */
+    /** @type {{read: () => number, close: () => void} | null} */
+    meter: null,
+    /** RMS of the remote audio (pc 1) now, as the speaking meter reads it. */
     level() {
-      if (!this.analyser) return 0;
-      const buf = new Float32Array(this.analyser.fftSize);
-      this.analyser.getFloatTimeDomainData(buf);
-      let s = 0;
-      for (const v of buf) s += v * v;
-      return Math.sqrt(s / buf.length);
+      return this.meter ? this.meter.read() : 0;
     },
     parseRemoteFrame,
     buildRemoteFrame,
@@ -119,11 +114,9 @@ export async function startLoopback(opts = {}) {
   }
   const at = media.remoteAudioTrack(1, 2);
   if (!(at instanceof MediaStreamTrack) || at.kind !== 'audio') throw new Error('remote audio is not a real track');
-  // The level monitor's way (ui/media.js): another AudioContext reads the track.
-  const an = toneCtx.createAnalyser();
-  an.fftSize = 1024;
-  toneCtx.createMediaStreamSource(new MediaStream([at])).connect(an);
-  lb.analyser = an;
+  // The speaking meter's way on a bridged page (ui/media.js LevelMonitor with the
+  // engine's tap): the level of what the engine's mixer played.
+  lb.meter = media.levelOf(at);
   lb.tracks = { vt: videos[0], at, videos };
   /** @type {any} */ (window).lb = lb;
   /** @type {any} */ (window).lbTracks = lb.tracks;

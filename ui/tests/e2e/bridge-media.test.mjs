@@ -4,8 +4,9 @@
  * Chromium, with no bridge: a page runs `BridgeMedia` with its own fake camera and a
  * 440 Hz tone as microphone, looped back (every page frame it sends is rewritten as the
  * remote frame the bridge would deliver and handed to `onRemoteFrame`). It checks what a
- * person would see and hear — the tile canvas's pixels change, the remote audio track
- * carries the tone (an AnalyserNode), muting sends silence — and the keyframe rules (a
+ * person would see and hear — the tile canvas's pixels change, the engine plays the
+ * remote tone (the mixer's level, as the speaking meter reads it), muting sends
+ * silence — and the keyframe rules (a
  * frame after a gap is skipped and a keyframe asked for), then that `closeRemote` and
  * `close` leave nothing running. Figures (capture, encode, decode+paint, fps,
  * capture-to-paint latency through the pixel stamp) are printed at 640x360 and 320x180.
@@ -171,7 +172,7 @@ describe('bridge media engine, looped back in Chromium', () => {
     assert.deepEqual(intrinsic, { w: 640, h: 360 }, 'the worker sized the tile canvas to the frames');
   });
 
-  test('microphone → Opus → playback worklet → a real track with the tone; mute sends silence', async () => {
+  test('microphone → Opus → playback mixer → the tone is played (and metered); mute sends silence', async () => {
     await diagnose('remote audio has signal', () =>
       page.waitForFunction(() => /** @type {any} */ (window).lb.level() > 0.05, null, { timeout: WAIT_MS, polling: 100 }),
     );
@@ -440,6 +441,8 @@ describe('bridge media engine, looped back in Chromium', () => {
       capture: false,
       captureVideo: false,
       micNode: false,
+      mixer: false,
+      sources: 0,
       remoteVideo: 0,
       remoteAudio: 0,
     });
