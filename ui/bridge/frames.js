@@ -353,23 +353,32 @@ export function frameToRgbaHalf(src, format, layout, width, height, out) {
     const vOff = planar ? layout[2].offset : uOff + 1;
     const vStride = planar ? layout[2].stride : uStride;
     const step = planar ? 1 : 2;
+    const words = LITTLE_ENDIAN && out.byteOffset % 4 === 0;
+    const px = words ? new Uint32Array(out.buffer, out.byteOffset, w * h) : null;
     for (let row = 0; row < h; row++) {
       let yi = ly.offset + 2 * row * ly.stride;
       let ui = uOff + row * uStride;
       let vi = vOff + row * vStride;
-      let o = row * w * 4;
+      let o = row * w;
       for (let col = 0; col < w; col++) {
-        const d = src[ui] - 128;
-        const e = src[vi] - 128;
-        const c = 298 * (src[yi] - 16);
-        out[o] = clamp8((c + 409 * e + 128) >> 8);
-        out[o + 1] = clamp8((c - 100 * d - 208 * e + 128) >> 8);
-        out[o + 2] = clamp8((c + 516 * d + 128) >> 8);
-        out[o + 3] = 255;
+        const u = src[ui];
+        const v = src[vi];
+        const c = Y_TERM[src[yi]];
+        const rc = R_TERM[v];
+        const gc = GU_TERM[u] + GV_TERM[v];
+        const bc = B_TERM[u];
+        if (px) {
+          px[o] = pixel(c, rc, gc, bc);
+        } else {
+          out[4 * o] = CLAMP[((c + rc) >> 8) + CLAMP_AT];
+          out[4 * o + 1] = CLAMP[((c + gc) >> 8) + CLAMP_AT];
+          out[4 * o + 2] = CLAMP[((c + bc) >> 8) + CLAMP_AT];
+          out[4 * o + 3] = 255;
+        }
         yi += 2;
         ui += step;
         vi += step;
-        o += 4;
+        o++;
       }
     }
     return true;

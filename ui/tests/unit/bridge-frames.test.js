@@ -275,6 +275,10 @@ test('frameToRgbaHalf: each pixel is the full conversion\'s top-left pixel of it
         assert.deepEqual([...half.subarray(b, b + 4)], [...full.subarray(a, a + 4)], `${format} at ${c},${r}`);
       }
     }
+    // An output at an odd byte offset (the byte-at-a-time path) gets the same bytes.
+    const unaligned = new Uint8Array(new ArrayBuffer(half.length + 1), 1);
+    assert.equal(frameToRgbaHalf(src, format, layout, w, h, unaligned), true);
+    assert.deepEqual([...unaligned], [...half], `${format}, unaligned`);
   }
   assert.equal(frameToRgbaHalf(bgra, 'I444', bl, w, h, new Uint8ClampedArray(60 * 4)), false);
 });
