@@ -9,6 +9,7 @@
  */
 
 import { t } from './i18n.js';
+import { analyserLevel } from './audio-level.js';
 
 /**
  * @typedef {object} Acquired
@@ -231,19 +232,15 @@ export class SpeakingGate {
   }
 }
 
-/**
- * A running level measurement of one audio track.
- * @typedef {object} LevelTap
- * @property {() => number} read the level now (RMS of the latest ~10 ms, 0..1)
- * @property {() => void} close
- */
+/** @typedef {import('./audio-level.js').LevelTap} LevelTap */
 
 /**
  * @typedef {object} LevelMonitorOptions
  * @property {(track: MediaStreamTrack) => LevelTap | null} [tap] measures a track
  *   somewhere else: a bridged page (no WebRTC) measures in its media engine, which
  *   already runs an AudioContext and plays the remote sound itself (ui/bridge), so the
- *   page does not start a second AudioContext tapping MediaStreams (null: measure here)
+ *   page does not start a second AudioContext tapping MediaStreams (null: that track
+ *   has no meter)
  * @property {() => void} [resume] lets `tap`'s audio run after a click
  */
 
@@ -274,9 +271,10 @@ export class LevelMonitor {
   watch(key, track) {
     this.unwatch(key);
     if (!track) return;
+    /** @type {LevelTap | null} */
     let tap = null;
     try {
-      tap = this.opts.tap?.(track) ?? this._analyserTap(track);
+      tap = this.opts.tap ? this.opts.tap(track) : this._analyserTap(track);
     } catch {
       tap = null;
     }
@@ -338,25 +336,6 @@ export class LevelMonitor {
     this.ctx?.close().catch(() => {});
     this.ctx = null;
   }
-}
-
-/**
- * The level an AnalyserNode reads now: RMS of its latest `fftSize` samples.
- * @param {AnalyserNode} analyser
- * @param {() => void} close disconnects what feeds it
- * @returns {LevelTap}
- */
-export function analyserLevel(analyser, close) {
-  const buf = new Float32Array(analyser.fftSize);
-  return {
-    read: () => {
-      analyser.getFloatTimeDomainData(/** @type {any} */ (buf));
-      let sum = 0;
-      for (const v of buf) sum += v * v;
-      return Math.sqrt(sum / buf.length);
-    },
-    close,
-  };
 }
 
 /** @param {MediaStreamTrack | null | undefined} t */

@@ -226,6 +226,22 @@ function pixel(c, rc, gc, bc) {
 }
 
 /**
+ * One opaque RGBA pixel written a byte at a time at `out[o]`.
+ * @param {Uint8ClampedArray | Uint8Array} out
+ * @param {number} o
+ * @param {number} c the luma term
+ * @param {number} rc
+ * @param {number} gc
+ * @param {number} bc
+ */
+function putPixel(out, o, c, rc, gc, bc) {
+  out[o] = CLAMP[((c + rc) >> 8) + CLAMP_AT];
+  out[o + 1] = CLAMP[((c + gc) >> 8) + CLAMP_AT];
+  out[o + 2] = CLAMP[((c + bc) >> 8) + CLAMP_AT];
+  out[o + 3] = 255;
+}
+
+/**
  * 4:2:0 → RGBA, two rows at a time (they share their chroma row), a 32-bit store a pixel.
  * @param {Uint8Array} src
  * @param {number} width
@@ -310,18 +326,8 @@ function convertBytes(src, width, height, out, ly, uOff, uStride, vOff, vStride,
       const rc = R_TERM[v];
       const gc = GU_TERM[u] + GV_TERM[v];
       const bc = B_TERM[u];
-      let c = Y_TERM[src[yi]];
-      out[o] = CLAMP[((c + rc) >> 8) + CLAMP_AT];
-      out[o + 1] = CLAMP[((c + gc) >> 8) + CLAMP_AT];
-      out[o + 2] = CLAMP[((c + bc) >> 8) + CLAMP_AT];
-      out[o + 3] = 255;
-      if (col + 1 < width) {
-        c = Y_TERM[src[yi + 1]];
-        out[o + 4] = CLAMP[((c + rc) >> 8) + CLAMP_AT];
-        out[o + 5] = CLAMP[((c + gc) >> 8) + CLAMP_AT];
-        out[o + 6] = CLAMP[((c + bc) >> 8) + CLAMP_AT];
-        out[o + 7] = 255;
-      }
+      putPixel(out, o, Y_TERM[src[yi]], rc, gc, bc);
+      if (col + 1 < width) putPixel(out, o + 4, Y_TERM[src[yi + 1]], rc, gc, bc);
       yi += 2;
       ui += step;
       vi += step;
@@ -367,14 +373,8 @@ export function frameToRgbaHalf(src, format, layout, width, height, out) {
         const rc = R_TERM[v];
         const gc = GU_TERM[u] + GV_TERM[v];
         const bc = B_TERM[u];
-        if (px) {
-          px[o] = pixel(c, rc, gc, bc);
-        } else {
-          out[4 * o] = CLAMP[((c + rc) >> 8) + CLAMP_AT];
-          out[4 * o + 1] = CLAMP[((c + gc) >> 8) + CLAMP_AT];
-          out[4 * o + 2] = CLAMP[((c + bc) >> 8) + CLAMP_AT];
-          out[4 * o + 3] = 255;
-        }
+        if (px) px[o] = pixel(c, rc, gc, bc);
+        else putPixel(out, 4 * o, c, rc, gc, bc);
         yi += 2;
         ui += step;
         vi += step;

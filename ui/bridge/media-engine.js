@@ -20,6 +20,7 @@
  */
 import { BridgeVideoTrack, BridgeMediaStream } from './media-stream.js';
 import { gapFigures, nowUs } from './frames.js';
+import { analyserLevel } from '../audio-level.js';
 
 /** @typedef {{p50: number, p95: number, max: number, n: number}} GapFigures */
 
@@ -32,6 +33,8 @@ const MAX_REMOTE_QUEUED = 512;
 /** How often the engine checks what the page cannot be told by events (track.enabled). */
 const HOUSEKEEPING_MS = 250;
 const DEFAULT_FPS = 30;
+/** A remote level older than this reads as silence (the mixer reports every ~100 ms). */
+const STALE_LEVEL_MS = 300;
 
 /**
  * @typedef {object} BridgeMediaDeps
@@ -79,6 +82,7 @@ const DEFAULT_FPS = 30;
  * @property {number} pc
  * @property {boolean} muted muted on this device (the mixer's gain for it is 0)
  * @property {number} level the mixer's last level of it (RMS, 0..1)
+ * @property {number} levelAt when that came (performance.now())
  * @property {{underruns: number, droppedMs: number, bufferedMs: number, targetMs: number, peak: number, heardPeak: number} | null} playback
  *   the mixer's last figures
  */
@@ -425,7 +429,7 @@ export class BridgeMedia {
     this._silence ??= ctx.createMediaStreamDestination();
     const track = this._silence.stream.getAudioTracks()[0].clone();
     /** @type {RemoteAudio} */
-    const entry = { track, pc, muted: false, level: 0, playback: null };
+    const entry = { track, pc, muted: false, level: 0, levelAt: 0, playback: null };
     Object.defineProperty(track, '__bridgePlayback', {
       value: {
         /** @param {boolean} muted */
@@ -434,7 +438,8 @@ export class BridgeMedia {
           this._mixer?.port.postMessage({ gain: key, value: muted ? 0 : 1 });
         },
         muted: () => entry.muted,
-        level: () => entry.level,
+        // A stopped or suspended AudioContext reports nothing: the last level is not kept.
+        level: () => (performance.now() - entry.levelAt < STALE_LEVEL_MS ? entry.level : 0),
       },
     });
     this._audio.set(key, entry);
@@ -449,8 +454,8 @@ export class BridgeMedia {
   }
 
   /**
-   * A peer connection closed: its decoders go, its worklet nodes are disconnected, its
-   * tracks end.
+   * A peer connection closed: its decoders go, its sounds leave the mixer, its tracks
+   * end.
    * @param {number} pc
    */
   closeRemote(pc) {
@@ -512,9 +517,11 @@ export class BridgeMedia {
   /**
    * The speaking meter's level of `track`, measured in this engine's AudioContext, so
    * a bridged page runs one AudioContext, not a second one for its meters
-   * (`LevelMonitor`'s `tap`). A remote sound's level comes from the mixer (RMS of what
-   * it played over the last ~100 ms); a local microphone's from an
-   * AnalyserNode on the source node the capture uses too. Null once closed.
+   * (`LevelMonitor`'s `tap`). A remote sound's level comes from the mixer: RMS of what
+   * it played over the last ~100 ms (a mean where an analyser gives a ~10 ms snapshot:
+   * the same for speech, and a short sound is not missed between two readings), 0 once
+   * the mixer has not reported for {@link STALE_LEVEL_MS}. A local microphone's comes
+   * from an AnalyserNode on the source node the capture uses too. Null once closed.
    * @param {MediaStreamTrack} track
    * @returns {{read: () => number, close: () => void} | null}
    */
@@ -525,16 +532,7 @@ export class BridgeMedia {
     const analyser = this._audioContext().createAnalyser();
     analyser.fftSize = 512;
     this._useSource(track).connect(analyser);
-    const buf = new Float32Array(analyser.fftSize);
-    return {
-      read: () => {
-        analyser.getFloatTimeDomainData(buf);
-        let sum = 0;
-        for (const v of buf) sum += v * v;
-        return Math.sqrt(sum / buf.length);
-      },
-      close: () => this._unuseSource(track, analyser),
-    };
+    return analyserLevel(analyser, () => this._unuseSource(track, analyser));
   }
 
   /** Lets sound run after a click (autoplay rules). */
@@ -576,9 +574,11 @@ export class BridgeMedia {
     if (this._mixer) {
       this._mixer.port.postMessage({ stop: true });
       this._mixer.port.onmessage = null;
+      this._mixer.port.close();
       this._mixer.disconnect();
       this._mixer = null;
     }
+    for (const t of this._silence?.stream.getTracks() ?? []) t.stop();
     this._silence?.disconnect();
     this._silence = null;
     for (const s of this._sources.values()) s.node.disconnect();
@@ -983,7 +983,10 @@ export class BridgeMedia {
   _onMixer(d) {
     for (const [key, level] of Object.entries(d?.levels ?? {})) {
       const a = this._audio.get(key);
-      if (a && typeof level === 'number') a.level = level;
+      if (a && typeof level === 'number') {
+        a.level = level;
+        a.levelAt = performance.now();
+      }
     }
     for (const [key, figures] of Object.entries(d?.stats ?? {})) {
       const a = this._audio.get(key);
@@ -1017,7 +1020,8 @@ export class BridgeMedia {
     try {
       s.node.disconnect(from);
     } catch {
-      // not connected (any more)
+      // Not connected to `from` (any more): this use was given back already.
+      return;
     }
     if (--s.users > 0) return;
     s.node.disconnect();
@@ -1063,8 +1067,10 @@ export class BridgeMedia {
    * @param {RemoteAudio} a
    */
   _dropAudio(key, a) {
-    if (this._audio.get(key) === a) this._audio.delete(key);
-    this._mixer?.port.postMessage({ remove: key });
+    if (this._audio.get(key) === a) {
+      this._audio.delete(key);
+      this._mixer?.port.postMessage({ remove: key });
+    }
     a.track.stop();
   }
 }

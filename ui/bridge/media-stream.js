@@ -4,9 +4,10 @@
  * remote video from the bridge is decoded and painted by the media worker into a canvas
  * (WebKitGTK cannot feed a `<video>` fast enough, docs/BRIDGE.md and the team's
  * WEBKITGTK.md bugs 3 and 6), so it is no real track: {@link BridgeVideoTrack} carries the
- * track's surface the UI reads plus `attachCanvas`. Audio stays real (a
- * MediaStreamAudioDestinationNode's track), and a {@link BridgeMediaStream} holds both;
- * `realStream()` gives a real `MediaStream` of its real tracks for an `<audio>` element.
+ * track's surface the UI reads plus `attachCanvas`. Audio stays a real track (a clone of
+ * a silent MediaStreamAudioDestinationNode's: the media engine's mixer plays the sound,
+ * `__bridgePlayback` on the track), and a {@link BridgeMediaStream} holds both;
+ * `realStream()` gives a real `MediaStream` of its real tracks.
  */
 
 let nextId = 1;

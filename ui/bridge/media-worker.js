@@ -10,7 +10,8 @@
  * - In: per remote stream a `VideoDecoder` (deltas after a gap skipped, an error resets it
  *   and asks for a keyframe) whose newest frame is converted I420 → RGBA in JS (bugs 2, 3)
  *   and `putImageData` into the tile's `OffscreenCanvas`; per remote audio an
- *   `AudioDecoder` whose PCM goes straight to that remote's playback worklet.
+ *   `AudioDecoder` whose PCM goes straight to the page's playback mixer, over that
+ *   remote's own MessagePort.
  *
  * Every queue is bounded: the page waits for an ack before its next camera frame, the
  * encoders drop input when behind, a decoder that falls behind skips to the next keyframe,

@@ -12,8 +12,9 @@
  * ui/bridge/) has a {@link import('../bridge/media-stream.js').BridgeVideoTrack}: the
  * media worker paints it into a `<canvas>` that takes the `<video>`'s place (same size,
  * same cover fit, `data-testid="tile-canvas"`, `data-painted="true"` once it shows a
- * picture); its sound is a real track and plays in the
- * `<audio>` element as any other.
+ * picture); its sound is a real track that the bridge's media engine plays itself
+ * (`__bridgePlayback` on the track: the tile's `<audio>` stays empty, and "mute on
+ * this device" sets the engine's gain).
  *
  * Tiles carry data attributes for tests and styling: `data-testid="tile"`,
  * `data-peer-id`, `data-self`, `data-name`, `data-state` (connecting | connected |

@@ -151,7 +151,22 @@ test('garbage on the ports is ignored; stop ends the processor and closes the po
   await settle();
   assert.equal(out()[0], 0);
   assert.equal(m.sources.size, 1);
+  assert.equal(m.sources.get('p').queued, 0, 'nothing that is not a Float32Array was queued');
   m.port.onmessage({ data: { stop: true } });
   assert.equal(m.sources.size, 0, 'every person removed');
   assert.equal(m.process([], [[new Float32Array(QUANTUM)]]), false, 'the processor ends');
+});
+
+test('a person added again under the same key starts afresh: the old port is closed, the gain back to 1', async (t) => {
+  const { m, out } = mixerWith(t, ['p']);
+  m.port.onmessage({ data: { gain: 'p', value: 0 } });
+  const old = m.sources.get('p');
+  const ch = new MessageChannel();
+  t.after(() => ch.port2.close());
+  m.port.onmessage({ data: { add: 'p', port: ch.port1 } });
+  assert.notEqual(m.sources.get('p'), old, 'a new buffer');
+  assert.equal(old.port.onmessage, null, 'the old port no longer feeds it');
+  ch.port2.postMessage({ pcm: pcm(100, 0.25) });
+  while (m.sources.get('p').queued === 0) await new Promise((r) => setTimeout(r, 1));
+  assert.equal(out()[0], 0.25, 'the new port plays, at gain 1');
 });

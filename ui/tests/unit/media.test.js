@@ -163,7 +163,7 @@ test('LevelMonitor measures through a given tap (a bridged page): no AudioContex
   assert.equal(made.length, 0, 'no AudioContext was made');
 });
 
-test('LevelMonitor without a tap, or when the tap declines, measures in its own AudioContext', (t) => {
+test('LevelMonitor without a tap measures in its own AudioContext; a tap that declines leaves the track unmetered, with no context', (t) => {
   const made = [];
   const saved = { AudioContext: globalThis.AudioContext, MediaStream: globalThis.MediaStream };
   globalThis.MediaStream = class {
@@ -186,9 +186,17 @@ test('LevelMonitor without a tap, or when the tap declines, measures in its own 
     }
   };
   t.after(() => Object.assign(globalThis, saved));
-  const monitor = new LevelMonitor(() => {}, { tap: () => null });
-  monitor.watch('self', /** @type {any} */ ({ kind: 'audio', readyState: 'live', enabled: true }));
+  const track = /** @type {any} */ ({ kind: 'audio', readyState: 'live', enabled: true });
+  const declined = new LevelMonitor(() => {}, { tap: () => null });
+  declined.watch('self', track);
+  assert.equal(made.length, 0, 'no AudioContext when the tap declines');
+  assert.equal(declined.entries.size, 0);
+  declined.close();
+  const monitor = new LevelMonitor(() => {});
+  monitor.watch('self', track);
   assert.equal(made.length, 1);
-  assert.equal(monitor.entries.get('self')?.tap.read(), 0.5, 'the analyser\'s RMS');
+  const tap = monitor.entries.get('self')?.tap;
+  assert.equal(tap?.read(), 0.5, 'the analyser\'s RMS');
   monitor.close();
+  assert.equal(tap?.read(), 0, 'a closed tap reads silence');
 });
