@@ -10,7 +10,8 @@
  * guest link): the pages were given a `turn:…?transport=tcp` server from welcome;
  * the guests' pair connects relayed, its relay candidate reached the relay over TCP
  * (Chromium's `relayProtocol`), the tiles say "Through the host's relay", the pairs
- * with the host stay direct, and the pictures move.
+ * with the host say their route (direct, unless ICE fell back to the relay under
+ * load) as ICE chose it, and the pictures move.
  *
  * Run: `scripts/relay-netns --no-udp-to-relay -- node --test ui/tests/e2e-relay/relay-tcp.test.mjs`
  * (scripts/test does, with LANMEET_BIN pointing at `$LANMEET_RELAY_BIN_DIR/lanmeet-host`).
@@ -112,7 +113,28 @@ describe('two guests who reach the host only over TCP for its relay', { timeout:
         tile.and(p.page.locator('[data-route=relay]')).waitFor({ timeout: WAIT_MS }),
       );
       assert.match(await tile.innerText(), /Through the host's relay/);
-      await tileOf(p, ids.ada).and(p.page.locator('[data-route=direct]')).waitFor({ timeout: WAIT_MS });
+      // The pair with the host: direct as a rule (ICE tries host candidates first), but
+      // on a loaded machine its direct pair can stop answering and ICE falls back to the
+      // host's relay candidate, before or after the tile is first read (seen on 2-core
+      // CI runs, ci20 and ci41). What must hold is that the tile says which (checked
+      // against ICE's own choice below).
+      const hostTile = tileOf(p, ids.ada);
+      await hostTile.and(p.page.locator('[data-route]')).waitFor({ timeout: WAIT_MS });
+      const route = await hostTile.getAttribute('data-route');
+      if (route !== 'direct') console.log(`${p.name}'s pair with the host went through the relay (a loaded machine)`);
+    }
+    // Each guest's tiles tell the truth: as many say "relay" as ICE has relayed pairs.
+    for (const p of [bea, cy]) {
+      await withDiagnosis(p, 'the tiles say the routes ICE chose', async () => {
+        const end = Date.now() + WAIT_MS;
+        for (;;) {
+          const tiles = await p.page.locator('[data-testid=tile][data-route=relay]').count();
+          const pairs = (await selectedPairs(p)).filter((x) => x.local?.type === 'relay' || x.remote?.type === 'relay').length;
+          if (tiles === pairs) return;
+          if (Date.now() > end) throw new Error(`${tiles} tiles say relay, ICE relays ${pairs} pairs`);
+          await p.page.waitForTimeout(500);
+        }
+      });
     }
 
     // What the pages were given and what ICE chose.
