@@ -245,7 +245,8 @@ export class SpeakingGate {
  */
 
 /**
- * Watches audio levels of several tracks with one AudioContext and one timer.
+ * Watches audio levels of several tracks with one timer, in one AudioContext of its own
+ * (or through the `tap` it was given, then with none).
  * `onChange(key, speaking)` is called when someone starts or stops speaking.
  */
 export class LevelMonitor {

@@ -523,7 +523,7 @@ export class BridgeMedia {
    * the mixer has not reported for {@link STALE_LEVEL_MS}. A local microphone's comes
    * from an AnalyserNode on the source node the capture uses too. Null once closed.
    * @param {MediaStreamTrack} track
-   * @returns {{read: () => number, close: () => void} | null}
+   * @returns {import('../audio-level.js').LevelTap | null}
    */
   levelOf(track) {
     const playback = /** @type {any} */ (track).__bridgePlayback;
