@@ -83,6 +83,27 @@ impl PairEnd {
     pub fn is_relay(&self) -> bool {
         self.candidate_type == "relay"
     }
+
+    /// A remote end ICE first learned as peer-reflexive (its checks arrived before
+    /// the signaled candidate did) becomes the signaled candidate with the same
+    /// transport address, if one has arrived since. Browsers do the same (the stats'
+    /// `remote-candidate` changes type once the candidate is signaled); webrtc 0.21
+    /// keeps the pair's remote as `prflx`, so without this a pair through the other
+    /// peer's relay would read `direct` whenever its checks won the race with
+    /// signaling.
+    fn resolve_peer_reflexive<'a>(&mut self, signaled: impl IntoIterator<Item = &'a PairEnd>) {
+        if self.candidate_type != "prflx" {
+            return;
+        }
+        if let Some(known) = signaled.into_iter().find(|c| {
+            c.candidate_type != "prflx"
+                && c.address == self.address
+                && c.port == self.port
+                && c.protocol == self.protocol
+        }) {
+            *self = known.clone();
+        }
+    }
 }
 
 /// The candidate pair ICE selected: this peer's end and the remote's.
@@ -165,7 +186,18 @@ async fn ice_transport(pc: &dyn PeerConnection) -> Option<Arc<dyn IceTransport>>
 pub async fn selected_pair(pc: &dyn PeerConnection) -> Option<SelectedPair> {
     let ice = ice_transport(pc).await?;
     let pair = ice.get_selected_candidate_pair().await.ok()??;
-    Some(SelectedPair::from_pair(&pair))
+    let mut selected = SelectedPair::from_pair(&pair);
+    if selected.remote.candidate_type == "prflx" {
+        let signaled: Vec<PairEnd> = ice
+            .get_remote_candidates()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .map(PairEnd::from_candidate)
+            .collect();
+        selected.remote.resolve_peer_reflexive(&signaled);
+    }
+    Some(selected)
 }
 
 #[cfg(test)]
@@ -195,6 +227,33 @@ mod tests {
         assert_eq!(pair("relay", "host").via(), Via::Relay);
         assert_eq!(pair("host", "relay").via(), Via::Relay);
         assert_eq!(Via::Relay.to_string(), "relay");
+    }
+
+    #[test]
+    fn a_peer_reflexive_remote_takes_the_type_of_its_signaled_candidate() {
+        let at = |kind: &str, address: &str, port: u16| PairEnd {
+            address: address.into(),
+            port,
+            ..end(kind)
+        };
+        let signaled = [at("host", "10.81.2.2", 5000), at("relay", "10.81.1.1", 6000)];
+        // The other peer's relay candidate, first seen as peer-reflexive: relay.
+        let mut pair = SelectedPair {
+            local: at("host", "10.81.1.2", 4000),
+            remote: at("prflx", "10.81.1.1", 6000),
+        };
+        assert_eq!(pair.via(), Via::Direct);
+        pair.remote.resolve_peer_reflexive(&signaled);
+        assert_eq!(pair.remote, signaled[1]);
+        assert_eq!(pair.via(), Via::Relay);
+        // No signaled candidate at that address and port (yet): stays peer-reflexive.
+        let mut other = at("prflx", "10.81.1.1", 6001);
+        other.resolve_peer_reflexive(&signaled);
+        assert_eq!(other.candidate_type, "prflx");
+        // Only a peer-reflexive end is resolved; a host end keeps its own type.
+        let mut host = at("host", "10.81.1.1", 6000);
+        host.resolve_peer_reflexive(&signaled);
+        assert_eq!(host.candidate_type, "host");
     }
 
     #[test]
