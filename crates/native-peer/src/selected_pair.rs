@@ -236,7 +236,10 @@ mod tests {
             port,
             ..end(kind)
         };
-        let signaled = [at("host", "10.81.2.2", 5000), at("relay", "10.81.1.1", 6000)];
+        let signaled = [
+            at("host", "10.81.2.2", 5000),
+            at("relay", "10.81.1.1", 6000),
+        ];
         // The other peer's relay candidate, first seen as peer-reflexive: relay.
         let mut pair = SelectedPair {
             local: at("host", "10.81.1.2", 4000),
