@@ -62,17 +62,22 @@ netns_wait_carrier() {
   done
 }
 
+# The address after ADDR in its /24 (wrapping within 1..254): lan1's, next to
+# lan0's ADDR.
+netns_next_addr() {
+  local addr=$1
+  echo "${addr%.*}.$(( (${addr##*.} % 254) + 1 ))"
+}
+
 # A LAN inside NS: the veth pair lan0/lan1 (both ends in NS, no packet leaves it),
 # ADDR/24 on lan0 and the next address on lan1, mDNS routed out of lan0, carrier
 # on both before it returns. Browsers ignore loopback ICE candidates: a browser
 # call needs such an address.
 netns_veth() {
-  local ns=$1 addr=$2 prefix last
-  prefix=${addr%.*}
-  last=${addr##*.}
+  local ns=$1 addr=$2
   ip -n "$ns" link add lan0 type veth peer name lan1 || return 1
   ip -n "$ns" addr add "$addr/24" dev lan0
-  ip -n "$ns" addr add "$prefix.$(( (last % 254) + 1 ))/24" dev lan1
+  ip -n "$ns" addr add "$(netns_next_addr "$addr")/24" dev lan1
   ip -n "$ns" link set lan0 up
   ip -n "$ns" link set lan1 up
   # mDNS inside the namespace goes out of lan0 (and stays in the namespace).

@@ -179,6 +179,7 @@ pub(crate) async fn spawn(
         last_pli: None,
         connection_state: "new".into(),
         ice_state: "new".into(),
+        secured: Arc::new(AtomicBool::new(false)),
     };
     stats.peers.fetch_add(1, Ordering::Relaxed);
     let handle = tokio::spawn(async move {
@@ -222,6 +223,10 @@ struct PeerTask {
     last_pli: Option<Instant>,
     connection_state: String,
     ice_state: String,
+    /// Set when the connection first connects: DTLS is done and SRTP has its keys.
+    /// Senders hold their frames until then (packets written earlier are dropped
+    /// inside webrtc, each with a warning), then start with a keyframe.
+    secured: Arc<AtomicBool>,
 }
 
 impl PeerTask {
@@ -607,6 +612,7 @@ impl PeerTask {
                 self.connection_state = state.to_string();
                 if self.connection_state == "connected" {
                     self.nudge_until = Some(Instant::now() + NUDGE_FOR);
+                    self.secured.store(true, Ordering::Relaxed);
                 }
                 self.emit(
                     "connectionstatechange",
@@ -773,6 +779,7 @@ impl PeerTask {
         let cancel = self.cancel.clone();
         let pc_id = self.id;
         let video_clock = self.video_clock;
+        let secured = self.secured.clone();
         self.tracker.spawn(async move {
             let (sub, mut frames, need_keyframe) = sources.subscribe(kind);
             let mut sender: Option<(u32, u8)> = None;
@@ -784,7 +791,7 @@ impl PeerTask {
                     _ = cancel.cancelled() => break,
                     f = frames.recv() => {
                         let Some(frame) = f else { break };
-                        if !active.load(Ordering::Relaxed) {
+                        if !active.load(Ordering::Relaxed) || !secured.load(Ordering::Relaxed) {
                             need_keyframe.store(true, Ordering::Relaxed);
                             continue;
                         }

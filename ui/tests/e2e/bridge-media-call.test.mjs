@@ -16,38 +16,8 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startHost, launchBrowser, openPerson, typeAndJoin, waitInCall, waitPlaying, waitFramesAdvance, remoteVideoStats, selfId, tileOf,
-  tileCanvasMoves, debugDump, withDiagnosis, WAIT_MS, removeWebRTC, waitBridgedSounds,
+  tileCanvasMoves, debugDump, withDiagnosis, WAIT_MS, removeWebRTC, waitBridgedSounds, tileLoudness,
 } from './helpers.mjs';
-
-/**
- * Runs in the page: whether the loudest level (RMS) of the sound of `id`'s tile seen so
- * far is above `min`, measured from the tile's `<audio>` element's stream with an
- * AnalyserNode (polled by the caller: Chromium's fake microphone beeps now and then).
- * @param {{id: string, min: number}} arg
- * @returns {boolean}
- */
-function tileLoudness({ id, min }) {
-  const w = /** @type {any} */ (window);
-  w.__lvl ??= { ctx: new AudioContext(), by: new Map() };
-  const tile = document.querySelector(`[data-testid=tile][data-peer-id="${id}"]`);
-  const stream = /** @type {MediaStream | null} */ (tile?.querySelector('audio')?.srcObject ?? null);
-  if (!stream || !stream.getAudioTracks().length) return false;
-  let e = w.__lvl.by.get(id);
-  if (!e || e.stream !== stream) {
-    const analyser = w.__lvl.ctx.createAnalyser();
-    analyser.fftSize = 2048;
-    w.__lvl.ctx.createMediaStreamSource(stream).connect(analyser);
-    e = { stream, analyser, max: 0 };
-    w.__lvl.by.set(id, e);
-  }
-  w.__lvl.ctx.resume();
-  const buf = new Float32Array(e.analyser.fftSize);
-  e.analyser.getFloatTimeDomainData(buf);
-  let s = 0;
-  for (const v of buf) s += v * v;
-  e.max = Math.max(e.max, Math.sqrt(s / buf.length));
-  return e.max > min;
-}
 
 /** @type {Awaited<ReturnType<typeof startHost>>} */
 let host;

@@ -322,20 +322,25 @@ describe('a call with a page that has no WebRTC, through the bridge', { timeout:
     // Chromium's fake microphones beep: every tile of the bridged page shows speaking
     // at some point. The others' levels come from the engine's mixer, its own from an
     // analyser on the source node its capture uses (one AudioContext in all).
-    await withDiagnosis(wren, 'every tile on the bridged page showed speaking', () =>
-      wren.page.waitForFunction(
-        () => {
-          const w = /** @type {any} */ (window);
-          w.__spoke ??= new Set();
-          for (const el of document.querySelectorAll('[data-testid=tile][data-speaking=true]')) {
-            w.__spoke.add(el.getAttribute('data-self') === 'true' ? 'self' : el.getAttribute('data-peer-id'));
-          }
-          return w.__spoke.size >= 3;
-        },
-        null,
-        { timeout: WAIT_MS, polling: 100 },
-      ),
-    );
+    await withDiagnosis(wren, 'every tile on the bridged page showed speaking', async () => {
+      try {
+        await wren.page.waitForFunction(
+          () => {
+            const w = /** @type {any} */ (window);
+            w.__spoke ??= new Set();
+            for (const el of document.querySelectorAll('[data-testid=tile][data-speaking=true]')) {
+              w.__spoke.add(el.getAttribute('data-self') === 'true' ? 'self' : el.getAttribute('data-peer-id'));
+            }
+            return w.__spoke.size >= 3;
+          },
+          null,
+          { timeout: WAIT_MS, polling: 100 },
+        );
+      } catch (err) {
+        const spoke = await wren.page.evaluate(() => [.../** @type {any} */ (window).__spoke ?? []]);
+        throw new Error(`${err instanceof Error ? err.message : err}; tiles seen speaking: ${spoke.join(', ') || 'none'}`);
+      }
+    });
     const live = await wren.page.evaluate(() => /** @type {any} */ (window).__lanmeetBridgeMedia.liveness());
     assert.equal(live.mixer, true, 'one mixer plays the others');
     assert.equal(live.sources, 1, 'the microphone has one source node, shared by capture and meter');

@@ -330,7 +330,8 @@ export function remoteVideoStats(p) {
       // Sound plays through the tile's <audio> element (the <video> is muted).
       const s = /** @type {MediaStream | null} */ (t.querySelector('audio')?.srcObject ?? null);
       out[/** @type {HTMLElement} */ (t).dataset.peerId ?? '?'] = {
-        frames: v?.getVideoPlaybackQuality?.().totalVideoFrames ?? 0,
+        // Firefox counts a MediaStream's frames in mozPaintedFrames only.
+        frames: Math.max(v?.getVideoPlaybackQuality?.().totalVideoFrames ?? 0, /** @type {any} */ (v)?.mozPaintedFrames ?? 0),
         time: v?.currentTime ?? 0,
         audio: s ? s.getAudioTracks().filter((a) => a.readyState === 'live').length : 0,
         state: /** @type {HTMLElement} */ (t).dataset.state ?? '',
@@ -355,7 +356,8 @@ export async function waitFramesAdvance(p, before) {
         const v = /** @type {HTMLVideoElement} */ (t.querySelector('video'));
         const b = before[id];
         if (!b || !v) return false;
-        return v.getVideoPlaybackQuality().totalVideoFrames > b.frames + 5 && v.currentTime > b.time;
+        const frames = Math.max(v.getVideoPlaybackQuality?.().totalVideoFrames ?? 0, /** @type {any} */ (v).mozPaintedFrames ?? 0);
+        return frames > b.frames + 5 && v.currentTime > b.time;
       });
     },
     before,
@@ -532,4 +534,34 @@ export async function waitBridgedSounds(p, n) {
       { timeout: WAIT_MS, polling: 250 },
     ),
   );
+}
+
+/**
+ * Runs in the page: whether the loudest level (RMS) of the sound of `id`'s tile seen so
+ * far is above `min`, measured from the tile's `<audio>` element's stream with an
+ * AnalyserNode (polled by the caller: Chromium's fake microphone beeps now and then).
+ * @param {{id: string, min: number}} arg
+ * @returns {boolean}
+ */
+export function tileLoudness({ id, min }) {
+  const w = /** @type {any} */ (window);
+  w.__lvl ??= { ctx: new AudioContext(), by: new Map() };
+  const tile = document.querySelector(`[data-testid=tile][data-peer-id="${id}"]`);
+  const stream = /** @type {MediaStream | null} */ (tile?.querySelector('audio')?.srcObject ?? null);
+  if (!stream || !stream.getAudioTracks().length) return false;
+  let e = w.__lvl.by.get(id);
+  if (!e || e.stream !== stream) {
+    const analyser = w.__lvl.ctx.createAnalyser();
+    analyser.fftSize = 2048;
+    w.__lvl.ctx.createMediaStreamSource(stream).connect(analyser);
+    e = { stream, analyser, max: 0 };
+    w.__lvl.by.set(id, e);
+  }
+  w.__lvl.ctx.resume();
+  const buf = new Float32Array(e.analyser.fftSize);
+  e.analyser.getFloatTimeDomainData(buf);
+  let s = 0;
+  for (const v of buf) s += v * v;
+  e.max = Math.max(e.max, Math.sqrt(s / buf.length));
+  return e.max > min;
 }
