@@ -59,6 +59,8 @@ export async function launchFirefox() {
     executablePath: FIREFOX,
     headless: true,
     userDataDir: profile,
+    // A guest has accepted the host's self-signed certificate once (its warning page).
+    acceptInsecureCerts: true,
     extraPrefsFirefox: PREFS,
   });
   return {

@@ -8,7 +8,8 @@
  * hears everyone; chat both ways; Fox's mute and camera-off show on the others'
  * tiles and her picture comes back on Wren's canvas when the camera is on again (a
  * keyframe from Firefox through the bridge); when Fox leaves, the others' tiles and
- * the bridge's connection to her go.
+ * the bridge's connection to her go. Then Lena, a guest in Firefox on a laptop with no
+ * lanmeet, opens the host's HTTPS guest link and joins Wren and Ada over wss.
  *
  * Run inside a namespace with a default route (Firefox gathers candidates only on
  * that interface): `scripts/with-netns --gateway ui-e2e-firefox -- node --test
@@ -51,6 +52,8 @@ let chromium;
 let firefox;
 /** @type {import('./firefox.mjs').FirefoxPerson} */
 let fox;
+/** @type {import('./firefox.mjs').FirefoxPerson} */
+let lena;
 /** @type {import('../e2e/helpers.mjs').Person} */
 let wren;
 /** @type {import('../e2e/helpers.mjs').Person} */
@@ -79,7 +82,7 @@ describe('Firefox in a call with a bridged page and Chromium', { timeout: 12 * W
   });
 
   after(async () => {
-    if (process.exitCode) console.error(debugDump(/** @type {any[]} */ ([fox, wren, ada].filter(Boolean)), host?.logs));
+    if (process.exitCode) console.error(debugDump(/** @type {any[]} */ ([fox, wren, ada, lena].filter(Boolean)), host?.logs));
     await firefox?.close();
     await chromium?.close().catch(() => {});
     await host?.stop();
@@ -172,5 +175,21 @@ describe('Firefox in a call with a bridged page and Chromium', { timeout: 12 * W
       const errors = p.console.filter((l) => l.startsWith('[pageerror]'));
       assert.deepEqual(errors, [], `no uncaught error on ${p.name}'s page`);
     }
+  });
+
+  test('a guest in Firefox opens the HTTPS guest link and joins the bridged page and Chromium over wss', async () => {
+    assert.ok(host.info.guest, 'the host prints a guest link');
+    lena = await openFirefoxPerson(firefox.browser, String(host.info.guest), 'Lena');
+    assert.equal(await lena.page.evaluate(() => window.isSecureContext), true, 'a secure context: camera and microphone are allowed');
+    await firefoxJoin(lena, host.info.code);
+    const saved = await lena.page.evaluate(() => sessionStorage.getItem('lanmeet.call'));
+    assert.equal(JSON.parse(String(saved)).ws, `wss://${new URL(String(host.info.guest)).host}/ws`, 'the call socket is wss to the page origin');
+    for (const p of [lena, wren, ada]) await waitPlaying(/** @type {any} */ (p), 2);
+    const before = await remoteVideoStats(/** @type {any} */ (lena));
+    await withDiagnosis(/** @type {any} */ (lena), "Lena's videos advance", () => waitFramesAdvance(/** @type {any} */ (lena), before));
+    await firefoxHears(lena, 2);
+    const lenaId = await lena.page.evaluate(() => document.querySelector('[data-testid=tile][data-self=true]')?.getAttribute('data-peer-id') ?? '');
+    assert.equal(await tileCanvasMoves(wren, lenaId), true, 'Wren sees Lena move');
+    await waitBridgedSounds(wren, 2);
   });
 });

@@ -11,7 +11,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startHost, launchBrowser, openPerson, typeAndJoin, waitInCall, waitPlaying, remoteVideoStats,
-  waitFramesAdvance, debugDump, withDiagnosis, artifactPath, WAIT_MS,
+  waitFramesAdvance, debugDump, withDiagnosis, artifactPath, WAIT_MS, recordPeerConnections,
 } from './helpers.mjs';
 
 /** @type {Awaited<ReturnType<typeof startHost>>} */
@@ -20,20 +20,6 @@ let host;
 let browser;
 /** @type {import('./helpers.mjs').Person[]} */
 const people = [];
-
-/** Keeps every RTCPeerConnection of the page in `window.__pcs`, so the test can read its stats. */
-function recordPeerConnections() {
-  const w = /** @type {any} */ (window);
-  const Native = w.RTCPeerConnection;
-  w.__pcs = [];
-  w.RTCPeerConnection = class extends Native {
-    /** @param {any[]} args */
-    constructor(...args) {
-      super(...args);
-      w.__pcs.push(this);
-    }
-  };
-}
 
 /**
  * Runs in the page: total audio energy received and video frames decoded over every
