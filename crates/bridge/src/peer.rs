@@ -224,8 +224,9 @@ struct PeerTask {
     connection_state: String,
     ice_state: String,
     /// Set when the connection first connects: DTLS is done and SRTP has its keys.
-    /// Senders hold their frames until then (packets written earlier are dropped
-    /// inside webrtc, each with a warning), then start with a keyframe.
+    /// Senders drop the page's frames until then (packets written earlier would be
+    /// dropped inside webrtc, each with a warning) and start with a keyframe, asked
+    /// for at that moment. Never cleared: an ICE restart keeps the DTLS session.
     secured: Arc<AtomicBool>,
 }
 
@@ -612,7 +613,15 @@ impl PeerTask {
                 self.connection_state = state.to_string();
                 if self.connection_state == "connected" {
                     self.nudge_until = Some(Instant::now() + NUDGE_FOR);
-                    self.secured.store(true, Ordering::Relaxed);
+                    if !self.secured.swap(true, Ordering::Relaxed) {
+                        // The senders start now, each with a keyframe: ask for it
+                        // rather than wait for the next delta to be refused.
+                        for slot in self.senders.values() {
+                            if slot.active.load(Ordering::Relaxed) {
+                                self.sources.want_keyframe(slot.kind, None);
+                            }
+                        }
+                    }
                 }
                 self.emit(
                     "connectionstatechange",

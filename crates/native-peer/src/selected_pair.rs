@@ -86,23 +86,32 @@ impl PairEnd {
 
     /// A remote end ICE first learned as peer-reflexive (its checks arrived before
     /// the signaled candidate did) becomes the signaled candidate with the same
-    /// transport address, if one has arrived since. Browsers do the same (the stats'
-    /// `remote-candidate` changes type once the candidate is signaled); webrtc 0.21
-    /// keeps the pair's remote as `prflx`, so without this a pair through the other
-    /// peer's relay would read `direct` whenever its checks won the race with
-    /// signaling.
+    /// transport address, if one has arrived since. Chromium does the same (its
+    /// `remote-candidate` stats change type once the candidate is signaled); webrtc
+    /// 0.21 keeps the pair's remote as `prflx`, so without this a pair through the
+    /// other peer's relay read `direct` whenever its checks won the race with
+    /// signaling (the relay suite's flake).
     fn resolve_peer_reflexive<'a>(&mut self, signaled: impl IntoIterator<Item = &'a PairEnd>) {
         if self.candidate_type != "prflx" {
             return;
         }
         if let Some(known) = signaled.into_iter().find(|c| {
             c.candidate_type != "prflx"
-                && c.address == self.address
+                && same_ip(&c.address, &self.address)
                 && c.port == self.port
-                && c.protocol == self.protocol
+                && c.protocol.eq_ignore_ascii_case(&self.protocol)
         }) {
             *self = known.clone();
         }
+    }
+}
+
+/// Whether two candidate addresses are the same IP (compared parsed: IPv6 has more
+/// than one way to write an address), or the same text when either is not an IP.
+fn same_ip(a: &str, b: &str) -> bool {
+    match (a.parse::<std::net::IpAddr>(), b.parse::<std::net::IpAddr>()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
     }
 }
 
@@ -237,6 +246,7 @@ mod tests {
             ..end(kind)
         };
         let signaled = [
+            at("prflx", "10.81.1.1", 6000),
             at("host", "10.81.2.2", 5000),
             at("relay", "10.81.1.1", 6000),
         ];
@@ -247,12 +257,17 @@ mod tests {
         };
         assert_eq!(pair.via(), Via::Direct);
         pair.remote.resolve_peer_reflexive(&signaled);
-        assert_eq!(pair.remote, signaled[1]);
+        assert_eq!(pair.remote, signaled[2]);
         assert_eq!(pair.via(), Via::Relay);
         // No signaled candidate at that address and port (yet): stays peer-reflexive.
         let mut other = at("prflx", "10.81.1.1", 6001);
         other.resolve_peer_reflexive(&signaled);
         assert_eq!(other.candidate_type, "prflx");
+        // The same IPv6 address written another way matches.
+        let six = [at("relay", "fd00::1", 6000)];
+        let mut prflx6 = at("prflx", "fd00:0:0:0:0:0:0:1", 6000);
+        prflx6.resolve_peer_reflexive(&six);
+        assert_eq!(prflx6.candidate_type, "relay");
         // Only a peer-reflexive end is resolved; a host end keeps its own type.
         let mut host = at("host", "10.81.1.1", 6000);
         host.resolve_peer_reflexive(&signaled);

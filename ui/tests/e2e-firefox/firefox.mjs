@@ -13,8 +13,9 @@
  * read from its own stats instead ({@link firefoxHears}): the energy of the sound it
  * decoded from each connection.
  *
- * Run inside `scripts/with-netns --gateway`: Firefox offers host candidates only on
- * the interface of its default route (with none, it gathers nothing).
+ * Run inside `scripts/with-netns --gateway`: here (fake devices, no permission
+ * prompt) Firefox offered host candidates only on the interface of its default
+ * route, and with none it gathered nothing.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -51,7 +52,7 @@ const PREFS = {
  */
 export async function launchFirefox() {
   if (!existsSync(FIREFOX)) {
-    throw new Error(`no Firefox at ${FIREFOX}: install firefox-esr (scripts/install-deps does on Debian) or set FIREFOX to a Firefox 128 or later`);
+    throw new Error(`no Firefox at ${FIREFOX}: install firefox-esr (scripts/install-deps does on Debian) or set FIREFOX to another Firefox (tested: ESR 153)`);
   }
   const profile = mkdtempSync(path.join(os.tmpdir(), 'lanmeet-firefox-'));
   const browser = await puppeteer.launch({
@@ -79,7 +80,8 @@ export async function launchFirefox() {
  * @property {import('puppeteer-core').Page} tab the puppeteer page (clicks, typing)
  * @property {{evaluate: (fn: any, arg?: any) => Promise<any>, waitForFunction: (fn: any, arg?: any, opts?: {timeout?: number, polling?: number}) => Promise<any>}} page
  *   the surface the shared helpers use, in Playwright's argument order
- * @property {string[]} console
+ * @property {string[]} console the last 300 console lines (page errors among them)
+ * @property {string[]} errors every uncaught error of the page
  */
 
 /**
@@ -93,11 +95,17 @@ export async function openFirefoxPerson(browser, url, name) {
   const tab = await context.newPage();
   /** @type {string[]} */
   const lines = [];
+  /** @type {string[]} */
+  const errors = [];
   tab.on('console', (m) => {
     lines.push(`[${m.type()}] ${m.text()}`);
     if (lines.length > 300) lines.shift();
   });
-  tab.on('pageerror', (e) => lines.push(`[pageerror] ${e instanceof Error ? e.message : e}`));
+  tab.on('pageerror', (e) => {
+    const line = `[pageerror] ${e instanceof Error ? e.message : e}`;
+    errors.push(line);
+    lines.push(line);
+  });
   tab.setDefaultTimeout(WAIT_MS);
   // Its connections, for what it decodes (firefoxHears).
   await tab.evaluateOnNewDocument(recordPeerConnections);
@@ -106,6 +114,7 @@ export async function openFirefoxPerson(browser, url, name) {
     name,
     tab,
     console: lines,
+    errors,
     page: {
       evaluate: (fn, arg) => tab.evaluate(fn, arg),
       waitForFunction: (fn, arg, opts = {}) =>

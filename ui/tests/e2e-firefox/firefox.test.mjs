@@ -11,8 +11,8 @@
  * the bridge's connection to her go. Then Lena, a guest in Firefox on a laptop with no
  * lanmeet, opens the host's HTTPS guest link and joins Wren and Ada over wss.
  *
- * Run inside a namespace with a default route (Firefox gathers candidates only on
- * that interface): `scripts/with-netns --gateway ui-e2e-firefox -- node --test
+ * Run inside a namespace with a default route (here Firefox gathered candidates only
+ * on that interface, and none without one): `scripts/with-netns --gateway ui-e2e-firefox -- node --test
  * ui/tests/e2e-firefox/`.
  */
 import { describe, test, before, after } from 'node:test';
@@ -150,8 +150,26 @@ describe('Firefox in a call with a bridged page and Chromium', { timeout: 12 * W
     for (const p of [wren, ada]) await waitTile(p, id.fox, 'muted', 'false');
     await fox.tab.locator('button[aria-keyshortcuts="V"]').click();
     for (const p of [wren, ada]) await waitTile(p, id.fox, 'camera', 'false');
+    /** @returns {Promise<number[]>} frames the bridged page painted, per remote video */
+    const painted = () =>
+      wren.page.evaluate(() =>
+        /** @type {any} */ (window).__lanmeetBridgeMedia.stats().remote.filter((/** @type {any} */ r) => r.kind === 'video').map((/** @type {any} */ r) => r.framesPainted),
+      );
+    const before = await painted();
     await fox.tab.locator('button[aria-keyshortcuts="V"]').click();
     for (const p of [wren, ada]) await waitTile(p, id.fox, 'camera', 'true');
+    // Every video the bridged page paints advances again, Fox's among them (it stood
+    // still while her camera was off), and her canvas shows it.
+    await withDiagnosis(wren, "Wren paints Fox's picture again", () =>
+      wren.page.waitForFunction(
+        (before) => {
+          const now = /** @type {any} */ (window).__lanmeetBridgeMedia.stats().remote.filter((/** @type {any} */ r) => r.kind === 'video').map((/** @type {any} */ r) => r.framesPainted);
+          return now.length === before.length && now.every((n, i) => n > before[i] + 10);
+        },
+        before,
+        { timeout: WAIT_MS, polling: 100 },
+      ),
+    );
     assert.equal(await tileCanvasMoves(wren, id.fox), true, 'Wren sees Fox move again');
   });
 
@@ -171,7 +189,8 @@ describe('Firefox in a call with a bridged page and Chromium', { timeout: 12 * W
     );
     const before = await remoteVideoStats(ada);
     await withDiagnosis(ada, "Ada still sees Wren's video advance", () => waitFramesAdvance(ada, before));
-    for (const p of [fox, wren, ada]) {
+    assert.deepEqual(fox.errors, [], "no uncaught error on Fox's page");
+    for (const p of [wren, ada]) {
       const errors = p.console.filter((l) => l.startsWith('[pageerror]'));
       assert.deepEqual(errors, [], `no uncaught error on ${p.name}'s page`);
     }
@@ -189,7 +208,10 @@ describe('Firefox in a call with a bridged page and Chromium', { timeout: 12 * W
     await withDiagnosis(/** @type {any} */ (lena), "Lena's videos advance", () => waitFramesAdvance(/** @type {any} */ (lena), before));
     await firefoxHears(lena, 2);
     const lenaId = await lena.page.evaluate(() => document.querySelector('[data-testid=tile][data-self=true]')?.getAttribute('data-peer-id') ?? '');
+    assert.ok(lenaId, "Lena's own tile");
     assert.equal(await tileCanvasMoves(wren, lenaId), true, 'Wren sees Lena move');
+    // Ada's and Lena's sounds (Fox's is gone with her connection).
     await waitBridgedSounds(wren, 2);
+    assert.deepEqual(lena.errors, [], "no uncaught error on Lena's page");
   });
 });

@@ -337,7 +337,7 @@ describe('a call with a page that has no WebRTC, through the bridge', { timeout:
           { timeout: WAIT_MS, polling: 100 },
         );
       } catch (err) {
-        const spoke = await wren.page.evaluate(() => [.../** @type {any} */ (window).__spoke ?? []]);
+        const spoke = await wren.page.evaluate(() => [.../** @type {any} */ (window).__spoke ?? []]).catch(() => ['(page not readable)']);
         throw new Error(`${err instanceof Error ? err.message : err}; tiles seen speaking: ${spoke.join(', ') || 'none'}`);
       }
     });

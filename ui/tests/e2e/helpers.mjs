@@ -509,9 +509,11 @@ export function removeWebRTC() {
 }
 
 /**
- * Waits until a bridged page (no WebRTC) has played sound from `n` remote people: each
- * of its media engine's remote sounds has played a sample louder than 0.01 (the
- * playback worklet's `peak`, reported about once a second). The engine plays remote
+ * Waits until a bridged page (no WebRTC) has played sound from `n` remote people: `n`
+ * of the remote sounds its media engine holds now have played a sample louder than
+ * 0.01 (the playback worklet's `peak`, reported about once a second; the loudest seen
+ * is kept, but only for sounds still there, so a person who left does not count for
+ * one who came). The engine plays remote
  * sound in its own AudioContext, not through the tiles' `<audio>` elements.
  * @param {Person} p
  * @param {number} n
@@ -523,12 +525,15 @@ export async function waitBridgedSounds(p, n) {
         const w = /** @type {any} */ (window);
         const remote = w.__lanmeetBridgeMedia?.stats().remote ?? [];
         w.__loudest ??= new Map();
+        let heard = 0;
         for (const r of remote) {
           if (r.kind !== 'audio') continue;
           const key = `${r.pc}:${r.transceiver}`;
-          w.__loudest.set(key, Math.max(w.__loudest.get(key) ?? 0, r.peak ?? 0));
+          const loudest = Math.max(w.__loudest.get(key) ?? 0, r.peak ?? 0);
+          w.__loudest.set(key, loudest);
+          if (loudest > 0.01) heard++;
         }
-        return [...w.__loudest.values()].filter((v) => v > 0.01).length >= n;
+        return heard >= n;
       },
       n,
       { timeout: WAIT_MS, polling: 250 },
