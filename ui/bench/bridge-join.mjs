@@ -6,7 +6,10 @@
  * ("Ref") and a page with WebRTC removed before load ("Bridged": the shim, the bridge
  * and the media engine, as in the desktop window) type the code, click Join, wait until
  * they show everyone, and leave. Prints each join's time and where it went
- * (join-steps.mjs: each step in ms after the click), and the ratio of the medians.
+ * (join-steps.mjs: each step in ms after the click), and the ratio of the medians;
+ * and the other way round, how long after the click the others play the newcomer's
+ * picture (the bridged page's first keyframe has to cross the bridge once its
+ * connection is secured).
  *
  *   scripts/with-netns ui-bench -- node ui/bench/bridge-join.mjs [--sizes 2] [--runs 3]
  */
@@ -40,18 +43,40 @@ try {
   for (const p of others) if (N > 2) await waitPlaying(p, N - 2);
   /** @type {Record<string, number[]>} */
   const times = { Ref: [], Bridged: [] };
+  /** @type {Record<string, number[]>} Join → every other page plays the newcomer */
+  const seen = { Ref: [], Bridged: [] };
   for (let run = 0; run < RUNS; run++) {
     for (const kind of ['Ref', 'Bridged']) {
       const p = await openPerson(browser, host.info.local, kind, kind === 'Bridged' ? { initScript: removeWebRTC } : {});
       // A page settles (the bridge session of a bridged page is made at load) before the click.
       await p.page.waitForTimeout(1000);
+      const clicked = Date.now();
+      // The others' view of the newcomer: when each plays its picture (page clocks are
+      // this machine's clock).
+      const othersSee = Promise.all(
+        others.map((o) =>
+          o.page
+            .waitForFunction(
+              (name) => {
+                const t = [...document.querySelectorAll('[data-testid=tile]')].find((e) => /** @type {HTMLElement} */ (e).dataset.name === name);
+                const v = /** @type {HTMLVideoElement | null | undefined} */ (t?.querySelector('video'));
+                return v && !v.paused && v.readyState >= 2 && v.videoWidth > 0 && v.currentTime > 0 ? Date.now() : false;
+              },
+              kind,
+              { timeout: LIMIT_MS, polling: 20 },
+            )
+            .then((h) => /** @type {Promise<number>} */ (h.jsonValue()), () => NaN),
+        ),
+      );
       await typeAndJoin(p, code);
       const done = await p.page.waitForFunction(remotesPlayingAt, N - 1, { timeout: LIMIT_MS, polling: 50 }).then(() => true, () => false);
+      const seenAt = Math.max(...(await othersSee));
+      if (Number.isFinite(seenAt)) seen[kind].push(seenAt - clicked);
       const tl = await p.page.evaluate(() => /** @type {any} */ (window).__lanmeetTimeline ?? []);
       const steps = formatJoinSteps(tl);
       const everyone = joinToEveryone(tl, N - 1);
       if (done && everyone) times[kind].push(Math.round(everyone.ms));
-      console.log(`run ${run + 1} ${kind.padEnd(7)} ${done ? '' : '(did not show everyone) '}${steps}`);
+      console.log(`run ${run + 1} ${kind.padEnd(7)} ${done ? '' : '(did not show everyone) '}${steps}; the others play it ${Number.isFinite(seenAt) ? `${seenAt - clicked} ms` : 'never'} after the click`);
       if (process.env.BENCH_FULL_TIMELINE) {
         const j = Math.max(0, joinClickAt(tl));
         for (const [t, w] of tl) if (t >= j) console.log(`    ${String(t - j).padStart(6)} ${w}`);
@@ -67,6 +92,9 @@ try {
   const r = median(times.Ref);
   const b = median(times.Bridged);
   console.log(`\n${N} people, Join → everyone, median of ${RUNS}: bridged ${b ?? '—'} ms, Chromium ${r ?? '—'} ms (${r && b ? (b / r).toFixed(2) : '—'}×)`);
+  const rs = median(seen.Ref);
+  const bs = median(seen.Bridged);
+  console.log(`${N} people, Join → the others play the newcomer, median of ${RUNS}: bridged ${bs ?? '—'} ms, Chromium ${rs ?? '—'} ms (${rs && bs ? (bs / rs).toFixed(2) : '—'}×)`);
 } finally {
   await browser.close();
   await host.stop();

@@ -42,7 +42,7 @@ use crate::outbox::Outbox;
 use crate::rtp_out::RtpOut;
 use crate::server::BridgeStats;
 use crate::sources::Sources;
-use crate::wire::{self, Description, Direction, Kind, Op, RemoteFrame};
+use crate::wire::{self, Description, Direction, Kind, Op, PageFrame, RemoteFrame};
 
 /// Data channels a connection may hold at most (the UI uses one).
 pub const MAX_CHANNELS: usize = 8;
@@ -224,9 +224,10 @@ struct PeerTask {
     connection_state: String,
     ice_state: String,
     /// Set when the connection first connects: DTLS is done and SRTP has its keys.
-    /// Senders drop the page's frames until then (packets written earlier would be
-    /// dropped inside webrtc, each with a warning) and start with a keyframe, asked
-    /// for at that moment. Never cleared: an ICE restart keeps the DTLS session.
+    /// Senders write nothing before (packets written earlier would be dropped inside
+    /// webrtc, each with a warning); they hold the last keyframe and what follows it
+    /// and send those first ([`hold_until_secured`]). Never cleared: an ICE restart
+    /// keeps the DTLS session.
     secured: Arc<AtomicBool>,
 }
 
@@ -613,15 +614,7 @@ impl PeerTask {
                 self.connection_state = state.to_string();
                 if self.connection_state == "connected" {
                     self.nudge_until = Some(Instant::now() + NUDGE_FOR);
-                    if !self.secured.swap(true, Ordering::Relaxed) {
-                        // The senders start now, each with a keyframe: ask for it
-                        // rather than wait for the next delta to be refused.
-                        for slot in self.senders.values() {
-                            if slot.active.load(Ordering::Relaxed) {
-                                self.sources.want_keyframe(slot.kind, None);
-                            }
-                        }
-                    }
+                    self.secured.store(true, Ordering::Relaxed);
                 }
                 self.emit(
                     "connectionstatechange",
@@ -794,53 +787,65 @@ impl PeerTask {
             let mut sender: Option<(u32, u8)> = None;
             let mut rtp = RtpOut::new(kind, video_clock);
             let mut polling = true;
+            let mut held: Vec<Arc<PageFrame>> = Vec::new();
             let ssrc = track.ssrcs().await.first().copied().unwrap_or(0);
             loop {
                 tokio::select! {
                     _ = cancel.cancelled() => break,
                     f = frames.recv() => {
                         let Some(frame) = f else { break };
-                        if !active.load(Ordering::Relaxed) || !secured.load(Ordering::Relaxed) {
+                        if !active.load(Ordering::Relaxed) {
+                            held.clear();
                             need_keyframe.store(true, Ordering::Relaxed);
                             continue;
                         }
-                        if need_keyframe.load(Ordering::Relaxed) && !frame.keyframe {
-                            counters.frames_dropped.fetch_add(1, Ordering::Relaxed);
-                            sources.want_keyframe(kind, None);
+                        if !secured.load(Ordering::Relaxed) {
+                            hold_until_secured(&mut held, frame, kind);
                             continue;
                         }
-                        if sender.is_none() {
-                            sender = negotiated(&pc, transceiver, kind).await.map(|pt| (ssrc, pt));
-                        }
-                        let Some((ssrc, pt)) = sender else {
-                            // Not negotiated yet: start with a keyframe once it is.
-                            need_keyframe.store(true, Ordering::Relaxed);
-                            continue;
-                        };
-                        need_keyframe.store(false, Ordering::Relaxed);
-                        let packets = rtp.packets(
-                            ssrc,
-                            pt,
-                            &frame.data,
-                            frame.timestamp_us,
-                            Duration::from_micros(u64::from(frame.duration_us)),
-                            Instant::now(),
-                        );
-                        let mut failed = None;
-                        for packet in packets {
-                            if let Err(e) = track.write_rtp_with_extensions(packet, &[]).await {
-                                failed = Some(e);
-                                break;
-                            }
-                        }
-                        match failed {
-                            None => { counters.frames_sent.fetch_add(1, Ordering::Relaxed); }
-                            Some(e) => {
-                                debug!(pc = pc_id, "write frame: {e}");
+                        // Secured: what was held first (the first keyframe and what
+                        // followed it), then this frame (drained in place: no
+                        // allocation per frame).
+                        let batch = held.drain(..).chain(std::iter::once(frame));
+                        for frame in batch {
+                            if need_keyframe.load(Ordering::Relaxed) && !frame.keyframe {
                                 counters.frames_dropped.fetch_add(1, Ordering::Relaxed);
-                                // The stream may have been renegotiated (new PT).
-                                sender = None;
+                                sources.want_keyframe(kind, None);
+                                continue;
+                            }
+                            if sender.is_none() {
+                                sender = negotiated(&pc, transceiver, kind).await.map(|pt| (ssrc, pt));
+                            }
+                            let Some((ssrc, pt)) = sender else {
+                                // Not negotiated yet: start with a keyframe once it is.
                                 need_keyframe.store(true, Ordering::Relaxed);
+                                continue;
+                            };
+                            need_keyframe.store(false, Ordering::Relaxed);
+                            let packets = rtp.packets(
+                                ssrc,
+                                pt,
+                                &frame.data,
+                                frame.timestamp_us,
+                                Duration::from_micros(u64::from(frame.duration_us)),
+                                Instant::now(),
+                            );
+                            let mut failed = None;
+                            for packet in packets {
+                                if let Err(e) = track.write_rtp_with_extensions(packet, &[]).await {
+                                    failed = Some(e);
+                                    break;
+                                }
+                            }
+                            match failed {
+                                None => { counters.frames_sent.fetch_add(1, Ordering::Relaxed); }
+                                Some(e) => {
+                                    debug!(pc = pc_id, "write frame: {e}");
+                                    counters.frames_dropped.fetch_add(1, Ordering::Relaxed);
+                                    // The stream may have been renegotiated (new PT).
+                                    sender = None;
+                                    need_keyframe.store(true, Ordering::Relaxed);
+                                }
                             }
                         }
                     }
@@ -858,6 +863,32 @@ impl PeerTask {
             }
             sources.unsubscribe(kind, sub);
         });
+    }
+}
+
+/// Video frames a sender keeps at most while its connection is not yet secured
+/// (about 2 s at 30 fps: a LAN's DTLS takes milliseconds; a slower one starts over
+/// from the next keyframe).
+const HELD_FRAMES: usize = 60;
+
+/// Keeps, while a sender's connection is not yet secured, what it can send the moment
+/// it is: the page's last video keyframe and the deltas after it, so the remote gets
+/// a picture at once instead of after a keyframe request's round trip through the
+/// page. Sound is not kept: every Opus frame stands alone, and old sound is better
+/// dropped than played late.
+fn hold_until_secured(held: &mut Vec<Arc<PageFrame>>, frame: Arc<PageFrame>, kind: Kind) {
+    if kind != Kind::Video {
+        return;
+    }
+    if frame.keyframe {
+        held.clear();
+        held.push(frame);
+    } else if !held.is_empty() && held.len() < HELD_FRAMES {
+        held.push(frame);
+    } else {
+        // No keyframe to decode it from, or too long a wait: nothing worth keeping
+        // (the first delta once secured asks for a keyframe).
+        held.clear();
     }
 }
 
@@ -1078,5 +1109,44 @@ mod tests {
             .map(|i| &*Box::leak(format!("10.1.0.{i}").into_boxed_str()))
             .collect();
         assert_eq!(defaults("10.0.0.1", many).more_addrs().len(), MORE_ADDRS);
+    }
+
+    fn frame(kind: Kind, keyframe: bool, n: u8) -> Arc<PageFrame> {
+        Arc::new(PageFrame {
+            kind,
+            keyframe,
+            duration_us: 33_333,
+            timestamp_us: u64::from(n),
+            data: bytes::Bytes::from(vec![n]),
+        })
+    }
+
+    #[test]
+    fn before_the_connection_is_secured_a_sender_keeps_the_last_keyframe_and_its_deltas() {
+        let mut held = Vec::new();
+        let ids = |h: &Vec<Arc<PageFrame>>| h.iter().map(|f| f.data[0]).collect::<Vec<_>>();
+        // Deltas with no keyframe before them are useless.
+        hold_until_secured(&mut held, frame(Kind::Video, false, 1), Kind::Video);
+        assert!(held.is_empty());
+        hold_until_secured(&mut held, frame(Kind::Video, true, 2), Kind::Video);
+        hold_until_secured(&mut held, frame(Kind::Video, false, 3), Kind::Video);
+        assert_eq!(ids(&held), [2, 3]);
+        // A newer keyframe replaces all of it.
+        hold_until_secured(&mut held, frame(Kind::Video, true, 4), Kind::Video);
+        assert_eq!(ids(&held), [4]);
+        // Bounded: past HELD_FRAMES, nothing is kept (the next keyframe starts over).
+        for i in 0..HELD_FRAMES {
+            hold_until_secured(
+                &mut held,
+                frame(Kind::Video, false, (i % 200) as u8),
+                Kind::Video,
+            );
+            assert!(held.len() <= HELD_FRAMES);
+        }
+        assert!(held.is_empty());
+        // Sound is never kept.
+        let mut sound = Vec::new();
+        hold_until_secured(&mut sound, frame(Kind::Audio, true, 9), Kind::Audio);
+        assert!(sound.is_empty());
     }
 }
