@@ -18,7 +18,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startHost, launchBrowser, openPerson, typeAndJoin, waitInCall, waitPlaying, waitFramesAdvance, remoteVideoStats, selfId, tileOf,
+  startHost, launchBrowser, openPerson, typeAndJoin, waitInCall, waitPlaying, waitFramesAdvance, remoteVideoStats, tileOf,
   tileCanvasMoves, debugDump, withDiagnosis, WAIT_MS, removeWebRTC, waitBridgedSounds, tileLoudness, openChat,
 } from '../e2e/helpers.mjs';
 import { launchFirefox, openFirefoxPerson, firefoxJoin, firefoxHears } from './firefox.mjs';
@@ -58,8 +58,8 @@ let lena;
 let wren;
 /** @type {import('../e2e/helpers.mjs').Person} */
 let ada;
-/** Peer ids: Fox's, Wren's, Ada's. */
-const id = { fox: '', wren: '', ada: '' };
+/** Fox's peer id. */
+const id = { fox: '' };
 
 /**
  * Waits until `p` shows `id`'s tile with `attr` = `value` (or no such tile: `attr` null).
@@ -98,8 +98,6 @@ describe('Firefox in a call with a bridged page and Chromium', { timeout: 12 * W
     }
     await firefoxJoin(fox, host.info.code);
     for (const p of [wren, ada, fox]) await waitPlaying(/** @type {any} */ (p), 2);
-    id.wren = await selfId(wren);
-    id.ada = await selfId(ada);
     id.fox = await fox.page.evaluate(() => document.querySelector('[data-testid=tile][data-self=true]')?.getAttribute('data-peer-id') ?? '');
     assert.ok(id.fox, "Fox's own tile");
     // Wren's tile of Fox is a canvas the media worker paints, and it moves.
