@@ -21,7 +21,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import puppeteer from 'puppeteer-core';
-import { WAIT_MS, recordPeerConnections } from '../e2e/helpers.mjs';
+import { WAIT_MS, recordPeerConnections, inboundOf } from '../e2e/helpers.mjs';
 
 export const FIREFOX = process.env.FIREFOX || '/usr/bin/firefox-esr';
 
@@ -136,32 +136,22 @@ export async function firefoxJoin(p, room) {
 }
 
 /**
- * Waits until Firefox has decoded sound (energy above `min`, from its `inbound-rtp`
- * stats) on `n` of its connections: it hears `n` people.
+ * Waits until Firefox has decoded sound from each of `names` (audio energy above
+ * `min` in the `inbound-rtp` stats of the connection that carries that person's
+ * tile, read by the shared {@link inboundOf}).
  * @param {FirefoxPerson} p
- * @param {number} n
+ * @param {string[]} names
  * @param {number} [min] total audio energy (Chromium's fake microphone beeps: about
  *   0.3 a second)
  */
-export async function firefoxHears(p, n, min = 0.05) {
-  /** @type {number[]} */
-  let last = [];
+export async function firefoxHears(p, names, min = 0.05) {
+  /** @type {Record<string, number | null>} */
+  const energy = {};
   const end = Date.now() + WAIT_MS;
   while (Date.now() < end) {
-    last = await p.tab.evaluate(async () => {
-      const energies = [];
-      for (const pc of /** @type {RTCPeerConnection[]} */ (/** @type {any} */ (window).__pcs ?? [])) {
-        if (pc.connectionState === 'closed') continue;
-        let e = 0;
-        (await pc.getStats()).forEach((r) => {
-          if (r.type === 'inbound-rtp' && r.kind === 'audio') e += r.totalAudioEnergy ?? 0;
-        });
-        energies.push(e);
-      }
-      return energies;
-    });
-    if (last.filter((e) => e > min).length >= n) return;
+    for (const name of names) energy[name] = (await p.tab.evaluate(inboundOf, name))?.energy ?? null;
+    if (names.every((name) => (energy[name] ?? 0) > min)) return;
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`${p.name} hears ${last.filter((e) => e > min).length} of ${n} people (energy per connection: ${last.map((e) => e.toFixed(3)).join(', ')})`);
+  throw new Error(`${p.name} does not hear everyone: sound energy decoded per person ${JSON.stringify(energy)} (want above ${min})`);
 }

@@ -412,7 +412,7 @@ export function recordPeerConnections() {
  */
 
 /**
- * Runs in a Chromium page (`page.evaluate(inboundOf, name)`, with
+ * Runs in a page, Chromium's or Firefox's (`page.evaluate(inboundOf, name)`, with
  * {@link recordPeerConnections} installed): inbound stats of the connection that
  * carries `name`'s tile (found by its video track among the connections' receivers).
  * @param {string} name
