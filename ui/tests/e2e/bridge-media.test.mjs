@@ -88,7 +88,10 @@ function remoteOf(s, kind) {
 }
 
 /**
- * Waits until the remote video has painted more than `n` frames.
+ * Waits until the remote video has painted more than `n` frames. The engine's remote
+ * figures are the media worker's report, made once a second: a count read before
+ * something happened can be passed by a report made before it too (see
+ * {@link paintedSince}).
  * @param {number} n
  */
 async function waitPainted(n) {
@@ -100,6 +103,25 @@ async function waitPainted(n) {
     n,
     { timeout: WAIT_MS, polling: 100 },
   );
+}
+
+/**
+ * The remote video's painted frames in the first worker report made after the page's
+ * time `t` (ms): a count from after `t`, for "painting goes on after …".
+ * @param {number} t
+ * @returns {Promise<number>}
+ */
+async function paintedSince(t) {
+  const h = await page.waitForFunction(
+    (t) => {
+      const s = /** @type {any} */ (window).lb.media.stats();
+      const r = s.remote.find((/** @type {any} */ x) => x.pc === 1 && x.kind === 'video');
+      return s.remoteAt > t && r ? r.framesPainted : false;
+    },
+    t,
+    { timeout: WAIT_MS, polling: 100 },
+  );
+  return /** @type {number} */ (await h.jsonValue());
 }
 
 /**
@@ -242,19 +264,35 @@ describe('bridge media engine, looped back in Chromium', () => {
         { timeout: WAIT_MS, polling: 100 },
       ),
     );
-    await diagnose('painting goes on', () => waitPainted(before.framesPainted + 10));
+    // The worker reports once a second: wait for a report that has the gap (it was
+    // counted before the keyframe was asked for), then for painting after it. Reading
+    // one report right after the painting wait raced: `before` can be a report old
+    // enough that the next one, made before the gap, already passes that wait.
+    await diagnose('the gap was counted', () =>
+      page.waitForFunction(
+        (g) => {
+          const r = /** @type {any} */ (window).lb.media.stats().remote.find((/** @type {any} */ x) => x.pc === 1 && x.kind === 'video');
+          return !!r && r.gaps > g;
+        },
+        before.gaps,
+        { timeout: WAIT_MS, polling: 100 },
+      ),
+    );
     const after = remoteOf(await stats(), 'video');
     assert.ok(after.gaps > before.gaps, 'the gap was counted');
+    await diagnose('painting goes on', () => waitPainted(after.framesPainted + 10));
     // Bad input from the socket: ignored, the stream goes on.
-    await page.evaluate(() => {
+    const injectedAt = await page.evaluate(() => {
       const lb = /** @type {any} */ (window).lb;
       lb.media.onRemoteFrame(new ArrayBuffer(3));
       lb.media.onRemoteFrame(new Uint8Array([2, 0, 9, 0]).buffer);
       lb.media.onRemoteFrame('not binary');
       // A delta for an unknown stream, and garbage VP8 as a keyframe of a new one.
       lb.media.onRemoteFrame(lb.buildRemoteFrame({ keyframe: false, afterGap: false, kind: 'video', pc: 9, transceiver: 9, rtpTimestamp: 0, seq: 0 }, new Uint8Array(10)));
+      return Date.now();
     });
-    await diagnose('still painting after bad input', () => waitPainted(after.framesPainted + 10));
+    const painted = await diagnose('a report after the bad input', () => paintedSince(injectedAt));
+    await diagnose('still painting after bad input', () => waitPainted(painted + 10));
   });
 
   test('figures at 640x360 and 320x180 (with the capture stamp)', async () => {
