@@ -58,9 +58,8 @@ pub(crate) struct ProbeArgs {
     /// with `ffmpeg -f lavfi -i testsrc2=size=640x360:rate=30 -t 10 -c:v libvpx clip.ivf`.
     #[arg(long, value_name = "FILE.ivf")]
     send_video: Option<PathBuf>,
-    /// Every probe sends this Opus clip (an Ogg file, one packet a page) as its
-    /// microphone, looped, e.g. made with `ffmpeg -f lavfi -i sine=frequency=330 -t 10
-    /// -c:a libopus -page_duration 20000 clip.ogg`.
+    /// Every probe sends this Opus clip (an Ogg file, packets of one duration) as its
+    /// microphone, looped, e.g. made with `ffmpeg -i talk.wav -c:a libopus clip.ogg`.
     #[arg(long, value_name = "FILE.ogg")]
     send_audio: Option<PathBuf>,
     /// A STUN/TURN server URL (repeatable); none by default.

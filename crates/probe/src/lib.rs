@@ -45,6 +45,7 @@ pub mod error;
 mod link;
 pub mod media;
 pub mod mesh;
+mod ogg_opus;
 pub mod probe;
 mod protocol;
 pub mod state;

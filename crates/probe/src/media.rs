@@ -21,18 +21,15 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use rtc::media::io::ivf_reader::IVFReader;
-use rtc::media::io::ogg_reader::OggReader;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
 use crate::error::ProbeError;
+use crate::ogg_opus;
 use lanmeet_native_peer::media::is_vp8_keyframe;
 
 /// Frames a link may be behind before it loses some (about half a second of video).
 const FANOUT_DEPTH: usize = 16;
-/// The longest Opus packet (RFC 6716: 120 ms), in 48 kHz samples: longer pages hold
-/// more than one packet, which a probe cannot split.
-const MAX_OPUS_SAMPLES: u64 = 5_760;
 /// The largest clip file read (a 10-minute 640x360 VP8 clip is some 60 MB).
 const MAX_CLIP_BYTES: u64 = 256 << 20;
 /// Frames a clip may have: ten minutes of 30 fps video, or of 20 ms audio.
@@ -135,49 +132,39 @@ impl Clip {
         Clip::new(ClipKind::Video, frames, frame_duration)
     }
 
-    /// Reads an Ogg Opus file with one packet per page (e.g. `ffmpeg -c:a libopus
-    /// -page_duration 20000 clip.ogg`); the packets' duration is the pages' granule
-    /// step.
+    /// Reads an Ogg Opus file as an encoder writes it (e.g. `ffmpeg -i talk.wav -c:a
+    /// libopus clip.ogg`), however many packets a page holds. The pace is the packets'
+    /// own duration, which must be the same for all (an encoder's frame size is fixed
+    /// unless asked otherwise).
     pub fn read_ogg_opus(path: &Path) -> Result<Clip, ProbeError> {
         let bytes = read_bounded(path)?;
-        let (mut reader, _head) =
-            OggReader::new(std::io::Cursor::new(bytes), true).map_err(|e| media_err(path, e))?;
-        let mut frames = Vec::new();
-        let mut steps = Vec::new();
-        let mut last_granule = None;
-        while let Ok((payload, page)) = reader.parse_next_page() {
-            if payload.starts_with(b"OpusTags") || payload.starts_with(b"OpusHead") {
-                continue;
-            }
-            if frames.len() > MAX_FRAMES {
-                break;
-            }
-            if let Some(last) = last_granule
-                && page.granule_position > last
-            {
-                steps.push(page.granule_position - last);
-            }
-            last_granule = Some(page.granule_position);
-            if !payload.is_empty() {
-                frames.push(ClipFrame {
-                    data: payload.freeze(),
-                    keyframe: true,
-                });
-            }
+        let audio = ogg_opus::read(&bytes, MAX_FRAMES + 1).map_err(|e| media_err(path, e))?;
+        let Some(&samples) = audio.samples.first() else {
+            return Err(media_err(path, "an Opus stream with no audio packets"));
+        };
+        if let Some(other) = audio.samples.iter().find(|&&s| s != samples) {
+            return Err(media_err(
+                path,
+                format!(
+                    "packets of {} and of {} ms: a clip is sent at one pace \
+                     (encode with a fixed frame size, e.g. ffmpeg -frame_duration 20)",
+                    f64::from(samples) / 48.0,
+                    f64::from(*other) / 48.0
+                ),
+            ));
         }
-        steps.sort_unstable();
-        let step = steps.get(steps.len() / 2).copied().unwrap_or(960);
-        if step > MAX_OPUS_SAMPLES {
-            return Err(ProbeError::InvalidOptions(format!(
-                "{}: a page holds {step} samples, more than one Opus packet \
-                 (encode with one packet a page: ffmpeg -page_duration 20000)",
-                path.display()
-            )));
-        }
+        let frames = audio
+            .packets
+            .into_iter()
+            .map(|data| ClipFrame {
+                data,
+                keyframe: true,
+            })
+            .collect();
         Clip::new(
             ClipKind::Audio,
             frames,
-            Duration::from_micros(step * 1_000_000 / 48_000),
+            Duration::from_micros(u64::from(samples) * 1_000_000 / 48_000),
         )
     }
 

@@ -210,7 +210,7 @@ describe('the native probe in a call with two Chromium pages', { timeout: 10 * W
     // Stays until told to stop (SIGTERM, below), which it answers by leaving cleanly.
     const probe = startProbe(host.info, [
       '--duration', '120',
-      '--send-video', `${CLIPS}video-320x180-12.ivf`, '--send-audio', `${CLIPS}audio.ogg`,
+      '--send-video', `${CLIPS}video-320x180-12.ivf`, '--send-audio', `${CLIPS}audio-paged.ogg`,
     ]);
     if (probe.proc) probes.push(probe.proc);
     await new Promise((r) => setTimeout(r, 1000));
