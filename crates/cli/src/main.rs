@@ -89,26 +89,46 @@ fn init_logs(verbose: u8) {
         .init();
 }
 
-/// Resolves when the user presses Ctrl-C or the process gets SIGTERM.
+/// Resolves when the user presses Ctrl-C or the process gets SIGTERM, and from then on
+/// a second one ends the process at once (exit code 130). Why: the first starts a
+/// clean leave (goodbyes, close handshakes, each bounded in time), and while that runs
+/// the signal is still ours, so without this a person pressing Ctrl-C again, because a
+/// peer never answers, would be ignored.
+#[cfg(unix)]
 pub(crate) async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = ctrl_c.await;
-            }
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = int.recv() => {}
+        _ = term.recv() => {}
+    }
+    // The same listeners: a signal that comes before this task first runs is kept.
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
+        stop_at_once();
+    });
+}
+
+/// As on Unix, with Ctrl-C the only signal.
+#[cfg(not(unix))]
+pub(crate) async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+    tokio::spawn(async {
+        let _ = tokio::signal::ctrl_c().await;
+        stop_at_once();
+    });
+}
+
+fn stop_at_once() {
+    eprintln!("lanmeet: a second signal: stopping at once");
+    std::process::exit(130);
 }
