@@ -296,7 +296,6 @@ export class LevelMonitor {
     const ctx = /** @type {AudioContext} */ (this.ctx);
     const source = ctx.createMediaStreamSource(new MediaStream([track]));
     const analyser = ctx.createAnalyser();
-    analyser.fftSize = 512;
     source.connect(analyser);
     return analyserLevel(analyser, () => source.disconnect());
   }

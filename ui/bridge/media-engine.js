@@ -530,7 +530,6 @@ export class BridgeMedia {
     if (playback?.level) return { read: () => playback.level(), close: () => {} };
     if (this.closed || track.kind !== 'audio') return null;
     const analyser = this._audioContext().createAnalyser();
-    analyser.fftSize = 512;
     this._useSource(track).connect(analyser);
     return analyserLevel(analyser, () => this._unuseSource(track, analyser));
   }
