@@ -333,7 +333,7 @@ describe('bridge media engine, looped back in Chromium', () => {
   test('where camera frames cannot be copied, they are drawn into a canvas and read back', async () => {
     const before = await stats();
     await page.evaluate(() => {
-      /** @type {any} */ (window).lb.media._frameCopy = false;
+      /** @type {any} */ (window).lb.media.capture.frameCopy = false;
     });
     await diagnose('frames sent and painted through the canvas path', () =>
       page.waitForFunction(
@@ -349,7 +349,7 @@ describe('bridge media engine, looped back in Chromium', () => {
     const s = await stats();
     assert.equal(s.sent.video.width, 320, 'still scaled as asked');
     await page.evaluate(() => {
-      /** @type {any} */ (window).lb.media._frameCopy = true;
+      /** @type {any} */ (window).lb.media.capture.frameCopy = true;
     });
   });
 
@@ -469,7 +469,7 @@ describe('bridge media engine, looped back in Chromium', () => {
       lb.media.close();
       return lb.sentVideo;
     });
-    await page.waitForFunction(() => /** @type {any} */ (window).lb.media.ctx?.state === 'closed', null, { timeout: WAIT_MS });
+    await page.waitForFunction(() => /** @type {any} */ (window).lb.media.audio.ctx?.state === 'closed', null, { timeout: WAIT_MS });
     const live = await page.evaluate(() => /** @type {any} */ (window).lb.media.liveness());
     assert.deepEqual(live, {
       worker: false,

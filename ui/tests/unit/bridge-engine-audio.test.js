@@ -1,9 +1,9 @@
 // @ts-check
-// The media engine's sound plumbing (ui/bridge/media-engine.js) with Web Audio stood in
-// for: the speaking meters it hands LevelMonitor (levelOf), the microphone's one source
-// node shared by capture and meter, the one mixer for every remote sound, and what close
-// leaves. The nodes record their connections; disconnecting one that is not connected
-// throws, as in browsers.
+// The media engine's sound plumbing (ui/bridge/media-engine.js over audio-graph.js),
+// with Web Audio stood in for: the speaking meters it hands LevelMonitor (levelOf), the
+// microphone's one source node shared by capture and meter, the one mixer for every
+// remote sound, and what close leaves. The nodes record their connections;
+// disconnecting one that is not connected throws, as in browsers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BridgeMedia } from '../../bridge/media-engine.js';
