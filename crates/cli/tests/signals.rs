@@ -4,14 +4,14 @@
 //! once with 130, as a person pressing Ctrl-C again expects.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use lanmeet_test_support::netns::wait_exit;
-use lanmeet_test_support::{PATIENCE, wait_for};
+use lanmeet_test_support::{PATIENCE, first_stdout_line, wait_for};
 use serde_json::Value;
 
 /// A `lanmeet host` on loopback only; killed (by PID) if a test fails before its end.
@@ -41,16 +41,8 @@ impl Host {
             .stderr(Stdio::piped())
             .spawn()
             .expect("lanmeet starts");
-        let stdout = child.stdout.take().expect("stdout piped");
+        let rx = first_stdout_line(&mut child);
         let stderr = child.stderr.take().expect("stderr piped");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = tx.send(line);
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
-        });
         let (err_tx, stderr_rx) = mpsc::channel();
         std::thread::spawn(move || {
             let mut text = String::new();

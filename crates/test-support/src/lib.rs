@@ -15,6 +15,9 @@
 pub mod netns;
 pub mod node;
 
+use std::io::{BufRead, BufReader};
+use std::process::Child;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// Bound on every wait here. Not a performance threshold: a healthy run takes a
@@ -35,4 +38,20 @@ pub fn wait_for<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Optio
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// The first line `child` writes to stdout (a `lanmeet host --json` line), read on a
+/// thread that then keeps draining the pipe: a closed pipe would fail the child's
+/// later writes to stdout. Takes the child's stdout, which must be piped.
+pub fn first_stdout_line(child: &mut Child) -> mpsc::Receiver<String> {
+    let stdout = child.stdout.take().expect("stdout piped");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+        let _ = tx.send(line);
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+    });
+    rx
 }

@@ -1,10 +1,9 @@
 //! A `lanmeet host` process in a namespace, and what tests ask of it.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -53,17 +52,7 @@ impl NodeProc {
             .stderr(stderr)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start lanmeet: {e}"));
-        let stdout = child.stdout.take().expect("stdout piped");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = tx.send(line);
-            // Keep reading to the end: a closed pipe would fail the node's
-            // later writes to stdout.
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
-        });
+        let rx = crate::first_stdout_line(&mut child);
         let mut proc = NodeProc {
             ns: host.ns.clone(),
             label: label.to_owned(),
