@@ -30,7 +30,8 @@ pub(crate) struct OpusPackets {
 }
 
 /// Reads the first Opus stream of an Ogg file, at most `max_packets` audio packets
-/// (the rest is left unread, as a clip has a length limit).
+/// (the rest is left unread, as a clip has a length limit). A file cut off inside a
+/// page (a copy or a recording that stopped short) ends with the last whole page.
 pub(crate) fn read(bytes: &[u8], max_packets: usize) -> Result<OpusPackets, String> {
     let mut serial = None;
     let mut headers_seen = 0;
@@ -40,8 +41,12 @@ pub(crate) fn read(bytes: &[u8], max_packets: usize) -> Result<OpusPackets, Stri
         samples: Vec::new(),
     };
     let mut at = 0;
+    let mut cut_at = None;
     while at < bytes.len() && out.packets.len() < max_packets {
-        let page = Page::parse(bytes, at)?;
+        let Some(page) = Page::parse(bytes, at)? else {
+            cut_at = Some(at);
+            break;
+        };
         at = page.end;
         // The first stream that starts with an Opus head is the one played; any other
         // (a video stream, a second audio stream) is skipped.
@@ -96,7 +101,12 @@ pub(crate) fn read(bytes: &[u8], max_packets: usize) -> Result<OpusPackets, Stri
         }
     }
     if serial.is_none() {
-        return Err("no Opus stream (no page starts with an OpusHead)".into());
+        let cut = cut_at.map_or(String::new(), |at| {
+            format!("; the file ends inside a page at byte {at}")
+        });
+        return Err(format!(
+            "no Opus stream (no page starts with an OpusHead{cut})"
+        ));
     }
     Ok(out)
 }
@@ -155,7 +165,7 @@ pub(crate) fn packet_samples(packet: &[u8]) -> Result<u32, String> {
     Ok(samples)
 }
 
-/// One page, borrowed from the file.
+/// One page, borrowed from the file (None from `parse`: the file ends inside it).
 struct Page<'a> {
     start: usize,
     end: usize,
@@ -166,11 +176,15 @@ struct Page<'a> {
 }
 
 impl<'a> Page<'a> {
-    fn parse(bytes: &'a [u8], start: usize) -> Result<Page<'a>, String> {
+    fn parse(bytes: &'a [u8], start: usize) -> Result<Option<Page<'a>>, String> {
         let err = |why: &str| Err(format!("{why} at byte {start}"));
         let rest = &bytes[start..];
         if rest.len() < PAGE_HEADER {
-            return err("a page header cut short");
+            return if b"OggS".starts_with(&rest[..rest.len().min(4)]) {
+                Ok(None)
+            } else {
+                err("not an Ogg page (no OggS)")
+            };
         }
         if &rest[..4] != b"OggS" {
             return err("not an Ogg page (no OggS)");
@@ -183,26 +197,24 @@ impl<'a> Page<'a> {
         let stored_crc = u32::from_le_bytes([rest[22], rest[23], rest[24], rest[25]]);
         let segments = usize::from(rest[26]);
         let Some(lacing) = rest.get(PAGE_HEADER..PAGE_HEADER + segments) else {
-            return err("a segment table cut short");
+            return Ok(None);
         };
         let body_len: usize = lacing.iter().map(|&l| usize::from(l)).sum();
         let len = PAGE_HEADER + segments + body_len;
         let Some(page) = rest.get(..len) else {
-            return err(&format!(
-                "a page claims {body_len} bytes past the end of the file"
-            ));
+            return Ok(None);
         };
         if crc32(page) != stored_crc {
             return err("a page whose checksum does not match");
         }
-        Ok(Page {
+        Ok(Some(Page {
             start,
             end: start + len,
             flags,
             serial,
             lacing,
             body: &page[PAGE_HEADER + segments..],
-        })
+        }))
     }
 }
 
@@ -308,16 +320,9 @@ mod tests {
         let mut flipped = good.clone();
         flipped[30] ^= 1;
         assert!(read(&flipped, 10).unwrap_err().contains("checksum"));
-        assert!(
-            read(&good[..good.len() - 1], 10)
-                .unwrap_err()
-                .contains("past the end")
-        );
-        assert!(
-            read(b"RIFF....", 10)
-                .unwrap_err()
-                .contains("header cut short")
-        );
+        let cut = read(&good[..good.len() - 1], 10).unwrap_err();
+        assert!(cut.contains("ends inside a page at byte 0"), "{cut}");
+        assert!(read(b"RIFF....", 10).unwrap_err().contains("no OggS"));
         assert!(
             read(&[b"RIFF".as_slice(), &[0; 40]].concat(), 10)
                 .unwrap_err()
@@ -333,13 +338,17 @@ mod tests {
     fn any_cut_or_changed_byte_of_a_real_file_is_read_or_refused_never_a_panic() {
         let file = include_bytes!("../tests/clips/audio-paged.ogg");
         assert_eq!(read(file, usize::MAX).unwrap().packets.len(), 101);
+        // Cut inside its fourth page (two header pages, then 50 packets a page): the
+        // third page's packets are the clip.
+        let cut = file.len() - 2_000;
+        assert_eq!(read(&file[..cut], usize::MAX).unwrap().packets.len(), 50);
         for len in (0..file.len()).step_by(3) {
             let _ = read(&file[..len], usize::MAX);
         }
         let mut pages = Vec::new();
         let mut at = 0;
         while at < file.len() {
-            let page = Page::parse(file, at).unwrap();
+            let page = Page::parse(file, at).unwrap().unwrap();
             pages.push(at..page.end);
             at = page.end;
         }
