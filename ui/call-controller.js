@@ -27,7 +27,7 @@ import { verificationCode } from './verification.js';
  * @typedef {object} CallViewLike
  * @property {(id: string, name: string, self: boolean) => unknown} addTile
  * @property {(id: string) => void} removeTile
- * @property {(id: string, s: import('./views/call.js').TileState) => void} updateTile
+ * @property {(id: string, s: import('./views/tile.js').TileState) => void} updateTile
  * @property {(key: string, peerId: string) => void} setPeerId
  * @property {(id: string, fn: () => void) => void} onTilePlaying
  * @property {(id: string, stream: MediaStream | null) => Promise<boolean>} showStream
