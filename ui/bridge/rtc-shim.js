@@ -34,6 +34,9 @@
  *   `failed`); ui/peer.js then recovers as from any failed connection, on a new session.
  */
 import { BridgeError } from './client.js';
+import { ShimError, eventTargetClass } from './rtc-base.js';
+import { transceiverClasses } from './rtc-transceiver.js';
+import { dataChannelClass } from './rtc-data-channel.js';
 
 /**
  * What the shim needs of the media engine (ui/bridge/media-engine.js; docs/BRIDGE.md).
@@ -55,28 +58,6 @@ import { BridgeError } from './client.js';
  * @property {{new (): any} | null} [MediaStream] for `ontrack`'s `streams` (the media engine's)
  * @property {(...m: any[]) => void} [log]
  */
-
-/** A DOMException-like error (name and message), as a browser would throw. */
-class ShimError extends Error {
-  /**
-   * @param {string} name
-   * @param {string} message
-   */
-  constructor(name, message) {
-    super(message);
-    this.name = name;
-  }
-}
-
-/**
- * @param {string} type
- * @param {Record<string, any>} [fields]
- */
-function makeEvent(type, fields = {}) {
-  const ev = new Event(type);
-  for (const [k, v] of Object.entries(fields)) Object.defineProperty(ev, k, { value: v, enumerable: true });
-  return ev;
-}
 
 /**
  * A candidate as `RTCIceCandidate` shows it (with `toJSON`), or null.
@@ -126,14 +107,6 @@ function pickCandidate(c) {
   for (const k of ['address', 'port', 'protocol', 'relayProtocol']) if (c[k] !== undefined) o[k] = c[k];
   if (c.ip !== undefined && o.address === undefined) o.address = c.ip;
   return o;
-}
-
-/** A track's stand-in while no media engine makes real ones: only its kind is read. */
-function placeholderTrack(/** @type {'audio' | 'video'} */ kind, /** @type {string} */ id) {
-  return {
-    kind, id, label: '', enabled: true, muted: true, readyState: 'live',
-    stop() {}, addEventListener() {}, removeEventListener() {}, getSettings: () => ({}),
-  };
 }
 
 /**
@@ -191,270 +164,9 @@ export function createBridgeRTC(opts) {
     });
   }
 
-  class ShimSender {
-    /** @param {ShimTransceiver} t */
-    constructor(t) {
-      this._t = t;
-      /** @type {any} */
-      this.track = null;
-      /** @type {any[] | null} encodings as set (sendEncodings or setParameters) */
-      this._encodings = null;
-    }
-
-    /** @param {any} track */
-    replaceTrack(track) {
-      const t = this._t;
-      const pc = t._pc;
-      if (pc._closedByPage) return Promise.reject(new ShimError('InvalidStateError', 'the connection is closed'));
-      if (track && track.kind !== t._kind) return Promise.reject(new TypeError(`a ${track.kind} track on a ${t._kind} sender`));
-      const had = !!this.track;
-      this.track = track ?? null;
-      if (track) media?.setLocalTrack(t._kind, track);
-      updateSending(t._kind);
-      updateEncoding();
-      if (!had && !track) return Promise.resolve();
-      return pc._op('replaceTrack', async (s) => {
-        if (t._id === null) return;
-        await t._ensureSender(s);
-        // What the bridge already does needs no request (one round trip less per
-        // transceiver when an answer is made: the sender was just made sending).
-        const send = !!this.track;
-        if (t._bridgeSending === send) return;
-        t._bridgeSending = send;
-        const r = await s.request('setSending', { pc: pc._pcId, transceiver: t._id, send });
-        if (typeof r?.transceiver === 'number' && r.transceiver !== t._id) {
-          // The bridge gave the sender to another transceiver of the kind: re-read.
-          log(`sender of transceiver ${t._id} went to ${r.transceiver}`);
-          await pc._refreshTransceivers(s);
-        }
-      });
-    }
-
-    /** One stream per page: nothing to do. */
-    setStreams() {}
-
-    getParameters() {
-      const encodings = this._encodings ? this._encodings.map((e) => ({ ...e })) : this.track ? [{ active: true }] : [];
-      return { transactionId: '', encodings, codecs: [], headerExtensions: [], rtcp: {} };
-    }
-
-    /** @param {{encodings?: any[]}} params */
-    setParameters(params) {
-      const t = this._t;
-      const pc = t._pc;
-      const encodings = Array.isArray(params?.encodings) ? params.encodings.map((e) => ({ ...e })) : [];
-      this._encodings = encodings;
-      updateEncoding();
-      return pc._op('setParameters', async (s) => {
-        if (t._id === null) return;
-        await s.request('setParameters', { pc: pc._pcId, transceiver: t._id, encodings });
-      });
-    }
-
-    async getStats() {
-      return new Map();
-    }
-  }
-
-  class ShimReceiver {
-    /** @param {ShimTransceiver} t */
-    constructor(t) {
-      this._t = t;
-      /** @type {any} */
-      this._track = null;
-    }
-
-    /** The remote track of this transceiver (made once its bridge id is known). */
-    get track() {
-      const t = this._t;
-      if (this._track) return this._track;
-      if (t._id === null) return placeholderTrack(t._kind, `pending-${t._kind}`);
-      const pcId = t._pc._pcId;
-      this._track = media
-        ? t._kind === 'video'
-          ? media.remoteVideoTrack(pcId, t._id)
-          : media.remoteAudioTrack(pcId, t._id)
-        : placeholderTrack(t._kind, `bridge-${pcId}-${t._id}`);
-      return this._track;
-    }
-
-    async getStats() {
-      return new Map();
-    }
-  }
-
-  class ShimTransceiver {
-    /**
-     * @param {ShimPeerConnection} pc
-     * @param {'audio' | 'video'} kind
-     * @param {string} direction
-     */
-    constructor(pc, kind, direction) {
-      this._pc = pc;
-      this._kind = kind;
-      /** @type {number | null} the bridge's id, once known */
-      this._id = null;
-      /** The bridge made a sender for it (sending or not). */
-      this._hasSender = false;
-      /** @type {boolean | null} whether the bridge's sender sends, as last asked */
-      this._bridgeSending = null;
-      /** @type {string | null} */
-      this.mid = null;
-      this._direction = direction;
-      /** @type {string | null} */
-      this.currentDirection = null;
-      this.stopped = false;
-      this.sender = new ShimSender(this);
-      this.receiver = new ShimReceiver(this);
-    }
-
-    get direction() {
-      return this._direction;
-    }
-
-    set direction(d) {
-      if (d === this._direction || this._pc._closedByPage) return;
-      if (!['sendrecv', 'sendonly', 'recvonly', 'inactive'].includes(d)) return;
-      this._direction = d;
-      updateSending(this._kind);
-      this._pc._op('setDirection', async (s) => {
-        if (this._id === null) return;
-        // A sending direction on a transceiver the remote's offer made: it needs a
-        // sender (silent until a track is given), or the answer would not send.
-        if (d === 'sendrecv' || d === 'sendonly') await this._ensureSender(s);
-        await s.request('setDirection', { pc: this._pc._pcId, transceiver: this._id, direction: d });
-      }).catch((err) => log(`setDirection failed`, err));
-    }
-
-    /**
-     * Gives this transceiver a sender on the bridge if it has none (one made by the
-     * remote's offer), sending only if a track is set.
-     * @param {import('./client.js').BridgeSession} s
-     */
-    async _ensureSender(s) {
-      if (this._hasSender || this._id === null) return;
-      this._hasSender = true;
-      const pcId = this._pc._pcId;
-      const r = await s.request('setSending', { pc: pcId, transceiver: this._id, send: true });
-      this._bridgeSending = true;
-      if (typeof r?.transceiver === 'number' && r.transceiver !== this._id) {
-        log(`sender of transceiver ${this._id} went to ${r.transceiver}`);
-        await this._pc._refreshTransceivers(s);
-      }
-      if (!this.sender.track) {
-        await s.request('setSending', { pc: pcId, transceiver: this._id, send: false });
-        this._bridgeSending = false;
-      }
-    }
-
-    /** Whether this transceiver sends the page's encoding now. */
-    _sends() {
-      return !this._pc._closedByPage && !!this.sender.track && (this._direction === 'sendrecv' || this._direction === 'sendonly');
-    }
-
-    /** @param {any} info the bridge's transceiver description */
-    _update(info) {
-      if (typeof info.mid === 'string') this.mid = info.mid;
-      if (typeof info.direction === 'string') this._direction = info.direction;
-      this.currentDirection = typeof info.currentDirection === 'string' ? info.currentDirection : this.currentDirection;
-    }
-
-    stop() {
-      this.direction = 'inactive';
-    }
-  }
-
-  /**
-   * An event target that also calls its `on<type>` handler, as the browser's do; a
-   * handler that throws is logged, not passed on.
-   */
-  class ShimEventTarget extends EventTarget {
-    /**
-     * @param {string} type
-     * @param {Record<string, any>} [fields]
-     */
-    _fire(type, fields) {
-      const ev = makeEvent(type, fields);
-      this.dispatchEvent(ev);
-      const h = /** @type {any} */ (this)[`on${type}`];
-      if (typeof h === 'function') {
-        try {
-          h.call(this, ev);
-        } catch (err) {
-          log(`on${type} failed`, err);
-        }
-      }
-    }
-  }
-
-  class ShimDataChannel extends ShimEventTarget {
-    /**
-     * @param {ShimPeerConnection} pc
-     * @param {number} id
-     * @param {string} label
-     * @param {boolean} ordered
-     */
-    constructor(pc, id, label, ordered) {
-      super();
-      this._pc = pc;
-      this.id = id;
-      this.label = label;
-      this.ordered = ordered;
-      this.protocol = '';
-      this.negotiated = false;
-      /** @type {'connecting' | 'open' | 'closing' | 'closed'} */
-      this.readyState = 'connecting';
-      this.bufferedAmount = 0;
-      this.bufferedAmountLowThreshold = 0;
-      this.binaryType = 'arraybuffer';
-      /** @type {((ev: any) => void) | null} */
-      this.onopen = null;
-      /** @type {((ev: any) => void) | null} */
-      this.onclose = null;
-      /** @type {((ev: any) => void) | null} */
-      this.onmessage = null;
-      /** @type {((ev: any) => void) | null} */
-      this.onerror = null;
-    }
-
-    /** @param {any} data text (binary is not carried: the UI sends text only) */
-    send(data) {
-      if (this.readyState !== 'open') throw new ShimError('InvalidStateError', 'the data channel is not open');
-      if (typeof data !== 'string') throw new TypeError('the bridge carries text messages only');
-      const s = this._pc._session;
-      if (!s) throw new ShimError('InvalidStateError', 'no bridge session');
-      // Requests of one connection are carried out in order by the bridge: no need to
-      // wait for the previous one (the channel is open, so it exists there).
-      s.request('sendData', { pc: this._pc._pcId, channel: this.id, data }).catch((err) => {
-        log('sendData failed', err);
-        this._fire('error', { error: err });
-      });
-    }
-
-    close() {
-      if (this.readyState === 'closed' || this.readyState === 'closing') return;
-      this.readyState = 'closing';
-      const pc = this._pc;
-      pc._op('closeDataChannel', async (s) => {
-        await s.request('closeDataChannel', { pc: pc._pcId, channel: this.id });
-      })
-        .catch(() => {})
-        .finally(() => this._closed());
-    }
-
-    _opened() {
-      if (this.readyState !== 'connecting') return;
-      this.readyState = 'open';
-      this._fire('open');
-    }
-
-    _closed() {
-      if (this.readyState === 'closed') return;
-      this.readyState = 'closed';
-      this._pc._channels.delete(this.id);
-      this._fire('close');
-    }
-  }
+  const { ShimTransceiver } = transceiverClasses({ media, log, updateSending, updateEncoding });
+  const ShimEventTarget = eventTargetClass(log);
+  const ShimDataChannel = dataChannelClass(ShimEventTarget, log);
 
   class ShimPeerConnection extends ShimEventTarget {
     /** @param {{iceServers?: any[], bundlePolicy?: string, certificates?: any[]}} [config] */
