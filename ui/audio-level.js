@@ -1,8 +1,8 @@
 // @ts-check
 /**
  * The speaking meter's reading of an AnalyserNode, shared by the page's `LevelMonitor`
- * (ui/media.js) and the bridge's media engine (ui/bridge/media-engine.js, which meters
- * a bridged page's microphone in its own AudioContext).
+ * (ui/media.js) and the bridge's audio graph (ui/bridge/audio-graph.js, which meters a
+ * bridged page's microphone in its own AudioContext).
  */
 
 /**

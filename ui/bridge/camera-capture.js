@@ -74,6 +74,13 @@ export class CameraCapture {
     this.frameCopy = true;
     this._msSum = 0;
     this._n = 0;
+    this.closed = false;
+  }
+
+  /** Stops for good: no camera, no frame posted (one being copied is dropped). */
+  close() {
+    this.setTrack(null);
+    this.closed = true;
   }
 
   /**
@@ -210,7 +217,9 @@ export class CameraCapture {
           (layout) => {
             const format = f.format;
             f.close();
-            if (this.track === null) return;
+            // A frame of a track given up meanwhile is still posted: the worker's ack
+            // frees its place (dropped here, it would hold one for good).
+            if (this.closed) return;
             this.deps.post(
               {
                 t: 'video',

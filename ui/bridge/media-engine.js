@@ -424,7 +424,7 @@ export class BridgeMedia {
     this._housekeeping = 0;
     this._preview?.track.stop();
     this._preview = null;
-    this.capture.setTrack(null);
+    this.capture.close();
     for (const t of this._videoTracks.values()) t._end();
     this._videoTracks.clear();
     this.audio.close();

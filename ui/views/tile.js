@@ -255,7 +255,7 @@ export class Tile {
     if (video) tryPlay(this.video);
     if (!this.audio) return true;
     // A bridged person's sound plays in the bridge's own AudioContext, not here (see
-    // bridge/media-engine.js remoteAudioTrack): this tile only passes its local mute on.
+    // bridge/audio-graph.js remoteTrack): this tile only passes its local mute on.
     const playback = /** @type {any} */ (stream?.getAudioTracks()[0])?.__bridgePlayback ?? null;
     this.bridgePlayback = playback;
     playback?.setMuted(this.localMuted);

@@ -90,7 +90,8 @@ fn init_logs(verbose: u8) {
 }
 
 /// Resolves when the user presses Ctrl-C or the process gets SIGTERM, and from then on
-/// a second one ends the process at once (exit code 130). Why: the first starts a
+/// a second one ends the process at once (exit code 128 + the signal: 130 for Ctrl-C,
+/// 143 for SIGTERM). Why: the first starts a
 /// clean leave (goodbyes, close handshakes, each bounded in time), and while that runs
 /// the signal is still ours, so without this a person pressing Ctrl-C again, because a
 /// peer never answers, would be ignored.
@@ -110,25 +111,26 @@ pub(crate) async fn shutdown_signal() {
     }
     // The same listeners: a signal that comes before this task first runs is kept.
     tokio::spawn(async move {
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
-        }
-        stop_at_once();
+        let code = tokio::select! {
+            _ = int.recv() => 130,
+            _ = term.recv() => 143,
+        };
+        stop_at_once(code);
     });
 }
 
-/// As on Unix, with Ctrl-C the only signal.
+/// As on Unix, with Ctrl-C the only signal (a second press in the moment before the
+/// task below first runs is missed; the next one is not).
 #[cfg(not(unix))]
 pub(crate) async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
     tokio::spawn(async {
         let _ = tokio::signal::ctrl_c().await;
-        stop_at_once();
+        stop_at_once(130);
     });
 }
 
-fn stop_at_once() {
+fn stop_at_once(code: i32) {
     eprintln!("lanmeet: a second signal: stopping at once");
-    std::process::exit(130);
+    std::process::exit(code);
 }

@@ -9,8 +9,9 @@
 
 use bytes::Bytes;
 
-/// The largest Opus packet kept: 120 ms of the highest-rate frames is far below it
-/// (RFC 6716 caps a frame at 1275 bytes, a packet at 48 frames).
+/// The largest Opus audio packet kept: RFC 6716 caps a frame at 1275 bytes and a
+/// packet at 48 frames (61,200 bytes). The header packets are not kept (a comment
+/// header with cover art is larger), so this does not apply to them.
 const MAX_PACKET_BYTES: usize = 64 * 1024;
 /// The longest Opus packet (RFC 6716: 120 ms), in 48 kHz samples.
 const MAX_PACKET_SAMPLES: u32 = 5_760;
@@ -31,11 +32,17 @@ pub(crate) struct OpusPackets {
 
 /// Reads the first Opus stream of an Ogg file, at most `max_packets` audio packets
 /// (the rest is left unread, as a clip has a length limit). A file cut off inside a
-/// page (a copy or a recording that stopped short) ends with the last whole page.
+/// page (a copy or a recording that stopped short) ends with the last whole page; a
+/// missing page (a gap in the pages' sequence numbers) loses the packet it cut, not
+/// the clip. A damaged page (its checksum) or bytes that are not Ogg refuse the file,
+/// saying where: a clip is sent to people as it is read.
 pub(crate) fn read(bytes: &[u8], max_packets: usize) -> Result<OpusPackets, String> {
     let mut serial = None;
+    let mut last_seq: Option<u32> = None;
     let mut headers_seen = 0;
+    // The audio packet being put together, and whether one is (its start was read).
     let mut partial: Vec<u8> = Vec::new();
+    let mut in_packet = false;
     let mut out = OpusPackets {
         packets: Vec::new(),
         samples: Vec::new(),
@@ -59,30 +66,44 @@ pub(crate) fn read(bytes: &[u8], max_packets: usize) -> Result<OpusPackets, Stri
             Some(s) if s != page.serial => continue,
             Some(_) => {}
         }
-        if page.flags & CONTINUED == 0 {
+        let gap = last_seq.is_some_and(|s| page.seq != s.wrapping_add(1));
+        last_seq = Some(page.seq);
+        if gap || page.flags & CONTINUED == 0 {
             // A packet cut off by a lost page is dropped, not glued to the next one.
             partial.clear();
+            in_packet = false;
         }
+        // A page that begins inside a packet whose start is lost: skip to its end.
+        let mut skipping = page.flags & CONTINUED != 0 && !in_packet;
         let mut offset = 0;
         for &lace in page.lacing {
             let len = usize::from(lace);
-            partial.extend_from_slice(&page.body[offset..offset + len]);
+            let piece = &page.body[offset..offset + len];
             offset += len;
-            if partial.len() > MAX_PACKET_BYTES {
-                return Err(format!(
-                    "a packet in the page at byte {} is larger than {MAX_PACKET_BYTES} bytes",
-                    page.start
-                ));
-            }
-            if lace == 255 {
+            if skipping {
+                skipping = lace == 255;
                 continue;
             }
-            let packet = std::mem::take(&mut partial);
-            if headers_seen < 2 {
+            let header = headers_seen < 2;
+            if !header {
+                partial.extend_from_slice(piece);
+                if partial.len() > MAX_PACKET_BYTES {
+                    return Err(format!(
+                        "a packet in the page at byte {} is larger than {MAX_PACKET_BYTES} bytes",
+                        page.start
+                    ));
+                }
+            }
+            in_packet = lace == 255;
+            if in_packet {
+                continue;
+            }
+            if header {
                 // The identification header (checked above) and the comment header.
                 headers_seen += 1;
                 continue;
             }
+            let packet = std::mem::take(&mut partial);
             if packet.is_empty() {
                 continue;
             }
@@ -171,6 +192,7 @@ struct Page<'a> {
     end: usize,
     flags: u8,
     serial: u32,
+    seq: u32,
     lacing: &'a [u8],
     body: &'a [u8],
 }
@@ -194,6 +216,7 @@ impl<'a> Page<'a> {
         }
         let flags = rest[5];
         let serial = u32::from_le_bytes([rest[14], rest[15], rest[16], rest[17]]);
+        let seq = u32::from_le_bytes([rest[18], rest[19], rest[20], rest[21]]);
         let stored_crc = u32::from_le_bytes([rest[22], rest[23], rest[24], rest[25]]);
         let segments = usize::from(rest[26]);
         let Some(lacing) = rest.get(PAGE_HEADER..PAGE_HEADER + segments) else {
@@ -212,6 +235,7 @@ impl<'a> Page<'a> {
             end: start + len,
             flags,
             serial,
+            seq,
             lacing,
             body: &page[PAGE_HEADER + segments..],
         }))
@@ -253,7 +277,8 @@ mod tests {
     use super::*;
 
     /// A page of `packets` (laced as Ogg does), with a correct checksum.
-    fn page(flags: u8, serial: u32, packets: &[&[u8]], open_end: bool) -> Vec<u8> {
+    /// Page `seq` of stream `serial`; `open_end`: its last packet goes on in the next page.
+    fn page(flags: u8, serial: u32, seq: u32, packets: &[&[u8]], open_end: bool) -> Vec<u8> {
         let mut lacing = Vec::new();
         let mut body = Vec::new();
         for (i, p) in packets.iter().enumerate() {
@@ -275,7 +300,7 @@ mod tests {
         out.push(flags);
         out.extend_from_slice(&0u64.to_le_bytes());
         out.extend_from_slice(&serial.to_le_bytes());
-        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&seq.to_le_bytes());
         out.extend_from_slice(&0u32.to_le_bytes());
         out.push(u8::try_from(lacing.len()).unwrap());
         out.extend_from_slice(&lacing);
@@ -301,11 +326,11 @@ mod tests {
     #[test]
     fn packets_come_out_one_by_one_across_and_within_pages() {
         let big = packet(600); // laced 255 + 255 + 90, and split over two pages below
-        let mut file = page(FIRST_PAGE, 7, &[&head(2, 0)], false);
-        file.extend(page(0, 7, &[b"OpusTags\0\0\0\0\0\0\0\0"], false));
-        file.extend(page(0, 9, &[b"another stream"], false));
-        file.extend(page(0, 7, &[&packet(3), &packet(4), &big[..510]], true));
-        file.extend(page(CONTINUED, 7, &[&big[510..], &packet(5)], false));
+        let mut file = page(FIRST_PAGE, 7, 0, &[&head(2, 0)], false);
+        file.extend(page(0, 7, 1, &[b"OpusTags\0\0\0\0\0\0\0\0"], false));
+        file.extend(page(0, 9, 0, &[b"another stream"], false));
+        file.extend(page(0, 7, 2, &[&packet(3), &packet(4), &big[..510]], true));
+        file.extend(page(CONTINUED, 7, 3, &[&big[510..], &packet(5)], false));
         let audio = read(&file, 100).unwrap();
         let lens: Vec<usize> = audio.packets.iter().map(Bytes::len).collect();
         assert_eq!(lens, [3, 4, 600, 5]);
@@ -315,8 +340,41 @@ mod tests {
     }
 
     #[test]
+    fn a_comment_header_larger_than_any_audio_packet_is_read_past() {
+        // Cover art in the comment header: 70,000 bytes over two pages.
+        let mut tags = b"OpusTags".to_vec();
+        tags.resize(70_000, 0x5a);
+        let mut file = page(FIRST_PAGE, 1, 0, &[&head(2, 0)], false);
+        file.extend(page(0, 1, 1, &[&tags[..65_025]], true));
+        file.extend(page(CONTINUED, 1, 2, &[&tags[65_025..], &packet(9)], false));
+        let audio = read(&file, 10).unwrap();
+        assert_eq!(audio.packets.len(), 1);
+        assert_eq!(audio.packets[0].len(), 9);
+    }
+
+    #[test]
+    fn a_lost_page_loses_the_packet_it_cut_not_the_clip() {
+        let big = packet(600);
+        let mut file = page(FIRST_PAGE, 1, 0, &[&head(1, 0)], false);
+        file.extend(page(0, 1, 1, &[b"OpusTags"], false));
+        file.extend(page(0, 1, 2, &[&packet(3), &big[..510]], true));
+        // Page 3 (more of `big`) is lost; page 4 goes on with the end of another part
+        // of it, then whole packets.
+        file.extend(page(
+            CONTINUED,
+            1,
+            4,
+            &[&big[100..], &packet(5), &packet(6)],
+            false,
+        ));
+        let audio = read(&file, 10).unwrap();
+        let lens: Vec<usize> = audio.packets.iter().map(Bytes::len).collect();
+        assert_eq!(lens, [3, 5, 6], "the cut packet is dropped, nothing glued");
+    }
+
+    #[test]
     fn a_bad_file_is_refused_with_where_and_why() {
-        let good = page(FIRST_PAGE, 1, &[&head(1, 0)], false);
+        let good = page(FIRST_PAGE, 1, 0, &[&head(1, 0)], false);
         let mut flipped = good.clone();
         flipped[30] ^= 1;
         assert!(read(&flipped, 10).unwrap_err().contains("checksum"));
@@ -328,9 +386,9 @@ mod tests {
                 .unwrap_err()
                 .contains("no OggS")
         );
-        let surround = page(FIRST_PAGE, 1, &[&head(6, 1)], false);
+        let surround = page(FIRST_PAGE, 1, 0, &[&head(6, 1)], false);
         assert!(read(&surround, 10).unwrap_err().contains("mono or stereo"));
-        let vorbis = page(FIRST_PAGE, 1, &[b"\x01vorbis"], false);
+        let vorbis = page(FIRST_PAGE, 1, 0, &[b"\x01vorbis"], false);
         assert!(read(&vorbis, 10).unwrap_err().contains("no Opus stream"));
     }
 
