@@ -784,11 +784,22 @@ impl PeerTask {
         let secured = self.secured.clone();
         self.tracker.spawn(async move {
             let (sub, mut frames, need_keyframe) = sources.subscribe(kind);
-            let mut sender: Option<(u32, u8)> = None;
-            let mut rtp = RtpOut::new(kind, video_clock);
+            let ssrc = track.ssrcs().await.first().copied().unwrap_or(0);
+            let mut out = FrameWriter {
+                pc,
+                pc_id,
+                transceiver,
+                kind,
+                ssrc,
+                payload_type: None,
+                rtp: RtpOut::new(kind, video_clock),
+                track: track.clone(),
+                sources: sources.clone(),
+                counters: counters.clone(),
+                need_keyframe: need_keyframe.clone(),
+            };
             let mut polling = true;
             let mut held: Vec<Arc<PageFrame>> = Vec::new();
-            let ssrc = track.ssrcs().await.first().copied().unwrap_or(0);
             loop {
                 tokio::select! {
                     _ = cancel.cancelled() => break,
@@ -806,47 +817,8 @@ impl PeerTask {
                         // Secured: what was held first (the first keyframe and what
                         // followed it), then this frame (drained in place: no
                         // allocation per frame).
-                        let batch = held.drain(..).chain(std::iter::once(frame));
-                        for frame in batch {
-                            if need_keyframe.load(Ordering::Relaxed) && !frame.keyframe {
-                                counters.frames_dropped.fetch_add(1, Ordering::Relaxed);
-                                sources.want_keyframe(kind, None);
-                                continue;
-                            }
-                            if sender.is_none() {
-                                sender = negotiated(&pc, transceiver, kind).await.map(|pt| (ssrc, pt));
-                            }
-                            let Some((ssrc, pt)) = sender else {
-                                // Not negotiated yet: start with a keyframe once it is.
-                                need_keyframe.store(true, Ordering::Relaxed);
-                                continue;
-                            };
-                            need_keyframe.store(false, Ordering::Relaxed);
-                            let packets = rtp.packets(
-                                ssrc,
-                                pt,
-                                &frame.data,
-                                frame.timestamp_us,
-                                Duration::from_micros(u64::from(frame.duration_us)),
-                                Instant::now(),
-                            );
-                            let mut failed = None;
-                            for packet in packets {
-                                if let Err(e) = track.write_rtp_with_extensions(packet, &[]).await {
-                                    failed = Some(e);
-                                    break;
-                                }
-                            }
-                            match failed {
-                                None => { counters.frames_sent.fetch_add(1, Ordering::Relaxed); }
-                                Some(e) => {
-                                    debug!(pc = pc_id, "write frame: {e}");
-                                    counters.frames_dropped.fetch_add(1, Ordering::Relaxed);
-                                    // The stream may have been renegotiated (new PT).
-                                    sender = None;
-                                    need_keyframe.store(true, Ordering::Relaxed);
-                                }
-                            }
+                        for frame in held.drain(..).chain(std::iter::once(frame)) {
+                            out.write(&frame).await;
                         }
                     }
                     e = track.poll(), if polling => match e {
@@ -863,6 +835,63 @@ impl PeerTask {
             }
             sources.unsubscribe(kind, sub);
         });
+    }
+}
+
+/// One sender's way from page frames to RTP on its track, once its connection is
+/// secured: waits for a keyframe when it must, learns the negotiated payload type
+/// (again after a failed write: the stream may have been renegotiated), packetizes.
+struct FrameWriter {
+    pc: Arc<dyn PeerConnection>,
+    pc_id: u32,
+    transceiver: usize,
+    kind: Kind,
+    ssrc: u32,
+    /// The negotiated payload type, once known.
+    payload_type: Option<u8>,
+    rtp: RtpOut,
+    track: Arc<TrackLocalStaticRTP>,
+    sources: Arc<Sources>,
+    counters: Arc<Counters>,
+    /// Shared with the sources: set, the sender skips deltas until a keyframe.
+    need_keyframe: Arc<AtomicBool>,
+}
+
+impl FrameWriter {
+    async fn write(&mut self, frame: &PageFrame) {
+        if self.need_keyframe.load(Ordering::Relaxed) && !frame.keyframe {
+            self.counters.frames_dropped.fetch_add(1, Ordering::Relaxed);
+            self.sources.want_keyframe(self.kind, None);
+            return;
+        }
+        if self.payload_type.is_none() {
+            self.payload_type = negotiated(&self.pc, self.transceiver, self.kind).await;
+        }
+        let Some(pt) = self.payload_type else {
+            // Not negotiated yet: start with a keyframe once it is.
+            self.need_keyframe.store(true, Ordering::Relaxed);
+            return;
+        };
+        self.need_keyframe.store(false, Ordering::Relaxed);
+        let packets = self.rtp.packets(
+            self.ssrc,
+            pt,
+            &frame.data,
+            frame.timestamp_us,
+            Duration::from_micros(u64::from(frame.duration_us)),
+            Instant::now(),
+        );
+        for packet in packets {
+            if let Err(e) = self.track.write_rtp_with_extensions(packet, &[]).await {
+                debug!(pc = self.pc_id, "write frame: {e}");
+                self.counters.frames_dropped.fetch_add(1, Ordering::Relaxed);
+                // The stream may have been renegotiated (new PT).
+                self.payload_type = None;
+                self.need_keyframe.store(true, Ordering::Relaxed);
+                return;
+            }
+        }
+        self.counters.frames_sent.fetch_add(1, Ordering::Relaxed);
     }
 }
 
