@@ -10,8 +10,8 @@
  * too long are skipped, and only the newest decoded frame of a stream is kept for
  * painting.
  */
-import { parseRemoteFrame, i420ToRgba, nv12ToRgba, readStamp, stampAgeUs, nowUs } from './frames.js';
-import { self_, flags, log, closeQuietly } from './worker-shared.js';
+import { parseRemoteFrame, i420ToRgba, nv12ToRgba, readStamp, stampAgeUs, nowUs, gapFigures } from './frames.js';
+import { self_, flags, log, closeQuietly, OPUS_RATE } from './worker-shared.js';
 
 /** A decoder with more chunks waiting than this is behind: skip to the next keyframe. */
 const MAX_DECODE_QUEUE = 8;
@@ -32,7 +32,6 @@ const STALE_MS = 250;
 const STALE_AUDIO_MS = 1000;
 /** The page hears how many frames were taken every this many (its bound on what is queued here). */
 const TAKEN_EVERY = 16;
-const OPUS_RATE = 48000;
 
 /**
  * @typedef {object} Remote
@@ -358,12 +357,13 @@ export function closeRemote(r) {
   r.port = null;
 }
 
-
-/** @param {number[]} xs @param {number} q */
-function quantile(xs, q) {
-  if (!xs.length) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+/**
+ * p50 / p95 of capture-to-paint samples (ms), one sort (frames.js `gapFigures`).
+ * @param {number[]} samples
+ */
+function latencyFigures(samples) {
+  const g = gapFigures(samples);
+  return g ? { p50: g.p50, p95: g.p95, n: g.n } : null;
 }
 
 /** Each remote stream's figures (rates over the time since the last call), and frames for no known stream. */
@@ -390,7 +390,7 @@ export function receiveFigures() {
       width: r.width,
       height: r.height,
       decodePaintMs: r.paintMsN ? r.paintMsSum / r.paintMsN : null,
-      latencyMs: r.latency.length ? { p50: quantile(r.latency, 0.5), p95: quantile(r.latency, 0.95), n: r.latency.length } : null,
+      latencyMs: latencyFigures(r.latency),
     });
   }
   return { remote, unknownFrames };

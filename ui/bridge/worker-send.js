@@ -10,7 +10,7 @@
  * drop input when behind.
  */
 import { buildPageFrame, gapFigures, frameToRgba, frameToRgbaHalf, scaleRgba, writeStampFrame, nowUs } from './frames.js';
-import { self_, flags, log, closeQuietly } from './worker-shared.js';
+import { self_, flags, log, closeQuietly, OPUS_RATE } from './worker-shared.js';
 
 /*
  * No periodic keyframe: a keyframe is sent at the start, on a new encoder, and when a peer
@@ -21,7 +21,6 @@ import { self_, flags, log, closeQuietly } from './worker-shared.js';
  */
 /** Encoder input waiting beyond this is dropped (realtime: newer frames are coming). */
 const MAX_ENCODE_QUEUE = 2;
-const OPUS_RATE = 48000;
 const OPUS_FRAME = 960;
 
 // ---- the camera ----

@@ -8,6 +8,9 @@
 /** @type {any} */
 export const self_ = globalThis;
 
+/** Opus's clock: every sound frame in and out is 48 kHz. */
+export const OPUS_RATE = 48000;
+
 /** Switched by the page (`stamp`): the bench's capture-time stamp is drawn and read. */
 export const flags = { stampOn: false };
 

@@ -513,8 +513,8 @@ export function removeWebRTC() {
  * of the remote sounds its media engine holds now have played a sample louder than
  * 0.01 (the playback worklet's `peak`, reported about once a second; the loudest seen
  * is kept, but only for sounds still there, so a person who left does not count for
- * one who came). The engine plays remote
- * sound in its own AudioContext, not through the tiles' `<audio>` elements.
+ * one who came). The engine plays remote sound in its own AudioContext, not through
+ * the tiles' `<audio>` elements.
  * @param {Person} p
  * @param {number} n
  */
